@@ -1,0 +1,351 @@
+//! [`Client`]: one token server, one OAuth client — resolve the endpoint, request tokens.
+//!
+//! `Client` turns a [`ClientConfig`] into HTTP: it resolves the token URL, the client
+//! authentication method and the API base (discovery for `generic` issuers and `cxone`),
+//! sends the grant, retries transient failures by [`RetryPolicy`], and parses the answer.
+//! It has no cache and no background work; `TokenSource` builds those on top of it.
+
+pub mod http;
+pub mod retry;
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+use url::Url;
+
+pub use http::TraceSink;
+pub use retry::RetryPolicy;
+
+use crate::auth::{build_request, AuthMethod, Grant, PreparedRequest, RequestParts};
+use crate::clock::{self, SharedClock};
+use crate::config::ClientConfig;
+use crate::error::{Class, Error};
+use crate::provider::discovery::{self, Metadata, Order};
+use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
+use crate::secret::{AccessToken, ClientSecret};
+use crate::token::{parse_response, Token};
+
+/// The concrete endpoint after discovery.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// Where the token request goes.
+    pub token_url: Url,
+    /// How the client authenticates.
+    pub auth: AuthMethod,
+    /// The API base, when known without a token (Genesys, configured).
+    pub api_base: Option<Url>,
+    /// The discovery document used, if any.
+    pub metadata: Option<Metadata>,
+}
+
+/// A client for one token server and one OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    config: ClientConfig,
+    http: reqwest::Client,
+    clock: SharedClock,
+    retry: RetryPolicy,
+    trace: Option<TraceSinkDebug>,
+    resolved: std::sync::Arc<OnceCell<Resolved>>,
+}
+
+#[derive(Clone)]
+struct TraceSinkDebug(TraceSink);
+
+impl std::fmt::Debug for TraceSinkDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TraceSink")
+    }
+}
+
+/// Default timeout of one HTTP exchange.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Client {
+    /// A client with the system clock and the default retry policy.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        Ok(Self {
+            config,
+            http: http::http_client(DEFAULT_TIMEOUT)?,
+            clock: clock::system(),
+            retry: RetryPolicy::default(),
+            trace: None,
+            resolved: Default::default(),
+        })
+    }
+
+    /// Use another clock (tests).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Use another retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Send a redacted transcript of every HTTP exchange to `sink` (`--trace`).
+    pub fn with_trace(mut self, sink: TraceSink) -> Self {
+        self.trace = Some(TraceSinkDebug(sink));
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    fn trace(&self) -> Option<&TraceSink> {
+        self.trace.as_ref().map(|t| &t.0)
+    }
+
+    fn default_auth(&self) -> AuthMethod {
+        match self.config.kind() {
+            // What the official Genesys SDKs send; identical to `basic` for Genesys secrets.
+            ProviderKind::Genesys => AuthMethod::BasicRaw,
+            _ => AuthMethod::Basic,
+        }
+    }
+
+    /// What can be known without the network: the token URL (or `None` when discovery is
+    /// needed), auth method and API base.
+    pub fn resolve_offline(&self) -> Option<Resolved> {
+        let auth = self.config.auth.unwrap_or_else(|| self.default_auth());
+        match &self.config.provider {
+            ProviderConfig::Genesys {
+                region,
+                token_url,
+                api_base,
+            } => {
+                let token_url = token_url
+                    .clone()
+                    .or_else(|| region.map(|r| r.token_url()))?;
+                let api_base = api_base.clone().or_else(|| match (region, &token_url) {
+                    (Some(r), u) if u.host_str() == Some(&format!("login.{}", r.domain)) => {
+                        Some(r.api_base())
+                    }
+                    // Pointed at an emulator: it serves the API on the same origin.
+                    (_, u) => origin(u),
+                });
+                Some(Resolved {
+                    token_url,
+                    auth,
+                    api_base,
+                    metadata: None,
+                })
+            }
+            ProviderConfig::Generic {
+                endpoint: Endpoint::TokenUrl(u),
+                api_base,
+            } => Some(Resolved {
+                token_url: u.clone(),
+                auth,
+                api_base: api_base.clone(),
+                metadata: None,
+            }),
+            ProviderConfig::Cxone {
+                token_url: Some(u),
+                api_base,
+                ..
+            } => Some(Resolved {
+                token_url: u.clone(),
+                auth,
+                api_base: api_base.clone(),
+                metadata: None,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Resolve the endpoint, running discovery when needed (once per `Client`).
+    pub async fn resolve(&self) -> Result<&Resolved, Error> {
+        self.resolved
+            .get_or_try_init(|| async {
+                if let Some(r) = self.resolve_offline() {
+                    return Ok(r);
+                }
+                let (issuer, order, api_base) = match &self.config.provider {
+                    ProviderConfig::Generic {
+                        endpoint: Endpoint::Issuer(i),
+                        api_base,
+                    } => (i, Order::Rfc8414First, api_base),
+                    ProviderConfig::Cxone {
+                        issuer, api_base, ..
+                    } => (issuer, Order::OidcFirst, api_base),
+                    _ => {
+                        return Err(Error::config(
+                            "no token URL: give --region (Genesys), --token-url or --issuer",
+                        ))
+                    }
+                };
+                let meta = self.discover(issuer, order).await?;
+                Ok(Resolved {
+                    token_url: meta.token_endpoint.clone(),
+                    auth: discovery::choose_auth(self.config.auth, &meta)?,
+                    api_base: api_base.clone(),
+                    metadata: Some(meta),
+                })
+            })
+            .await
+    }
+
+    async fn discover(&self, issuer: &Url, order: Order) -> Result<Metadata, Error> {
+        let mut tried = Vec::new();
+        for url in discovery::metadata_urls(issuer, order) {
+            let raw = self
+                .with_retries(|| http::get(&self.http, &url, self.trace()))
+                .await?;
+            if (200..300).contains(&raw.status) {
+                return discovery::parse_metadata(&raw.body, &url);
+            }
+            tried.push(format!("{url} (HTTP {})", raw.status));
+        }
+        Err(Error {
+            class: Class::Permanent,
+            ..Error::unexpected(
+                None,
+                format!(
+                    "no discovery document for issuer {issuer}: tried {}; give --token-url instead",
+                    tried.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The request that [`fetch_token`](Self::fetch_token) would send, for `--dry-run`.
+    /// `resolved` comes from [`resolve_offline`](Self::resolve_offline) or
+    /// [`resolve`](Self::resolve).
+    pub fn prepare(&self, resolved: &Resolved, grant: &Grant) -> PreparedRequest {
+        build_request(&RequestParts {
+            token_url: &resolved.token_url,
+            client_id: &self.config.client_id,
+            client_secret: &self.config.client_secret,
+            auth: resolved.auth,
+            grant,
+            scopes: &self.config.scopes,
+            audience: self.config.audience.as_deref(),
+            extra: &self.config.extra_params,
+        })
+    }
+
+    /// The grant this provider uses for a fresh token.
+    pub fn initial_grant(&self) -> Grant {
+        match &self.config.provider {
+            ProviderConfig::Cxone { access_key, .. } => Grant::Password {
+                username: access_key.id.clone(),
+                password: access_key.secret.clone(),
+            },
+            _ => Grant::ClientCredentials,
+        }
+    }
+
+    /// Obtain a fresh token with the provider's grant, retrying transient failures.
+    pub async fn fetch_token(&self) -> Result<Token, Error> {
+        self.grant(&self.initial_grant()).await
+    }
+
+    /// Exchange a refresh token (CXone). On `invalid_grant` the caller should fall back to
+    /// [`fetch_token`](Self::fetch_token).
+    pub async fn refresh(&self, refresh_token: &AccessToken) -> Result<Token, Error> {
+        let rt = ClientSecret::new(refresh_token.expose_secret());
+        self.grant(&Grant::RefreshToken(rt)).await
+    }
+
+    async fn grant(&self, grant: &Grant) -> Result<Token, Error> {
+        let resolved = self.resolve().await?;
+        let req = self.prepare(resolved, grant);
+        let kind = self.config.kind();
+        let result = self
+            .with_retries(|| async {
+                let raw = http::send(&self.http, &req, self.trace()).await?;
+                parse_response(&raw, kind, self.clock.now(), self.config.default_lifetime)
+            })
+            .await;
+        result.map_err(|mut e| {
+            if matches!(e.kind, crate::error::ErrorKind::InvalidClient) {
+                e.presented_secret = Some(self.config.client_secret.fingerprint());
+            }
+            e.with_hint_for(kind)
+        })
+    }
+
+    async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let start = Instant::now();
+        let mut retry = 0;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() => {
+                    retry += 1;
+                    let delay = {
+                        let mut rng = rand::thread_rng();
+                        self.retry
+                            .delay(retry, start.elapsed(), e.retry_after, &mut rng)
+                    };
+                    let Some(delay) = delay else {
+                        return Err(if retry > 1 {
+                            Error {
+                                message: format!("{} (gave up after {retry} attempts)", e.message),
+                                ..e
+                            }
+                        } else {
+                            e
+                        });
+                    };
+                    tracing::warn!(
+                        kind = %e.kind,
+                        attempt = retry,
+                        delay_ms = delay.as_millis() as u64,
+                        "transient failure, retrying: {}",
+                        e.message
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The API base for this token: configured, derived from the region, or (CXone)
+    /// looked up from the token's `tenantId`.
+    pub async fn api_base(&self, token: &Token) -> Result<Option<Url>, Error> {
+        let resolved = self.resolve().await?;
+        if resolved.api_base.is_some() {
+            return Ok(resolved.api_base.clone());
+        }
+        let ProviderConfig::Cxone { issuer, .. } = &self.config.provider else {
+            return Ok(None);
+        };
+        let tenant = cxone::tenant_id(token).ok_or_else(|| {
+            Error::unexpected(
+                None,
+                "the CXone token carries no tenantId claim; give --api-base",
+            )
+        })?;
+        let url = cxone::configuration_url(issuer, &tenant);
+        let raw = self
+            .with_retries(|| http::get(&self.http, &url, self.trace()))
+            .await?;
+        if !(200..300).contains(&raw.status) {
+            return Err(Error::unexpected(
+                Some(raw.status),
+                format!("cxone-configuration lookup for tenant {tenant} failed"),
+            ));
+        }
+        cxone::parse_api_endpoint(&raw.body).map(Some)
+    }
+}
+
+fn origin(u: &Url) -> Option<Url> {
+    let mut o = u.clone();
+    o.set_path("/");
+    o.set_query(None);
+    o.set_fragment(None);
+    Some(o)
+}

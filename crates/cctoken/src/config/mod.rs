@@ -1,0 +1,60 @@
+//! Validated client configuration: everything needed to obtain a token, typed.
+//!
+//! [`ClientConfig`] is the single input of [`crate::client::Client`]. It is built at the
+//! edge — by the CLI from flags, profiles and environment ([`profile`], [`sources`]), or by
+//! library users directly — and holds no unvalidated strings where a type exists.
+
+pub mod profile;
+pub mod sources;
+
+use std::time::Duration;
+
+use crate::auth::AuthMethod;
+use crate::provider::{ProviderConfig, ProviderKind};
+use crate::secret::ClientSecret;
+
+/// Everything needed to request a token from one server for one client.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The token server.
+    pub provider: ProviderConfig,
+    /// The OAuth client id (not secret).
+    pub client_id: String,
+    /// The OAuth client secret.
+    pub client_secret: ClientSecret,
+    /// Client authentication; `None` picks the provider's default or discovery's choice.
+    pub auth: Option<AuthMethod>,
+    /// Requested scopes (sent space-separated).
+    pub scopes: Vec<String>,
+    /// `audience` parameter, when the server wants one.
+    pub audience: Option<String>,
+    /// Further form parameters.
+    pub extra_params: Vec<(String, String)>,
+    /// Lifetime assumed when the server sends no `expires_in`.
+    pub default_lifetime: Option<Duration>,
+}
+
+impl ClientConfig {
+    /// A config with the required parts and defaults for the rest.
+    pub fn new(
+        provider: ProviderConfig,
+        client_id: impl Into<String>,
+        secret: ClientSecret,
+    ) -> Self {
+        Self {
+            provider,
+            client_id: client_id.into(),
+            client_secret: secret,
+            auth: None,
+            scopes: Vec::new(),
+            audience: None,
+            extra_params: Vec::new(),
+            default_lifetime: None,
+        }
+    }
+
+    /// The provider family.
+    pub fn kind(&self) -> ProviderKind {
+        self.provider.kind()
+    }
+}

@@ -1,0 +1,228 @@
+//! The error taxonomy of SPEC §5: what went wrong, whether retrying can help, and a hint
+//! in plain words naming the likely causes for the provider at hand.
+//!
+//! An [`Error`] never holds a secret, a token or a raw response body: server messages are
+//! kept only as a short, sanitised excerpt ([`excerpt`]), and secrets appear as
+//! fingerprints. The binary maps [`Class`] to exit codes; this module does not print.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::provider::ProviderKind;
+use crate::secret::Fingerprint;
+
+/// What kind of failure this is (RFC 6749 §5.2 codes plus transport-level kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`
+    InvalidClient,
+    /// `invalid_grant`
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// HTTP 429 or a provider's own rate-limit answer.
+    RateLimited,
+    /// HTTP 5xx or `server_error` / `temporarily_unavailable`.
+    ServerError,
+    /// HTML, non-JSON, truncated JSON, wrong types, a 2xx without a token.
+    UnexpectedResponse,
+    /// DNS, TLS, connect, reset, timeout.
+    Transport,
+    /// Bad configuration or input, detected before anything was sent.
+    Config,
+}
+
+impl ErrorKind {
+    /// The stable snake_case name (`invalid_client`, `transport`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::RateLimited => "rate_limited",
+            Self::ServerError => "server_error",
+            Self::UnexpectedResponse => "unexpected_response",
+            Self::Transport => "transport",
+            Self::Config => "config",
+        }
+    }
+
+    /// Map an RFC 6749 `error` code; unknown codes are `None`.
+    pub fn from_oauth_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "server_error" | "temporarily_unavailable" => Self::ServerError,
+            "slow_down" | "rate_limited" | "too_many_requests" => Self::RateLimited,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether retrying can help. Drives retries, negative caching and exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Bad configuration or usage: fix the input (exit 2).
+    Config,
+    /// The server rejected the credentials or request: retrying will not help (exit 3).
+    Permanent,
+    /// Try again later (exit 4).
+    Transient,
+}
+
+/// A failed token request or configuration, with everything a human needs to fix it.
+#[derive(Debug, Clone)]
+pub struct Error {
+    /// The kind of failure.
+    pub kind: ErrorKind,
+    /// Permanent or transient, with provider exceptions applied.
+    pub class: Class,
+    /// HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// The server's `error_description` (or `description`), sanitised and shortened.
+    pub description: Option<String>,
+    /// What happened, in one line.
+    pub message: String,
+    /// The likely causes and what to do, for this provider.
+    pub hint: Option<String>,
+    /// The server asked to wait this long (`Retry-After` or a provider's rate-limit answer).
+    pub retry_after: Option<Duration>,
+    /// Fingerprint of the secret that was presented, for `invalid_client`.
+    pub presented_secret: Option<Fingerprint>,
+}
+
+impl Error {
+    /// A configuration error (exit 2) with a message that says how to fix it.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Config,
+            class: Class::Config,
+            status: None,
+            description: None,
+            message: message.into(),
+            hint: None,
+            retry_after: None,
+            presented_secret: None,
+        }
+    }
+
+    /// A transport failure (transient).
+    pub fn transport(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Transport,
+            class: Class::Transient,
+            ..Self::config(message)
+        }
+    }
+
+    /// A response that is not a usable token response (transient: a proxy or an
+    /// overloaded server often sends these).
+    pub fn unexpected(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::UnexpectedResponse,
+            class: Class::Transient,
+            status,
+            ..Self::config(message)
+        }
+    }
+
+    /// Attach the provider's hint for this kind.
+    pub fn with_hint_for(mut self, provider: ProviderKind) -> Self {
+        if self.hint.is_none() {
+            self.hint = crate::hint::hint(provider, self.kind).map(str::to_owned);
+        }
+        self
+    }
+
+    /// True when retrying can help.
+    pub fn is_transient(&self) -> bool {
+        self.class == Class::Transient
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            write!(f, "{} (HTTP {status}): {}", self.kind, self.message)?;
+        } else if self.kind == ErrorKind::Config {
+            write!(f, "{}", self.message)?;
+        } else {
+            write!(f, "{}: {}", self.kind, self.message)?;
+        }
+        if let Some(fp) = &self.presented_secret {
+            write!(f, "\n  presented secret: {fp}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A short, printable excerpt of an untrusted server message: control characters removed,
+/// at most `max` characters, and withheld entirely when it looks like it could carry a
+/// token.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("access_token") || lower.contains("refresh_token") || lower.contains("eyj") {
+        return format!("[{} bytes withheld: may contain a token]", text.len());
+    }
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_withholds_tokens_and_strips_controls() {
+        assert!(excerpt(r#"{"access_token":"abc"#, 80).contains("withheld"));
+        assert_eq!(excerpt("a\u{1b}[31mb\n c", 80), "a [31mb c");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn oauth_codes_round_trip() {
+        for k in [
+            ErrorKind::InvalidRequest,
+            ErrorKind::InvalidClient,
+            ErrorKind::InvalidGrant,
+            ErrorKind::UnauthorizedClient,
+            ErrorKind::UnsupportedGrantType,
+            ErrorKind::InvalidScope,
+        ] {
+            assert_eq!(ErrorKind::from_oauth_code(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::from_oauth_code("nope"), None);
+    }
+}

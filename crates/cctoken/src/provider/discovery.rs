@@ -1,0 +1,171 @@
+//! Authorization-server metadata: RFC 8414 and OpenID Connect discovery.
+//!
+//! Pure functions only: which URLs to try for an issuer ([`metadata_urls`]), how to read a
+//! metadata document ([`parse_metadata`]) and how to choose the client authentication
+//! method from `token_endpoint_auth_methods_supported` ([`choose_auth`]). The HTTP fetch
+//! lives in [`crate::client`].
+
+use serde_json::Value;
+use url::Url;
+
+use crate::auth::AuthMethod;
+use crate::error::{excerpt, Error};
+
+/// The parts of a metadata document that cctoken uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// `issuer`
+    pub issuer: Option<String>,
+    /// `token_endpoint`
+    pub token_endpoint: Url,
+    /// `token_endpoint_auth_methods_supported` (absent = `client_secret_basic`, RFC 8414 §2).
+    pub auth_methods: Option<Vec<String>>,
+    /// `grant_types_supported`
+    pub grant_types: Option<Vec<String>>,
+    /// The URL the document came from.
+    pub source: Url,
+}
+
+/// Which discovery document is tried first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// RFC 8414 first, then OIDC (generic servers).
+    Rfc8414First,
+    /// OIDC first, then RFC 8414 (CXone documents OIDC discovery).
+    OidcFirst,
+}
+
+/// The metadata URLs for an issuer, in the order to try them.
+///
+/// RFC 8414 §3 inserts `/.well-known/oauth-authorization-server` between the host and the
+/// issuer's path; OIDC Discovery §4 appends `/.well-known/openid-configuration` to it.
+pub fn metadata_urls(issuer: &Url, order: Order) -> Vec<Url> {
+    let path = issuer.path().trim_end_matches('/');
+    let mut rfc = issuer.clone();
+    rfc.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    rfc.set_query(None);
+    let mut oidc = issuer.clone();
+    oidc.set_path(&format!("{path}/.well-known/openid-configuration"));
+    oidc.set_query(None);
+    match order {
+        Order::Rfc8414First => vec![rfc, oidc],
+        Order::OidcFirst => vec![oidc, rfc],
+    }
+}
+
+fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
+    Some(
+        v?.as_array()?
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// Read a metadata document.
+pub fn parse_metadata(body: &[u8], source: &Url) -> Result<Metadata, Error> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        Error::unexpected(
+            None,
+            format!(
+                "discovery document {source} is not JSON ({e}): {}",
+                excerpt(&String::from_utf8_lossy(body), 60)
+            ),
+        )
+    })?;
+    let Some(obj) = v.as_object() else {
+        return Err(Error::unexpected(
+            None,
+            format!("discovery document {source} is not a JSON object"),
+        ));
+    };
+    let te = obj
+        .get("token_endpoint")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::unexpected(
+                None,
+                format!("discovery document {source} has no token_endpoint"),
+            )
+        })?;
+    let token_endpoint = crate::provider::parse_url("the discovered token_endpoint", te)?;
+    Ok(Metadata {
+        issuer: obj.get("issuer").and_then(Value::as_str).map(str::to_owned),
+        token_endpoint,
+        auth_methods: string_list(obj.get("token_endpoint_auth_methods_supported")),
+        grant_types: string_list(obj.get("grant_types_supported")),
+        source: source.clone(),
+    })
+}
+
+/// Choose the client authentication method: an explicit choice wins; otherwise the first
+/// of `client_secret_basic`, `client_secret_post` that the server supports; a server that
+/// lists neither gets an error naming what it does support.
+pub fn choose_auth(explicit: Option<AuthMethod>, meta: &Metadata) -> Result<AuthMethod, Error> {
+    if let Some(m) = explicit {
+        return Ok(m);
+    }
+    let Some(methods) = &meta.auth_methods else {
+        return Ok(AuthMethod::Basic);
+    };
+    if methods.iter().any(|m| m == "client_secret_basic") {
+        Ok(AuthMethod::Basic)
+    } else if methods.iter().any(|m| m == "client_secret_post") {
+        Ok(AuthMethod::Post)
+    } else {
+        Err(Error::config(format!(
+            "the server supports only {} for client authentication; cctoken supports \
+             client_secret_basic and client_secret_post (private_key_jwt is planned)",
+            methods.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_urls_follow_the_rfcs() {
+        let i = Url::parse("https://auth.example.com/tenant1/").unwrap();
+        let u = metadata_urls(&i, Order::Rfc8414First);
+        assert_eq!(
+            u[0].as_str(),
+            "https://auth.example.com/.well-known/oauth-authorization-server/tenant1"
+        );
+        assert_eq!(
+            u[1].as_str(),
+            "https://auth.example.com/tenant1/.well-known/openid-configuration"
+        );
+        let i = Url::parse("http://127.0.0.1:9/").unwrap();
+        let u = metadata_urls(&i, Order::OidcFirst);
+        assert_eq!(
+            u[0].as_str(),
+            "http://127.0.0.1:9/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn choose_auth_from_metadata() {
+        let src = Url::parse("https://a/").unwrap();
+        let mut m = parse_metadata(br#"{"token_endpoint":"https://a/token"}"#, &src).unwrap();
+        assert_eq!(choose_auth(None, &m).unwrap(), AuthMethod::Basic);
+        m.auth_methods = Some(vec!["client_secret_post".into()]);
+        assert_eq!(choose_auth(None, &m).unwrap(), AuthMethod::Post);
+        assert_eq!(
+            choose_auth(Some(AuthMethod::BasicRaw), &m).unwrap(),
+            AuthMethod::BasicRaw
+        );
+        m.auth_methods = Some(vec!["private_key_jwt".into()]);
+        assert!(choose_auth(None, &m).is_err());
+    }
+
+    #[test]
+    fn bad_documents_are_errors() {
+        let src = Url::parse("https://a/").unwrap();
+        assert!(parse_metadata(b"<html>", &src).is_err());
+        assert!(parse_metadata(b"[]", &src).is_err());
+        assert!(parse_metadata(br#"{"issuer":"x"}"#, &src).is_err());
+        assert!(parse_metadata(br#"{"token_endpoint":"http://evil.example/t"}"#, &src).is_err());
+    }
+}

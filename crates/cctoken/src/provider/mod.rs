@@ -1,0 +1,180 @@
+//! Providers: where the token comes from and where the API lives.
+//!
+//! A [`ProviderConfig`] is the validated, typed description of one token server
+//! (Genesys region, generic token URL or issuer, CXone issuer + access key). Resolving it
+//! ([`crate::client::Client::resolve`]) yields the concrete token URL, client
+//! authentication method and API base — for `generic` and `cxone` that may involve
+//! discovery ([`discovery`]). This module does no I/O itself.
+
+pub mod cxone;
+pub mod discovery;
+pub mod genesys;
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+use crate::secret::ClientSecret;
+
+/// Which family of token server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// Genesys Cloud (client credentials, Basic, region hosts).
+    Genesys,
+    /// Any RFC 6749 server (token URL or RFC 8414 / OIDC discovery).
+    Generic,
+    /// NICE CXone (access-key password grant, app client authentication).
+    Cxone,
+}
+
+impl ProviderKind {
+    /// `genesys`, `generic` or `cxone`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Genesys => "genesys",
+            Self::Generic => "generic",
+            Self::Cxone => "cxone",
+        }
+    }
+}
+
+impl fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProviderKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "genesys" | "genesyscloud" | "purecloud" => Ok(Self::Genesys),
+            "generic" | "oauth2" | "rfc6749" => Ok(Self::Generic),
+            "cxone" | "nice" | "incontact" => Ok(Self::Cxone),
+            _ => Err(format!(
+                "unknown provider '{s}': expected genesys, generic or cxone"
+            )),
+        }
+    }
+}
+
+/// Where a generic provider's token endpoint is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The token URL, given explicitly.
+    TokenUrl(Url),
+    /// An issuer: RFC 8414 metadata, then OIDC discovery.
+    Issuer(Url),
+}
+
+/// The CXone user's access key (the password grant's username/password).
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    /// Access key id (sent as `username`).
+    pub id: String,
+    /// Access key secret (sent as `password`).
+    pub secret: ClientSecret,
+}
+
+/// The validated description of one token server.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    /// Genesys Cloud.
+    Genesys {
+        /// The region, when known (from a name or a domain in the table).
+        region: Option<&'static genesys::Region>,
+        /// Overrides the token URL (e.g. the emulator); otherwise derived from the region.
+        token_url: Option<Url>,
+        /// Overrides the API base; otherwise derived from the region, or the token URL's
+        /// origin when the token URL was overridden.
+        api_base: Option<Url>,
+    },
+    /// Any RFC 6749 server.
+    Generic {
+        /// Token URL or issuer.
+        endpoint: Endpoint,
+        /// API base for `api`, `exec` and the agent's proxy.
+        api_base: Option<Url>,
+    },
+    /// NICE CXone.
+    Cxone {
+        /// The issuer (`https://cxone.niceincontact.com` by default).
+        issuer: Url,
+        /// Overrides the discovered token endpoint.
+        token_url: Option<Url>,
+        /// The API user's access key.
+        access_key: AccessKey,
+        /// Overrides the tenant's API base found through `cxone-configuration`.
+        api_base: Option<Url>,
+    },
+}
+
+impl ProviderConfig {
+    /// The provider family.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Self::Genesys { .. } => ProviderKind::Genesys,
+            Self::Generic { .. } => ProviderKind::Generic,
+            Self::Cxone { .. } => ProviderKind::Cxone,
+        }
+    }
+}
+
+/// The default CXone issuer.
+pub const CXONE_ISSUER: &str = "https://cxone.niceincontact.com";
+/// The CXone FedRAMP issuer.
+pub const CXONE_GOV_ISSUER: &str = "https://cxone-gov.niceincontact.com";
+
+/// True for `http://` URLs that point at this machine (the emulator, a local peer), where
+/// plain HTTP is acceptable.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Parse a URL given by a user, with a message that names the option.
+pub fn parse_url(what: &str, value: &str) -> Result<Url, crate::Error> {
+    let url = Url::parse(value.trim()).map_err(|e| {
+        crate::Error::config(format!(
+            "{what} '{value}' is not a valid URL ({e}); expected e.g. https://auth.example.com/oauth2/token"
+        ))
+    })?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(crate::Error::config(format!(
+            "{what} '{value}' uses plain http://: the client secret would cross the network \
+             unencrypted. Use https:// (http:// is accepted only for loopback addresses)"
+        ))),
+        s => Err(crate::Error::config(format!(
+            "{what} '{value}' has scheme '{s}'; expected https://"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_for_loopback() {
+        assert!(parse_url("--token-url", "http://127.0.0.1:8080/oauth/token").is_ok());
+        assert!(parse_url("--token-url", "http://[::1]:8080/t").is_ok());
+        assert!(parse_url("--token-url", "http://localhost/t").is_ok());
+        let e = parse_url("--token-url", "http://auth.example.com/t").unwrap_err();
+        assert!(e.message.contains("unencrypted"));
+        assert!(parse_url("--token-url", "not a url").is_err());
+        assert!(parse_url("--token-url", "ftp://x/y").is_err());
+    }
+
+    #[test]
+    fn provider_names() {
+        assert_eq!("Genesys".parse::<ProviderKind>(), Ok(ProviderKind::Genesys));
+        assert!("okta".parse::<ProviderKind>().is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Tokens and token responses (RFC 6749 §5.1 and §5.2).
+//!
+//! [`parse_response`] turns whatever came back from a token endpoint — a proper token, an
+//! RFC error, Genesys' error shape, an HTML page from a proxy, truncated or mistyped JSON —
+//! into either a [`Token`] or a classified [`Error`]. It never panics on garbage and never
+//! copies a raw body into an error. It does no I/O: the HTTP layer hands it a
+//! [`RawResponse`].
+
+mod parse;
+
+use std::time::{Duration, SystemTime};
+
+pub use parse::{parse_response, RawResponse};
+
+use crate::secret::AccessToken;
+
+/// An access token with its lifetime.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// `Bearer` (normalised).
+    pub token_type: String,
+    /// When the response was received (by the injected clock).
+    pub issued_at: SystemTime,
+    /// The lifetime the server announced (or the configured default).
+    pub expires_in: Duration,
+    /// True when the server sent no `expires_in` and the default was assumed.
+    pub expires_in_defaulted: bool,
+    /// The granted scope, when the server said.
+    pub scope: Option<String>,
+    /// A refresh token (CXone).
+    pub refresh_token: Option<AccessToken>,
+    /// An OpenID Connect id_token (CXone).
+    pub id_token: Option<AccessToken>,
+}
+
+impl Token {
+    /// The instant the token stops being valid.
+    pub fn expires_at(&self) -> SystemTime {
+        self.issued_at + self.expires_in
+    }
+
+    /// Time left at `now` (zero when expired).
+    pub fn remaining(&self, now: SystemTime) -> Duration {
+        self.expires_at()
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Seconds since the Unix epoch at which the token expires.
+    pub fn expires_at_unix(&self) -> u64 {
+        self.expires_at()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// The default lifetime assumed when a server sends no `expires_in` (SPEC §5).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Decode the claims of a JWT without verifying it — only to read routing hints such as
+/// CXone's `tenantId`. Never use the result for authorisation decisions.
+pub fn unverified_jwt_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(m) => Some(m),
+        _ => None,
+    }
+}

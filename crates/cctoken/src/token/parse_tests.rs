@@ -1,0 +1,156 @@
+use super::*;
+
+fn raw(status: u16, body: &str) -> RawResponse {
+    RawResponse {
+        status,
+        content_type: Some("application/json".into()),
+        retry_after: None,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn parse(status: u16, body: &str) -> Result<Token, Error> {
+    parse_response(
+        &raw(status, body),
+        ProviderKind::Generic,
+        SystemTime::UNIX_EPOCH,
+        None,
+    )
+}
+
+#[test]
+fn good_token_with_string_expires_and_mixed_case_type() {
+    let t = parse(
+        200,
+        r#"{"access_token":"abc","token_type":"BEARER","expires_in":"3599","scope":"a b"}"#,
+    )
+    .unwrap();
+    assert_eq!(t.access_token.expose_secret(), "abc");
+    assert_eq!(t.token_type, "Bearer");
+    assert_eq!(t.expires_in, Duration::from_secs(3599));
+    assert!(!t.expires_in_defaulted);
+    assert_eq!(t.scope.as_deref(), Some("a b"));
+}
+
+#[test]
+fn missing_expires_in_uses_default_and_says_so() {
+    let t = parse(200, r#"{"access_token":"abc","token_type":"bearer"}"#).unwrap();
+    assert!(t.expires_in_defaulted);
+    assert_eq!(t.expires_in, DEFAULT_LIFETIME);
+}
+
+#[test]
+fn garbage_is_classified_never_panics() {
+    let cases = [
+        (200, "<html><title>Login</title></html>", "HTML"),
+        (200, r#"{"access_token":"abc","tok"#, "truncated"),
+        (200, r#"{"access_token":123}"#, "number where a string"),
+        (
+            200,
+            r#"{"access_token":"a","expires_in":"soon"}"#,
+            "expires_in",
+        ),
+        (200, r#"{"access_token":"a","expires_in":-5}"#, "expires_in"),
+        (
+            200,
+            r#"{"access_token":"a","token_type":"mac"}"#,
+            "not supported",
+        ),
+        (200, r#"[1,2]"#, "array"),
+        (200, "", "empty"),
+        (200, "\u{0}\u{1}garbage", "not JSON"),
+        (200, r#"{"token_type":"bearer"}"#, "without 'access_token'"),
+    ];
+    for (status, body, needle) in cases {
+        let e = parse(status, body).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::UnexpectedResponse, "{body}");
+        assert!(e.message.contains(needle), "{body}: {}", e.message);
+        assert!(!e.message.contains("abc"), "token leaked: {}", e.message);
+    }
+}
+
+#[test]
+fn rfc_errors_are_permanent_with_hints() {
+    let e = parse(
+        401,
+        r#"{"error":"invalid_client","error_description":"bad"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidClient);
+    assert_eq!(e.class, Class::Permanent);
+    assert!(e.hint.is_some());
+    let e = parse(400, r#"{"error":"unauthorized_client"}"#).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnauthorizedClient);
+}
+
+#[test]
+fn genesys_error_shape_and_rate_limit() {
+    let e = parse_response(
+        &raw(
+            400,
+            r#"{"error":"invalid_request","description":"rate limit exceeded; try again","error_description":"rate limit exceeded; try again"}"#,
+        ),
+        ProviderKind::Genesys,
+        SystemTime::UNIX_EPOCH,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    assert_eq!(e.class, Class::Transient);
+    let e = parse_response(
+        &raw(
+            401,
+            r#"{"error":"invalid_client","description":"authentication failed"}"#,
+        ),
+        ProviderKind::Genesys,
+        SystemTime::UNIX_EPOCH,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.description.as_deref(), Some("authentication failed"));
+    assert!(e.hint.unwrap().contains("region"));
+}
+
+#[test]
+fn status_only_errors() {
+    let mut r = raw(429, "slow down");
+    r.retry_after = Some("7".into());
+    let e = parse_response(&r, ProviderKind::Generic, SystemTime::UNIX_EPOCH, None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+    r.retry_after = Some("100000".into());
+    let e = parse_response(&r, ProviderKind::Generic, SystemTime::UNIX_EPOCH, None).unwrap_err();
+    assert_eq!(e.retry_after, Some(MAX_RETRY_AFTER));
+    let e = parse(502, "<html><title>Bad Gateway</title></html>").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ServerError);
+    assert!(e.is_transient());
+    let e = parse(404, "Not Found").unwrap_err();
+    assert_eq!(e.class, Class::Permanent);
+    let e = parse(401, "").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidClient);
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    const ALPHABET: &[u8] = b"{}[]\":,0123456789.e-truefalsnul \\u<>access_token expires_in\xff";
+    let mut seed = 0x1234_5678_u64;
+    for len in 0..400 {
+        let body: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                ALPHABET[(seed % ALPHABET.len() as u64) as usize]
+            })
+            .collect();
+        for status in [200, 400, 401, 429, 500] {
+            let r = RawResponse {
+                status,
+                content_type: None,
+                retry_after: Some(String::from_utf8_lossy(&body[..len.min(5)]).into()),
+                body: body.clone(),
+            };
+            let _ = parse_response(&r, ProviderKind::Genesys, SystemTime::UNIX_EPOCH, None);
+        }
+    }
+}
