@@ -1,0 +1,92 @@
+// A client-credentials client built on the npm `oauth4webapi` (panva, major 3): discovery, then
+// the grant, exactly through the library's public API, so that the emulator is checked against
+// an independent, standards-strict client implementation (SPEC §11).
+//
+//   CLIENT_SECRET=... node oauth4webapi-client.mjs ISSUER CLIENT_ID [--auth basic|post]
+//       [--discovery oidc|oauth2] [--scope "a b"]
+//
+// The secret comes only from the CLIENT_SECRET environment variable, never from argv.
+// Discovery `oidc` (default) fetches {issuer}/.well-known/openid-configuration, `oauth2` the
+// RFC 8414 {issuer}/.well-known/oauth-authorization-server; either way oauth4webapi checks that
+// the metadata's `issuer` equals ISSUER. oauth4webapi refuses http:// endpoints unless each
+// call gets the `allowInsecureRequests` symbol option (3.x), which we pass: the peers run on
+// loopback without TLS.
+// ClientSecretBasic form-urlencodes id and secret before base64 (RFC 6749 §2.3.1);
+// ClientSecretPost sends them as body parameters.
+//
+// Prints one JSON line on success: issuer, token_endpoint, token_type, expires_in, scope,
+// access_token_prefix (6 characters) and access_token_length; never the whole token. On failure
+// prints the error on stderr (no secrets, no tokens) and exits 1.
+
+import { importPeer, peerVersion } from './lib/peers.mjs';
+
+const oauth = await importPeer('oauth4webapi');
+
+function usage(msg) {
+  console.error(`oauth4webapi-client: ${msg}`);
+  console.error('usage: CLIENT_SECRET=... oauth4webapi-client.mjs ISSUER CLIENT_ID [--auth basic|post] [--discovery oidc|oauth2] [--scope S]');
+  process.exit(2);
+}
+
+const positional = [];
+const opts = { auth: 'basic', discovery: 'oidc', scope: undefined };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 1) {
+  const a = argv[i];
+  if (a === '--auth' || a === '--discovery' || a === '--scope') {
+    if (i + 1 >= argv.length) usage(`${a} needs a value`);
+    opts[a.slice(2)] = argv[i + 1];
+    i += 1;
+  } else if (a.startsWith('--')) {
+    usage(`unknown option ${a}`);
+  } else {
+    positional.push(a);
+  }
+}
+if (positional.length !== 2) usage('ISSUER and CLIENT_ID are required');
+const [issuerArg, clientId] = positional;
+const secret = process.env.CLIENT_SECRET;
+if (!secret) usage('CLIENT_SECRET is not set');
+if (!['basic', 'post'].includes(opts.auth)) usage(`--auth must be basic or post, not ${opts.auth}`);
+if (!['oidc', 'oauth2'].includes(opts.discovery)) usage(`--discovery must be oidc or oauth2, not ${opts.discovery}`);
+
+const insecure = { [oauth.allowInsecureRequests]: true };
+
+try {
+  const issuer = new URL(issuerArg);
+  const as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: opts.discovery, ...insecure }),
+  );
+  const client = { client_id: clientId };
+  const clientAuth = opts.auth === 'post'
+    ? oauth.ClientSecretPost(secret)
+    : oauth.ClientSecretBasic(secret);
+  const parameters = new URLSearchParams();
+  if (opts.scope) parameters.set('scope', opts.scope);
+  const response = await oauth.clientCredentialsGrantRequest(as, client, clientAuth, parameters, insecure);
+  const result = await oauth.processClientCredentialsResponse(as, client, response);
+  process.stdout.write(`${JSON.stringify({
+    peer: `oauth4webapi ${peerVersion('oauth4webapi')}`,
+    issuer: as.issuer,
+    token_endpoint: as.token_endpoint,
+    token_type: result.token_type,
+    expires_in: result.expires_in,
+    scope: result.scope,
+    access_token_prefix: result.access_token.slice(0, 6),
+    access_token_length: result.access_token.length,
+  })}\n`);
+} catch (err) {
+  // ResponseBodyError carries the server's RFC 6749 §5.2 error; never print `cause`, which
+  // may hold a response body.
+  const detail = {
+    name: err?.name,
+    code: err?.code,
+    message: err?.message,
+    status: err?.status,
+    error: err?.error,
+    error_description: err?.error_description,
+  };
+  console.error(`oauth4webapi-client: FAILED ${JSON.stringify(detail)}`);
+  process.exit(1);
+}
