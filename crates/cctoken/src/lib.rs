@@ -26,6 +26,7 @@ pub mod error;
 pub mod hint;
 pub mod provider;
 pub mod secret;
+pub mod source;
 pub mod token;
 
 pub use error::Error;

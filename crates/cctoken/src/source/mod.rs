@@ -1,0 +1,259 @@
+//! [`TokenSource`]: a fresh token for every caller, for as long as the program runs.
+//!
+//! This is what replaces the "long-lived token" people ask for. A `TokenSource` is cheap
+//! to clone and share; [`TokenSource::token`] returns a token that stays valid for at least
+//! the safety margin (and `min_ttl` when asked):
+//!
+//! - reads of a fresh token take no lock (an `arc-swap` load and a clock read);
+//! - when a new token is needed, concurrent callers share one request (single flight);
+//! - after 75 % (±5 % jitter) of the lifetime one background refresh starts; if it fails
+//!   while the current token is still good, callers keep getting the current token and the
+//!   refresh is retried with backoff;
+//! - time comes from an injected [`Clock`](crate::clock::Clock), so all of this is tested
+//!   without sleeping.
+//!
+//! It does not persist tokens; a [`Fetch`] implementation that consults a cache does.
+
+mod fetch;
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use rand::Rng;
+
+pub use fetch::{BoxFuture, Fetch};
+
+use crate::clock::SharedClock;
+use crate::error::Error;
+use crate::secret::AccessToken;
+use crate::token::Token;
+
+/// The safety margin of SPEC §6: 60 s, or a tenth of the lifetime for tokens that live
+/// under 10 minutes.
+pub fn safety_margin(lifetime: Duration) -> Duration {
+    if lifetime < Duration::from_secs(600) {
+        lifetime / 10
+    } else {
+        Duration::from_secs(60)
+    }
+}
+
+/// Fraction of the lifetime after which a background refresh starts.
+pub const REFRESH_AHEAD: f64 = 0.75;
+/// Jitter around [`REFRESH_AHEAD`], as a fraction of the lifetime.
+pub const REFRESH_JITTER: f64 = 0.05;
+
+fn to_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+struct Inner {
+    fetcher: Arc<dyn Fetch>,
+    clock: SharedClock,
+    min_ttl: Duration,
+    current: ArcSwapOption<Token>,
+    /// Unix ms after which a background refresh should start.
+    refresh_at_ms: AtomicU64,
+    refreshing: AtomicBool,
+    failures: AtomicU32,
+    flight: tokio::sync::Mutex<()>,
+}
+
+/// A cached, single-flight, refresh-ahead source of access tokens. `Clone` shares it.
+#[derive(Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("min_ttl", &self.inner.min_ttl)
+            .field("has_token", &self.inner.current.load().is_some())
+            .finish()
+    }
+}
+
+impl TokenSource {
+    /// A source over `fetcher` (usually a [`crate::client::Client`]).
+    pub fn new(fetcher: impl Fetch, clock: SharedClock) -> Self {
+        Self::from_arc(Arc::new(fetcher), clock)
+    }
+
+    /// A source over a shared fetcher.
+    pub fn from_arc(fetcher: Arc<dyn Fetch>, clock: SharedClock) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                fetcher,
+                clock,
+                min_ttl: Duration::ZERO,
+                current: ArcSwapOption::empty(),
+                refresh_at_ms: AtomicU64::new(u64::MAX),
+                refreshing: AtomicBool::new(false),
+                failures: AtomicU32::new(0),
+                flight: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Require every returned token to stay valid at least this long (beyond the margin
+    /// still applies). Must be called before the source is shared.
+    pub fn with_min_ttl(mut self, min_ttl: Duration) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.min_ttl = min_ttl;
+        }
+        self
+    }
+
+    /// Seed the source with a token obtained elsewhere (e.g. from a cache).
+    pub fn seed(&self, token: Token) {
+        self.store(token);
+    }
+
+    fn required(&self, token: &Token) -> Duration {
+        safety_margin(token.expires_in).max(self.inner.min_ttl)
+    }
+
+    fn usable(&self, token: &Token, now: SystemTime) -> bool {
+        token.remaining(now) > self.required(token)
+    }
+
+    /// The current token if it is usable now, without any waiting or I/O.
+    pub fn peek(&self) -> Option<Token> {
+        let guard = self.inner.current.load();
+        let token = guard.as_deref()?;
+        self.usable(token, self.inner.clock.now())
+            .then(|| token.clone())
+    }
+
+    /// A token with at least the safety margin (and `min_ttl`) left.
+    pub async fn token(&self) -> Result<Token, Error> {
+        {
+            let guard = self.inner.current.load();
+            if let Some(token) = guard.as_deref() {
+                let now = self.inner.clock.now();
+                if self.usable(token, now) {
+                    if to_ms(now) >= self.inner.refresh_at_ms.load(Ordering::Relaxed) {
+                        self.spawn_refresh();
+                    }
+                    return Ok(token.clone());
+                }
+            }
+        }
+        self.refresh_blocking().await
+    }
+
+    /// Only the access token (the common case for attaching a header).
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        Ok(self.token().await?.access_token)
+    }
+
+    /// Force a new token now (e.g. after the API answered 401 to the current one); shares
+    /// a request that is already in flight.
+    pub async fn invalidate_and_refresh(&self, rejected: &AccessToken) -> Result<Token, Error> {
+        {
+            let _g = self.inner.flight.lock().await;
+            let cur = self.inner.current.load_full();
+            if cur.as_ref().is_some_and(|t| &t.access_token == rejected) {
+                self.inner.current.store(None);
+            }
+        }
+        self.refresh_blocking().await
+    }
+
+    async fn refresh_blocking(&self) -> Result<Token, Error> {
+        let _g = self.inner.flight.lock().await;
+        // Someone else may have refreshed while we waited.
+        let prev = self.inner.current.load_full();
+        if let Some(t) = prev.as_deref() {
+            if self.usable(t, self.inner.clock.now()) {
+                return Ok(t.clone());
+            }
+        }
+        let token = self.inner.fetcher.fetch(prev.as_deref()).await?;
+        if !self.usable(&token, self.inner.clock.now()) {
+            tracing::warn!(
+                lifetime_s = token.expires_in.as_secs(),
+                "the new token's lifetime is shorter than the safety margin or min_ttl"
+            );
+        }
+        self.store(token.clone());
+        Ok(token)
+    }
+
+    fn store(&self, token: Token) {
+        let lifetime = token.expires_in.as_secs_f64();
+        let jitter = rand::thread_rng().gen_range(-REFRESH_JITTER..=REFRESH_JITTER);
+        let ahead = Duration::from_secs_f64((lifetime * (REFRESH_AHEAD + jitter)).max(0.0));
+        self.inner
+            .refresh_at_ms
+            .store(to_ms(token.issued_at + ahead), Ordering::Relaxed);
+        self.inner.failures.store(0, Ordering::Relaxed);
+        self.inner.current.store(Some(Arc::new(token)));
+    }
+
+    /// Start one background refresh unless one is running. Without a Tokio runtime the
+    /// refresh happens on the next call that needs it.
+    fn spawn_refresh(&self) {
+        if self.inner.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            self.inner.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        let this = self.clone();
+        handle.spawn(async move {
+            this.background_refresh().await;
+            this.inner.refreshing.store(false, Ordering::Release);
+        });
+    }
+
+    /// One refresh-ahead attempt; on failure, schedule the next with backoff.
+    pub async fn background_refresh(&self) {
+        let _g = self.inner.flight.lock().await;
+        let prev = self.inner.current.load_full();
+        let now = self.inner.clock.now();
+        if to_ms(now) < self.inner.refresh_at_ms.load(Ordering::Relaxed) {
+            return; // refreshed by someone else meanwhile
+        }
+        match self.inner.fetcher.fetch(prev.as_deref()).await {
+            Ok(token) => self.store(token),
+            Err(e) => {
+                let n = self.inner.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                let remaining = prev
+                    .as_deref()
+                    .map(|t| t.remaining(now))
+                    .unwrap_or_default();
+                let backoff = Duration::from_secs(1u64 << n.min(8)).min(remaining / 4);
+                let backoff = backoff.max(Duration::from_millis(500));
+                let wait = Duration::from_secs_f64(
+                    rand::thread_rng()
+                        .gen_range(backoff.as_secs_f64() / 2.0..=backoff.as_secs_f64()),
+                );
+                self.inner
+                    .refresh_at_ms
+                    .store(to_ms(now + wait), Ordering::Relaxed);
+                tracing::warn!(
+                    attempt = n,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "background token refresh failed; still serving the current token: {}",
+                    e.message
+                );
+            }
+        }
+    }
+
+    /// Consecutive failed background refreshes (for metrics).
+    pub fn consecutive_failures(&self) -> u32 {
+        self.inner.failures.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,180 @@
+use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
+
+use super::*;
+use crate::clock::{Clock, ManualClock};
+
+/// A fetcher that counts calls and can be told to fail.
+#[derive(Default)]
+struct Fake {
+    calls: AtomicUsize,
+    fail: AtomicBool,
+    lifetime: Mutex<Duration>,
+    clock: Mutex<Option<ManualClock>>,
+}
+
+impl Fetch for Arc<Fake> {
+    fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            // Let concurrent callers pile up on the single flight.
+            tokio::task::yield_now().await;
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(Error::transport("down"));
+            }
+            let now = self.clock.lock().unwrap().as_ref().unwrap().now();
+            Ok(Token {
+                access_token: AccessToken::new(format!("tok-{n}")),
+                token_type: "Bearer".into(),
+                issued_at: now,
+                expires_in: *self.lifetime.lock().unwrap(),
+                expires_in_defaulted: false,
+                scope: None,
+                refresh_token: None,
+                id_token: None,
+            })
+        })
+    }
+}
+
+fn setup(lifetime: u64) -> (TokenSource, Arc<Fake>, ManualClock) {
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_000_000));
+    let fake = Arc::new(Fake::default());
+    *fake.lifetime.lock().unwrap() = Duration::from_secs(lifetime);
+    *fake.clock.lock().unwrap() = Some(clock.clone());
+    let src = TokenSource::new(fake.clone(), Arc::new(clock.clone()));
+    (src, fake, clock)
+}
+
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[test]
+fn margin_rules() {
+    assert_eq!(
+        safety_margin(Duration::from_secs(3600)),
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        safety_margin(Duration::from_secs(300)),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        safety_margin(Duration::from_secs(6)),
+        Duration::from_millis(600)
+    );
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_request() {
+    let (src, fake, _clock) = setup(3600);
+    let mut handles = vec![];
+    for _ in 0..100 {
+        let s = src.clone();
+        handles.push(tokio::spawn(async move { s.token().await.unwrap() }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap().access_token.expose_secret(), "tok-0");
+    }
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn fresh_token_is_reused_until_refresh_ahead() {
+    let (src, fake, clock) = setup(3600);
+    src.token().await.unwrap();
+    clock.advance(Duration::from_secs(2000)); // 55 %: before the earliest refresh (70 %)
+    src.token().await.unwrap();
+    settle().await;
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(900)); // 80 %: after the latest refresh point
+    let t = src.token().await.unwrap();
+    assert_eq!(
+        t.access_token.expose_secret(),
+        "tok-0",
+        "served while refreshing"
+    );
+    settle().await;
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        src.token().await.unwrap().access_token.expose_secret(),
+        "tok-1"
+    );
+}
+
+#[tokio::test]
+async fn failing_refresh_keeps_serving_current_token_then_recovers() {
+    let (src, fake, clock) = setup(3600);
+    src.token().await.unwrap();
+    fake.fail.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(2900));
+    for _ in 0..5 {
+        let t = src.token().await.unwrap();
+        assert_eq!(t.access_token.expose_secret(), "tok-0");
+        settle().await;
+        clock.advance(Duration::from_secs(60));
+    }
+    assert!(src.consecutive_failures() >= 1);
+    // Upstream back: the next due refresh succeeds.
+    fake.fail.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(60));
+    src.token().await.unwrap();
+    settle().await;
+    let t = src.token().await.unwrap();
+    assert_ne!(t.access_token.expose_secret(), "tok-0");
+    assert_eq!(src.consecutive_failures(), 0);
+}
+
+#[tokio::test]
+async fn expired_token_fails_when_upstream_is_down() {
+    let (src, fake, clock) = setup(3600);
+    src.token().await.unwrap();
+    fake.fail.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(3560)); // inside the 60 s margin
+    assert!(src.token().await.is_err());
+}
+
+#[tokio::test]
+async fn short_lived_tokens_use_a_tenth_as_margin() {
+    let (src, fake, clock) = setup(6);
+    src.token().await.unwrap();
+    clock.advance(Duration::from_millis(5300)); // 0.7 s left > 0.6 s margin
+    assert_eq!(
+        src.token().await.unwrap().access_token.expose_secret(),
+        "tok-0"
+    );
+    settle().await;
+    clock.advance(Duration::from_millis(200)); // 0.5 s left < margin: must not be served
+    let t = src.token().await.unwrap();
+    assert_ne!(t.access_token.expose_secret(), "tok-0");
+    assert!(fake.calls.load(Ordering::SeqCst) >= 2);
+}
+
+#[tokio::test]
+async fn min_ttl_forces_a_new_token() {
+    let (_unused, fake, clock) = setup(3600);
+    let src = TokenSource::from_arc(Arc::new(fake.clone()), Arc::new(clock.clone()))
+        .with_min_ttl(Duration::from_secs(1800));
+    src.token().await.unwrap();
+    clock.advance(Duration::from_secs(1900));
+    src.token().await.unwrap();
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn invalidate_replaces_a_rejected_token_once() {
+    let (src, fake, _clock) = setup(3600);
+    let t = src.token().await.unwrap();
+    let (a, b) = tokio::join!(
+        src.invalidate_and_refresh(&t.access_token),
+        src.invalidate_and_refresh(&t.access_token)
+    );
+    assert_eq!(
+        a.unwrap().access_token.expose_secret(),
+        b.unwrap().access_token.expose_secret()
+    );
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+}
