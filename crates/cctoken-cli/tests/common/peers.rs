@@ -1,0 +1,503 @@
+//! Shared helpers for the interop tests against real third-party peers (SPEC §11).
+//!
+//! The peers (npm `oidc-provider`, `oauth2-mock-server`, `oauth4webapi`, `newman`; PyPI
+//! `purecloudplatformclientv2`; Debian `redis-server`) are installed by `scripts/install-peers`
+//! under `$CCTOKEN_PEERS_DIR` (default `<repo>/target/peers`); the small programs that drive
+//! them live in `<repo>/tests-peers/`. A test whose peer is missing skips with a loud message,
+//! or fails when `CCTOKEN_REQUIRE_PEERS=1` (CI sets it), so a green CI run cannot hide a
+//! missing install step.
+//!
+//! Servers started here listen on loopback, port 0, and announce their base URL as the first
+//! line of stdout; every wait is bounded and every child is killed when its guard drops. No
+//! secret is ever put on a child's argv: pass secrets with [`std::process::Command::env`].
+//!
+//! Each test binary includes this file with `#[path = "common/peers.rs"] mod peers;` and uses a
+//! part of it, hence the `dead_code` allowance. It deliberately knows nothing about OAuth: the
+//! tests say what they expect.
+#![allow(dead_code)]
+
+use std::env;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// Environment variable that turns a missing peer from a skip into a failure.
+pub const REQUIRE_PEERS_ENV: &str = "CCTOKEN_REQUIRE_PEERS";
+/// Environment variable naming the directory `scripts/install-peers` installed into.
+pub const PEERS_DIR_ENV: &str = "CCTOKEN_PEERS_DIR";
+/// How long a server may take to print its base URL.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a one-shot client program (a `cctoken get`, a peer client) may run.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+/// Bounds of one HTTP exchange made by [`http_get`].
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How much of a child's stderr is kept for failure messages.
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// npm packages that `scripts/install-peers` installs under `node/node_modules`.
+pub const NPM_PEERS: &[&str] = &[
+    "oidc-provider",
+    "oauth2-mock-server",
+    "oauth4webapi",
+    "newman",
+];
+/// The official Genesys Cloud Python SDK, installed in `venv/`.
+pub const GENESYS_SDK: &str = "purecloudplatformclientv2";
+
+/// The repository root (two levels above this crate's manifest).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .expect("crates/cctoken-cli has two ancestors")
+        .to_path_buf()
+}
+
+/// Where the peers are installed: `$CCTOKEN_PEERS_DIR`, else `<repo>/target/peers`.
+pub fn peers_dir() -> PathBuf {
+    match env::var_os(PEERS_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => repo_root().join("target").join("peers"),
+    }
+}
+
+/// The helper programs that drive the peers: `<repo>/tests-peers`.
+pub fn tests_peers_dir() -> PathBuf {
+    repo_root().join("tests-peers")
+}
+
+/// True when a missing peer must fail the test (`CCTOKEN_REQUIRE_PEERS=1`).
+pub fn peers_required() -> bool {
+    env::var(REQUIRE_PEERS_ENV).is_ok_and(|v| v == "1")
+}
+
+/// Reports a missing peer: a loud skip message, or a panic when peers are required.
+///
+/// The message is written straight to the process's stderr, past libtest's output capture, so
+/// that a skip is seen even when the test "passes".
+pub fn missing_peer(name: &str, why: &str) {
+    if peers_required() {
+        panic!(
+            "peer {name} is required ({REQUIRE_PEERS_ENV}=1) but {why}; \
+             run scripts/install-peers (peers dir: {})",
+            peers_dir().display()
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: peer {name} not installed ({why}); run scripts/install-peers"
+    );
+}
+
+/// Finds an executable on `PATH`.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The `node` that runs the npm peers: the one on `PATH`.
+pub fn node_bin() -> Option<PathBuf> {
+    which("node")
+}
+
+/// The Python of the peers' venv (`<peers>/venv/bin/python`).
+pub fn venv_python() -> PathBuf {
+    peers_dir().join("venv").join("bin").join("python")
+}
+
+/// Locates a peer, or reports it missing (see [`missing_peer`]) and returns `None`.
+///
+/// Returns the package directory for npm peers, the venv's Python for the Genesys SDK and the
+/// executable for `node` and `redis-server`.
+pub fn require_peer(name: &str) -> Option<PathBuf> {
+    match locate_peer(name) {
+        Ok(path) => Some(path),
+        Err(why) => {
+            missing_peer(name, &why);
+            None
+        }
+    }
+}
+
+fn locate_peer(name: &str) -> Result<PathBuf, String> {
+    match name {
+        "node" => node_bin().ok_or_else(|| "no node on PATH".to_string()),
+        "redis-server" => which("redis-server").ok_or_else(|| "no redis-server on PATH".into()),
+        GENESYS_SDK => {
+            let python = venv_python();
+            if !is_executable(&python) {
+                return Err(format!("no venv python at {}", python.display()));
+            }
+            let lib = peers_dir().join("venv").join("lib");
+            let installed = std::fs::read_dir(&lib)
+                .map_err(|e| format!("cannot read {}: {e}", lib.display()))?
+                .filter_map(Result::ok)
+                .any(|d| {
+                    d.path()
+                        .join("site-packages")
+                        .join("PureCloudPlatformClientV2")
+                        .is_dir()
+                });
+            if installed {
+                Ok(python)
+            } else {
+                Err(format!(
+                    "PureCloudPlatformClientV2 not in {}",
+                    lib.display()
+                ))
+            }
+        }
+        npm if NPM_PEERS.contains(&npm) => {
+            node_bin().ok_or_else(|| "no node on PATH".to_string())?;
+            let dir = peers_dir().join("node").join("node_modules").join(npm);
+            if dir.join("package.json").is_file() {
+                Ok(dir)
+            } else {
+                Err(format!(
+                    "{} does not exist",
+                    dir.join("package.json").display()
+                ))
+            }
+        }
+        other => panic!("unknown peer {other:?}; add it to scripts/install-peers and here"),
+    }
+}
+
+/// A `node tests-peers/<script>` command, when node and the npm `package` are installed.
+///
+/// The script finds the packages through `CCTOKEN_PEERS_DIR`; with
+/// `CCTOKEN_EXIT_WITH_STDIN=1` a server script exits when our end of its stdin closes, so it
+/// cannot outlive the test even if the test process dies.
+pub fn node_script(script: &str, package: &str) -> Option<Command> {
+    require_peer(package)?;
+    let node = require_peer("node")?;
+    let mut cmd = Command::new(node);
+    cmd.arg(tests_peers_dir().join(script))
+        .env(PEERS_DIR_ENV, peers_dir())
+        .env("CCTOKEN_EXIT_WITH_STDIN", "1")
+        .env_remove("NODE_OPTIONS");
+    isolate_network_env(&mut cmd);
+    Some(cmd)
+}
+
+/// A `<venv python> tests-peers/<script>` command, when the Genesys SDK is installed.
+///
+/// HOME points at `home`: the SDK reads `~/.genesyscloudpython/config`, which must not leak
+/// into a test.
+pub fn python_script(script: &str, home: &Path) -> Option<Command> {
+    let python = require_peer(GENESYS_SDK)?;
+    let mut cmd = Command::new(python);
+    cmd.arg(tests_peers_dir().join(script))
+        .env("HOME", home)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONPATH");
+    isolate_network_env(&mut cmd);
+    Some(cmd)
+}
+
+/// Removes proxy settings so that loopback requests never go anywhere else.
+pub fn isolate_network_env(cmd: &mut Command) {
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost,::1")
+        .env("no_proxy", "127.0.0.1,localhost,::1");
+}
+
+/// A long-running child that announced its base URL; killed (and reaped) on drop.
+pub struct PeerProcess {
+    name: String,
+    child: Child,
+    url: String,
+    stderr: Arc<Mutex<String>>,
+    // Held open so that a child watching its stdin sees EOF only when we are gone.
+    _stdin: Option<ChildStdin>,
+}
+
+impl PeerProcess {
+    /// Spawns `cmd` and waits (at most [`START_TIMEOUT`]) for the base URL on its first
+    /// stdout line. Panics with the child's stderr when it exits or stays silent instead.
+    pub fn start(name: &str, mut cmd: Command) -> PeerProcess {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({:?}): {e}", cmd.get_program()));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stdin = child.stdin.take();
+        let stderr = Arc::new(Mutex::new(String::new()));
+
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next().and_then(Result::ok));
+            // Keep draining so that the child never blocks on a full pipe.
+            for _ in lines.map_while(Result::ok) {}
+        });
+        let sink = Arc::clone(&stderr);
+        thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
+                if kept.len() < STDERR_KEEP {
+                    kept.push_str(&line);
+                    kept.push('\n');
+                }
+            }
+        });
+
+        // From here on, a panic drops the guard, which kills the child.
+        let mut process = PeerProcess {
+            name: name.to_string(),
+            child,
+            url: String::new(),
+            stderr,
+            _stdin: stdin,
+        };
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(Some(line)) if line.trim().starts_with("http") => {
+                process.url = line.trim().trim_end_matches('/').to_string();
+                process
+            }
+            Ok(Some(line)) => panic!(
+                "{name}: first stdout line is not a base URL: {line:?}\nstderr:\n{}",
+                process.wait_stderr()
+            ),
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                "{name} exited before printing its base URL ({:?})\nstderr:\n{}",
+                process.child.wait().ok(),
+                process.wait_stderr()
+            ),
+            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                "{name} printed no base URL within {START_TIMEOUT:?}\nstderr:\n{}",
+                process.wait_stderr()
+            ),
+        }
+    }
+
+    /// The base URL the child announced, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What the child wrote on stderr so far (bounded).
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits (bounded) until the child's stderr contains `needle`; true when it did.
+    ///
+    /// Servers log asynchronously to the response, so a test that checks the log right after
+    /// a request polls here instead of sleeping a fixed time.
+    pub fn stderr_eventually_contains(&self, needle: &str) -> bool {
+        for _ in 0..200 {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+        false
+    }
+
+    fn wait_stderr(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The reader thread ends at EOF right after the kill; give it a bounded moment.
+        for _ in 0..40 {
+            if Arc::strong_count(&self.stderr) == 1 {
+                break;
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+        self.stderr()
+    }
+}
+
+impl Drop for PeerProcess {
+    fn drop(&mut self) {
+        // SIGKILL cannot be ignored, so the wait that reaps it is bounded in practice.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "--- stderr of {} ({}) ---\n{}--- end ---",
+                self.name,
+                self.url,
+                self.stderr()
+            );
+        }
+    }
+}
+
+/// Path of the `cctoken` binary under test.
+pub fn cctoken_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin!("cctoken").to_path_buf()
+}
+
+/// Clears what could make a `cctoken` child read the developer's own setup.
+fn isolate_cctoken_env(cmd: &mut Command, home: &Path) {
+    let vars: Vec<String> = env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("CCTOKEN_") || k.starts_with("GENESYSCLOUD_"))
+        .collect();
+    for var in vars {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env_remove("RUST_LOG");
+    isolate_network_env(cmd);
+}
+
+/// Starts `cctoken emulator --listen 127.0.0.1:0 ARGS...` and waits for its base URL.
+pub fn start_emulator(args: &[&str], home: &Path) -> PeerProcess {
+    let mut cmd = Command::new(cctoken_bin());
+    cmd.arg("emulator")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args);
+    isolate_cctoken_env(&mut cmd, home);
+    PeerProcess::start(&format!("cctoken emulator {}", args.join(" ")), cmd)
+}
+
+/// A `cctoken ARGS...` command isolated from the user's config, cache and environment.
+pub fn cctoken_cmd<I, S>(args: I, home: &Path) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(cctoken_bin());
+    cmd.args(args);
+    isolate_cctoken_env(&mut cmd, home);
+    cmd
+}
+
+/// Runs a one-shot command to completion, killed after [`RUN_TIMEOUT`].
+pub fn run(cmd: Command) -> Output {
+    let program = format!("{:?}", cmd.get_program());
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.timeout(RUN_TIMEOUT);
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+/// Describes an [`Output`] for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Parses stdout as one JSON document, with a useful panic message when it is not.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(output.stdout.trim_ascii())
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", describe(output)))
+}
+
+/// A minimal HTTP/1.1 GET on loopback, bounded by [`HTTP_TIMEOUT`]: `(status, body)`.
+///
+/// The test crate has no HTTP client dependency, and these are tiny requests to our own
+/// emulator (`/_emulator/stats` and the like); chunked bodies are decoded.
+pub fn http_get(url: &str) -> (u16, String) {
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("http_get supports only http:// URLs, not {url}"));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    assert!(
+        authority.starts_with("127.")
+            || authority.starts_with("localhost")
+            || authority.starts_with("[::1]"),
+        "tests talk only to loopback, not {authority}"
+    );
+    let mut stream =
+        TcpStream::connect(authority).unwrap_or_else(|e| panic!("connect {authority}: {e}"));
+    stream
+        .set_read_timeout(Some(HTTP_TIMEOUT))
+        .expect("set timeout");
+    stream
+        .set_write_timeout(Some(HTTP_TIMEOUT))
+        .expect("set timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send request");
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("read response of GET {url}: {e}"));
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("malformed HTTP response to GET {url}: {text:?}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in response to GET {url}: {head:?}"));
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    let body = if chunked {
+        decode_chunked(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn decode_chunked(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size_line, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
+    }
+    out
+}
+
+/// `GET url` that must answer 200 with JSON.
+pub fn http_get_json(url: &str) -> serde_json::Value {
+    let (status, body) = http_get(url);
+    assert_eq!(status, 200, "GET {url} answered {status}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {body}"))
+}

@@ -1,0 +1,163 @@
+//! The npm `oauth4webapi` 3 (panva's standards-strict OAuth client) against
+//! `cctoken emulator --demo`, generic flavor (SPEC §10, §11).
+//!
+//! The client is `tests-peers/oauth4webapi-client.mjs`: discovery (OIDC or RFC 8414), then the
+//! client-credentials grant, through the library's public API. oauth4webapi checks the
+//! metadata's `issuer`, the token response's shape and `token_type`, and form-urlencodes Basic
+//! credentials as RFC 6749 §2.3.1 says — which the generic flavor requires.
+
+#[path = "common/peers.rs"]
+mod peers;
+
+use peers::{describe, http_get_json, node_script, run, start_emulator, stdout_json, PeerProcess};
+
+/// The `--demo` client of the emulator's fixed contract (SPEC §10).
+const DEMO_CLIENT: &str = "demo-client";
+const DEMO_SECRET: &str = "demo+s3cret/=%&";
+
+/// Runs the oauth4webapi client; `None` when the peer is missing (skipped or failed already).
+fn oauth4webapi(
+    issuer: &str,
+    client_id: &str,
+    secret: &str,
+    extra: &[&str],
+) -> Option<std::process::Output> {
+    let mut cmd = node_script("oauth4webapi-client.mjs", "oauth4webapi")?;
+    cmd.arg(issuer)
+        .arg(client_id)
+        .args(extra)
+        .env("CLIENT_SECRET", secret);
+    Some(run(cmd))
+}
+
+fn emulator(home: &std::path::Path) -> PeerProcess {
+    start_emulator(&["--demo", "--flavor", "generic"], home)
+}
+
+fn stat(stats: &serde_json::Value, key: &str) -> u64 {
+    stats[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("/_emulator/stats has no number {key}: {stats}"))
+}
+
+fn assert_token(output: &std::process::Output, issuer: &str) {
+    assert!(
+        output.status.success(),
+        "oauth4webapi client failed\n{}",
+        describe(output)
+    );
+    let json = stdout_json(output);
+    assert_eq!(
+        json["token_type"], "bearer",
+        "oauth4webapi lower-cases token_type: {json}"
+    );
+    assert!(
+        json["expires_in"].as_u64().is_some_and(|s| s > 0),
+        "expires_in: {json}"
+    );
+    assert!(
+        json["access_token_length"]
+            .as_u64()
+            .is_some_and(|n| n >= 16),
+        "token: {json}"
+    );
+    assert_eq!(
+        json["token_endpoint"]
+            .as_str()
+            .map(|u| u.starts_with(issuer)),
+        Some(true),
+        "{json}"
+    );
+}
+
+#[test]
+fn discovery_and_client_credentials_with_basic() {
+    // Checked before the emulator starts, so a missing peer skips without building anything.
+    if peers::require_peer("oauth4webapi").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let emu = emulator(home.path());
+    let Some(output) = oauth4webapi(emu.url(), DEMO_CLIENT, DEMO_SECRET, &["--auth", "basic"])
+    else {
+        return;
+    };
+    assert_token(&output, emu.url());
+
+    let stats = http_get_json(&format!("{}/_emulator/stats", emu.url()));
+    assert!(
+        stat(&stats, "tokens_issued_total") >= 1,
+        "no token issued: {stats}"
+    );
+    assert!(stat(&stats, "token_requests_total") >= 1, "{stats}");
+}
+
+#[test]
+fn rfc8414_discovery_and_client_secret_post() {
+    if peers::require_peer("oauth4webapi").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let emu = emulator(home.path());
+    let Some(output) = oauth4webapi(
+        emu.url(),
+        DEMO_CLIENT,
+        DEMO_SECRET,
+        &["--auth", "post", "--discovery", "oauth2", "--scope", "read"],
+    ) else {
+        return;
+    };
+    assert_token(&output, emu.url());
+    let json = stdout_json(&output);
+    if let Some(scope) = json["scope"].as_str() {
+        assert_eq!(scope, "read", "{json}");
+    }
+    let stats = http_get_json(&format!("{}/_emulator/stats", emu.url()));
+    assert!(
+        stat(&stats, "tokens_issued_total") >= 1,
+        "no token issued: {stats}"
+    );
+}
+
+#[test]
+fn wrong_secret_is_invalid_client() {
+    if peers::require_peer("oauth4webapi").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let emu = emulator(home.path());
+    let Some(output) = oauth4webapi(emu.url(), DEMO_CLIENT, "wrong-secret", &["--auth", "basic"])
+    else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(r#""error":"invalid_client""#),
+        "{}",
+        describe(&output)
+    );
+    assert!(stderr.contains(r#""status":401"#), "{}", describe(&output));
+    let stats = http_get_json(&format!("{}/_emulator/stats", emu.url()));
+    assert_eq!(stat(&stats, "tokens_issued_total"), 0, "{stats}");
+}
+
+#[test]
+fn client_without_the_grant_is_unauthorized_client() {
+    if peers::require_peer("oauth4webapi").is_none() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let emu = emulator(home.path());
+    let Some(output) = oauth4webapi(emu.url(), "demo-nogrant", DEMO_SECRET, &["--auth", "basic"])
+    else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(r#""error":"unauthorized_client""#),
+        "{}",
+        describe(&output)
+    );
+}
