@@ -19,6 +19,7 @@
 //! ```
 
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -42,7 +42,8 @@ pub struct Resolved {
 #[derive(Debug, Clone)]
 pub struct Client {
     config: ClientConfig,
-    http: reqwest::Client,
+    /// Built on first use: a cached `get` never pays for TLS setup.
+    http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     clock: SharedClock,
     retry: RetryPolicy,
     trace: Option<TraceSinkDebug>,
@@ -63,10 +64,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Client {
     /// A client with the system clock and the default retry policy.
+    ///
+    /// Cheap: the HTTP client (and its TLS configuration) is built on first use.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
         Ok(Self {
             config,
-            http: http::http_client(DEFAULT_TIMEOUT)?,
+            http: Default::default(),
             clock: clock::system(),
             retry: RetryPolicy::default(),
             trace: None,
@@ -95,6 +98,14 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Error> {
+        if let Some(c) = self.http.get() {
+            return Ok(c);
+        }
+        let c = http::http_client(DEFAULT_TIMEOUT)?;
+        Ok(self.http.get_or_init(|| c))
     }
 
     fn trace(&self) -> Option<&TraceSink> {
@@ -195,7 +206,7 @@ impl Client {
         let mut tried = Vec::new();
         for url in discovery::metadata_urls(issuer, order) {
             let raw = self
-                .with_retries(|| http::get(&self.http, &url, self.trace()))
+                .with_retries(|| async { http::get(self.http()?, &url, self.trace()).await })
                 .await?;
             if (200..300).contains(&raw.status) {
                 return discovery::parse_metadata(&raw.body, &url);
@@ -259,7 +270,7 @@ impl Client {
         let kind = self.config.kind();
         let result = self
             .with_retries(|| async {
-                let raw = http::send(&self.http, &req, self.trace()).await?;
+                let raw = http::send(self.http()?, &req, self.trace()).await?;
                 parse_response(&raw, kind, self.clock.now(), self.config.default_lifetime)
             })
             .await;
@@ -330,7 +341,7 @@ impl Client {
         })?;
         let url = cxone::configuration_url(issuer, &tenant);
         let raw = self
-            .with_retries(|| http::get(&self.http, &url, self.trace()))
+            .with_retries(|| async { http::get(self.http()?, &url, self.trace()).await })
             .await?;
         if !(200..300).contains(&raw.status) {
             return Err(Error::unexpected(

@@ -1,0 +1,105 @@
+//! Cache keys: one entry per (endpoint, client, scopes, audience, secret).
+//!
+//! The key is a SHA-256 over those parts, so entries never collide across servers,
+//! clients or rotated secrets, and the file name reveals nothing. It includes the secret's
+//! fingerprint: after a rotation the old entry is simply never found again.
+
+use sha2::{Digest, Sha256};
+
+use crate::config::ClientConfig;
+use crate::provider::{Endpoint, ProviderConfig};
+
+/// A cache key (64 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// The key for a client configuration.
+    pub fn for_config(config: &ClientConfig) -> Self {
+        let mut h = Sha256::new();
+        let mut part = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        part("cctoken-cache-key-v1");
+        part(&endpoint_identity(config));
+        part(&config.client_id);
+        part(&config.client_secret.fingerprint().to_string());
+        let mut scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        part(&scopes.join(" "));
+        part(config.audience.as_deref().unwrap_or(""));
+        let mut extra: Vec<String> = config
+            .extra_params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        extra.sort_unstable();
+        part(&extra.join("&"));
+        if let ProviderConfig::Cxone { access_key, .. } = &config.provider {
+            part(&access_key.id);
+            part(&access_key.secret.fingerprint().to_string());
+        }
+        Self(hex::encode(h.finalize()))
+    }
+
+    /// The hex form, used as the file name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What identifies the token server without contacting it: the token URL, the issuer or
+/// the Genesys region's token URL.
+pub fn endpoint_identity(config: &ClientConfig) -> String {
+    match &config.provider {
+        ProviderConfig::Genesys {
+            region, token_url, ..
+        } => match (token_url, region) {
+            (Some(u), _) => format!("token_url:{u}"),
+            (None, Some(r)) => format!("token_url:{}", r.token_url()),
+            (None, None) => "genesys:unknown".into(),
+        },
+        ProviderConfig::Generic { endpoint, .. } => match endpoint {
+            Endpoint::TokenUrl(u) => format!("token_url:{u}"),
+            Endpoint::Issuer(u) => format!("issuer:{u}"),
+        },
+        ProviderConfig::Cxone {
+            issuer, token_url, ..
+        } => match token_url {
+            Some(u) => format!("token_url:{u}"),
+            None => format!("cxone-issuer:{issuer}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ClientSecret;
+
+    fn cfg(secret: &str, scopes: &[&str]) -> ClientConfig {
+        let u = url::Url::parse("https://a.example/token").unwrap();
+        let mut c = ClientConfig::new(
+            ProviderConfig::Generic {
+                endpoint: Endpoint::TokenUrl(u),
+                api_base: None,
+            },
+            "id",
+            ClientSecret::new(secret),
+        );
+        c.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    #[test]
+    fn key_depends_on_secret_and_sorted_scopes() {
+        let a = CacheKey::for_config(&cfg("s1", &["b", "a"]));
+        assert_eq!(a, CacheKey::for_config(&cfg("s1", &["a", "b"])));
+        assert_ne!(a, CacheKey::for_config(&cfg("s2", &["a", "b"])));
+        assert_ne!(a, CacheKey::for_config(&cfg("s1", &["a"])));
+        assert_eq!(a.as_str().len(), 64);
+        assert!(!a.as_str().contains("s1"));
+    }
+}
