@@ -4,8 +4,15 @@
 //! edge — by the CLI from flags, profiles and environment ([`profile`], [`sources`]), or by
 //! library users directly — and holds no unvalidated strings where a type exists.
 
+pub mod env;
+pub mod gc;
 pub mod profile;
+pub mod resolve;
 pub mod sources;
+
+pub use env::{EnvLookup, ProcessEnv};
+pub use profile::{CacheSettings, ConfigFile, Loaded, ProfileSettings};
+pub use resolve::{resolve, ResolveOptions, ResolvedProfile};
 
 use std::time::Duration;
 

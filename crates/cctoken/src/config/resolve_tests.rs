@@ -1,0 +1,238 @@
+use std::collections::HashMap;
+
+use super::*;
+use crate::auth::AuthMethod;
+
+const CANARY: &str = "CANARY-resolve-5e1d";
+const ID: &str = "5a1c3a2e-1b2c-4d5e-8f90-123456789abc";
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn run(s: &ProfileSettings, e: &HashMap<String, String>) -> Result<ResolvedProfile, Error> {
+    resolve(s, e, ResolveOptions::default())
+}
+
+fn token_url(r: &ResolvedProfile) -> String {
+    match &r.config.provider {
+        ProviderConfig::Genesys {
+            region, token_url, ..
+        } => token_url
+            .clone()
+            .or_else(|| region.map(|r| r.token_url()))
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        ProviderConfig::Generic {
+            endpoint: Endpoint::TokenUrl(u),
+            ..
+        } => u.to_string(),
+        ProviderConfig::Generic {
+            endpoint: Endpoint::Issuer(u),
+            ..
+        } => format!("issuer {u}"),
+        ProviderConfig::Cxone { issuer, .. } => format!("cxone {issuer}"),
+    }
+}
+
+#[test]
+fn genesys_from_region_flags() {
+    let s = ProfileSettings {
+        region: Some("mypurecloud.ie".into()),
+        client_id: Some(ID.into()),
+        client_secret_env: Some("GC_SECRET".into()),
+        scopes: Some(vec!["routing analytics".into(), "a,b".into()]),
+        auth: Some(AuthMethod::Basic),
+        ..Default::default()
+    };
+    let r = run(&s, &env(&[("GC_SECRET", CANARY)])).unwrap();
+    assert_eq!(r.config.kind(), ProviderKind::Genesys);
+    assert_eq!(token_url(&r), "https://login.mypurecloud.ie/oauth/token");
+    assert_eq!(r.config.scopes, vec!["routing", "analytics", "a,b"]);
+    assert_eq!(r.config.auth, Some(AuthMethod::Basic));
+    assert_eq!(r.secret_origin, "env GC_SECRET");
+    assert_eq!(r.config.client_secret.expose_secret(), CANARY);
+    assert!(r.notes.iter().any(|n| n.contains("inferred")));
+    assert!(!format!("{r:?}").contains(CANARY));
+}
+
+#[test]
+fn genesys_env_conventions_alone_are_enough() {
+    let e = env(&[
+        ("GENESYSCLOUD_REGION", "eu-central-1"),
+        ("GENESYSCLOUD_OAUTHCLIENT_ID", ID),
+        ("GENESYSCLOUD_OAUTHCLIENT_SECRET", CANARY),
+    ]);
+    let r = run(&ProfileSettings::default(), &e).unwrap();
+    assert_eq!(token_url(&r), "https://login.mypurecloud.de/oauth/token");
+    assert_eq!(r.config.client_id, ID);
+    assert_eq!(r.secret_origin, "env GENESYSCLOUD_OAUTHCLIENT_SECRET");
+}
+
+#[test]
+fn genesys_issuer_is_a_host_override() {
+    let s = ProfileSettings {
+        provider: Some(ProviderKind::Genesys),
+        issuer: Some("http://127.0.0.1:8080/".into()),
+        client_id: Some("demo-client".into()),
+        ..Default::default()
+    };
+    let r = run(&s, &env(&[("CCTOKEN_CLIENT_SECRET", CANARY)])).unwrap();
+    assert_eq!(token_url(&r), "http://127.0.0.1:8080/oauth/token");
+}
+
+#[test]
+fn gc_profile_supplies_region_id_and_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gc.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[DEFAULT]\nenvironment = \"usw2.pure.cloud\"\nclient_credentials = \"{ID}\"\n\
+             client_secret = \"{CANARY}\"\n"
+        ),
+    )
+    .unwrap();
+    let p = path.to_str().unwrap().to_owned();
+    let s = ProfileSettings {
+        gc_profile: Some("DEFAULT".into()),
+        ..Default::default()
+    };
+    let r = run(&s, &env(&[("CCTOKEN_GC_CONFIG", &p)])).unwrap();
+    assert_eq!(token_url(&r), "https://login.usw2.pure.cloud/oauth/token");
+    assert_eq!(r.config.client_id, ID);
+    assert!(r.secret_origin.starts_with("gc profile DEFAULT in "));
+    assert_eq!(r.config.client_secret.expose_secret(), CANARY);
+    // the env convention wins over the gc profile
+    let r = run(
+        &s,
+        &env(&[
+            ("CCTOKEN_GC_CONFIG", &p),
+            ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "other"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(r.secret_origin, "env GENESYSCLOUD_OAUTHCLIENT_SECRET");
+}
+
+#[test]
+fn generic_and_cxone() {
+    let s = ProfileSettings {
+        issuer: Some("https://auth.example.com".into()),
+        client_id: Some("ci-bot".into()),
+        params: Some([("resource".into(), "r".into())].into()),
+        ..Default::default()
+    };
+    let r = run(&s, &env(&[("CCTOKEN_CLIENT_SECRET", CANARY)])).unwrap();
+    assert_eq!(token_url(&r), "issuer https://auth.example.com/");
+    assert_eq!(r.config.extra_params, vec![("resource".into(), "r".into())]);
+
+    let s = ProfileSettings {
+        client_id: Some("app".into()),
+        access_key_id: Some("KEYID".into()),
+        ..Default::default()
+    };
+    let e = env(&[
+        ("CCTOKEN_CLIENT_SECRET", "app-secret"),
+        ("CCTOKEN_ACCESS_KEY_SECRET", "demo/access+key===="),
+    ]);
+    let r = run(&s, &e).unwrap();
+    assert_eq!(token_url(&r), "cxone https://cxone.niceincontact.com/");
+    assert_eq!(
+        r.access_key_origin.as_deref(),
+        Some("env CCTOKEN_ACCESS_KEY_SECRET")
+    );
+    let ProviderConfig::Cxone { access_key, .. } = &r.config.provider else {
+        panic!("cxone")
+    };
+    assert_eq!(access_key.id, "KEYID");
+    assert_eq!(access_key.secret.expose_secret(), "demo/access+key====");
+}
+
+#[test]
+fn actionable_errors() {
+    let e = env(&[("CCTOKEN_CLIENT_SECRET", CANARY)]);
+    let err = |s: ProfileSettings| run(&s, &e).unwrap_err().message;
+
+    let m = err(ProfileSettings::default());
+    assert!(m.contains("--region") && m.contains("--token-url"), "{m}");
+    let m = err(ProfileSettings {
+        region: Some("eu-west-1".into()),
+        ..Default::default()
+    });
+    assert!(m.contains("no client id"), "{m}");
+    let m = err(ProfileSettings {
+        region: Some("mars-1".into()),
+        client_id: Some(ID.into()),
+        ..Default::default()
+    });
+    assert!(m.contains("unknown Genesys Cloud region 'mars-1'"), "{m}");
+    assert!(m.contains("eusc-de-east-1"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        issuer: Some("https://a".into()),
+        client_id: Some("x".into()),
+        ..Default::default()
+    });
+    assert!(m.contains("both token_url and issuer"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("http://auth.example.com/t".into()),
+        client_id: Some("x".into()),
+        ..Default::default()
+    });
+    assert!(m.contains("unencrypted"), "{m}");
+    let m = err(ProfileSettings {
+        provider: Some(ProviderKind::Cxone),
+        client_id: Some("x".into()),
+        ..Default::default()
+    });
+    assert!(m.contains("--access-key-id"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        client_id: Some("x\n".into()),
+        ..Default::default()
+    });
+    assert!(m.contains("whitespace"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        client_id: Some("x".into()),
+        params: Some([("grant_type".into(), "password".into())].into()),
+        ..Default::default()
+    });
+    assert!(m.contains("grant_type"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        client_id: Some("x".into()),
+        client_secret_stdin: true,
+        access_key_secret_stdin: true,
+        ..Default::default()
+    });
+    assert!(m.contains("cannot both read stdin"), "{m}");
+    let m = err(ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        gc_profile: Some("DEFAULT".into()),
+        provider: Some(ProviderKind::Generic),
+        ..Default::default()
+    });
+    assert!(m.contains("Genesys Cloud only"), "{m}");
+}
+
+#[test]
+fn stdin_injection() {
+    let s = ProfileSettings {
+        token_url: Some("https://a/t".into()),
+        client_id: Some("x".into()),
+        client_secret_stdin: true,
+        ..Default::default()
+    };
+    let opts = ResolveOptions {
+        keep_secret_bytes: false,
+        stdin: Some(Box::new(&b"from-stdin\n"[..])),
+    };
+    let r = resolve(&s, &env(&[("CCTOKEN_CLIENT_SECRET", "ignored")]), opts).unwrap();
+    assert_eq!(r.secret_origin, "stdin");
+    assert_eq!(r.config.client_secret.expose_secret(), "from-stdin");
+}

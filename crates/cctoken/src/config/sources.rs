@@ -1,0 +1,350 @@
+//! Where secrets come from (SPEC §4): environment variables, files, commands, stdin, the
+//! Genesys CLI's profile — and the order in which they are consulted.
+//!
+//! [`plan_client_secret`] and [`plan_access_key_secret`] pick *one* [`SecretSource`] from
+//! the merged settings (flags already overlaid on the profile) and the environment, in this
+//! precedence: the explicit source of the settings (`--client-secret-file|stdin|env`, else
+//! the profile's `client_secret_file|cmd|env`) → `CCTOKEN_CLIENT_SECRET` → the provider's
+//! env convention (`GENESYSCLOUD_OAUTHCLIENT_SECRET`) → the `--gc-profile`'s secret.
+//! [`load_secret`] then reads it and applies [`crate::secret::normalize_secret`] to every
+//! source alike, so a trailing newline from `echo` is stripped and reported, and anything
+//! else accidental is an error naming the source and byte position.
+//!
+//! Errors and notes name the source (`env GC_SECRET`, `file /run/secrets/x`, ``command
+//! `pass show x` ``) and never hold the value or a command's output. The OS keyring is not
+//! implemented yet: asking for it is a clear error.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::config::env::{self, EnvLookup};
+use crate::config::gc::GcProfile;
+use crate::config::profile::ProfileSettings;
+use crate::provider::ProviderKind;
+use crate::secret::{normalize_secret, ClientSecret};
+use crate::Error;
+
+/// One place a secret can be read from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// An environment variable.
+    Env(String),
+    /// A file (a trailing newline is stripped).
+    File(PathBuf),
+    /// A shell command run with `sh -c`; its stdout is the secret.
+    Command(String),
+    /// Standard input, read to the end.
+    Stdin,
+    /// A value held in another tool's config file (the Genesys CLI's `client_secret`).
+    Inline {
+        /// Where the value was found, e.g. `gc profile DEFAULT in /home/u/.gc/config.toml`.
+        origin: String,
+        /// The raw value (normalised when loaded, like every other source).
+        value: ClientSecret,
+    },
+    /// The OS keyring (not available yet).
+    Keyring,
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(var) => write!(f, "env {var}"),
+            Self::File(p) => write!(f, "file {}", p.display()),
+            Self::Command(c) => write!(f, "command `{c}`"),
+            Self::Stdin => f.write_str("stdin"),
+            Self::Inline { origin, .. } => f.write_str(origin),
+            Self::Keyring => f.write_str("OS keyring"),
+        }
+    }
+}
+
+/// Which secret is being loaded; only changes the words of messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// The OAuth client secret.
+    Client,
+    /// The CXone access key secret.
+    AccessKey,
+}
+
+impl SecretKind {
+    /// `client secret` or `access key secret`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Client => "client secret",
+            Self::AccessKey => "access key secret",
+        }
+    }
+
+    fn alternatives(self) -> &'static str {
+        match self {
+            Self::Client => {
+                "--client-secret-env VAR, --client-secret-file PATH, --client-secret-stdin, \
+                 CCTOKEN_CLIENT_SECRET, or client_secret_env|file|cmd in the profile"
+            }
+            Self::AccessKey => {
+                "--access-key-secret-file PATH, --access-key-secret-stdin, \
+                 CCTOKEN_ACCESS_KEY_SECRET, or access_key_secret_env|file|cmd in the profile"
+            }
+        }
+    }
+}
+
+/// A loaded secret and what was done to it.
+#[derive(Debug)]
+pub struct LoadedSecret {
+    /// The normalised secret.
+    pub secret: ClientSecret,
+    /// Where it came from, e.g. `env CCTOKEN_CLIENT_SECRET` (never the value).
+    pub origin: String,
+    /// Normalisation and permission notes, for debug logs.
+    pub notes: Vec<String>,
+}
+
+/// The one explicit source named in `candidates`, or an error when several are.
+fn single(
+    kind: SecretKind,
+    candidates: Vec<(&'static str, SecretSource)>,
+) -> Result<Option<SecretSource>, Error> {
+    match candidates.len() {
+        0 => Ok(None),
+        1 => Ok(candidates.into_iter().next().map(|(_, s)| s)),
+        _ => {
+            let names: Vec<&str> = candidates.iter().map(|(n, _)| *n).collect();
+            Err(Error::config(format!(
+                "the {} is given by more than one source ({}); keep exactly one",
+                kind.label(),
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// Pick the client secret's source (see the module docs for the precedence).
+pub fn plan_client_secret(
+    s: &ProfileSettings,
+    provider: ProviderKind,
+    env: &dyn EnvLookup,
+    gc: Option<&GcProfile>,
+) -> Result<SecretSource, Error> {
+    let mut c = Vec::new();
+    if s.client_secret_stdin {
+        c.push(("client secret from stdin", SecretSource::Stdin));
+    }
+    if let Some(p) = &s.client_secret_file {
+        c.push(("client_secret_file", SecretSource::File(p.clone())));
+    }
+    if let Some(v) = &s.client_secret_env {
+        c.push(("client_secret_env", SecretSource::Env(v.clone())));
+    }
+    if let Some(cmd) = &s.client_secret_cmd {
+        c.push(("client_secret_cmd", SecretSource::Command(cmd.clone())));
+    }
+    if s.client_secret_keyring == Some(true) {
+        c.push(("client_secret_keyring", SecretSource::Keyring));
+    }
+    if let Some(src) = single(SecretKind::Client, c)? {
+        return Ok(src);
+    }
+    if env.var_os(env::CCTOKEN_CLIENT_SECRET).is_some() {
+        return Ok(SecretSource::Env(env::CCTOKEN_CLIENT_SECRET.into()));
+    }
+    if provider == ProviderKind::Genesys
+        && env.var_os(env::GENESYSCLOUD_OAUTHCLIENT_SECRET).is_some()
+    {
+        return Ok(SecretSource::Env(
+            env::GENESYSCLOUD_OAUTHCLIENT_SECRET.into(),
+        ));
+    }
+    if let Some(src) = gc.and_then(GcProfile::secret_source) {
+        return Ok(src);
+    }
+    let genesys = if provider == ProviderKind::Genesys {
+        ", GENESYSCLOUD_OAUTHCLIENT_SECRET, or --gc-profile NAME"
+    } else {
+        ""
+    };
+    Err(Error::config(format!(
+        "no client secret given: use {}{genesys} (never the secret itself on the command line)",
+        SecretKind::Client.alternatives()
+    )))
+}
+
+/// Pick the CXone access key secret's source.
+pub fn plan_access_key_secret(
+    s: &ProfileSettings,
+    env: &dyn EnvLookup,
+) -> Result<SecretSource, Error> {
+    let mut c = Vec::new();
+    if s.access_key_secret_stdin {
+        c.push(("access key secret from stdin", SecretSource::Stdin));
+    }
+    if let Some(p) = &s.access_key_secret_file {
+        c.push(("access_key_secret_file", SecretSource::File(p.clone())));
+    }
+    if let Some(v) = &s.access_key_secret_env {
+        c.push(("access_key_secret_env", SecretSource::Env(v.clone())));
+    }
+    if let Some(cmd) = &s.access_key_secret_cmd {
+        c.push(("access_key_secret_cmd", SecretSource::Command(cmd.clone())));
+    }
+    if let Some(src) = single(SecretKind::AccessKey, c)? {
+        return Ok(src);
+    }
+    if env.var_os(env::CCTOKEN_ACCESS_KEY_SECRET).is_some() {
+        return Ok(SecretSource::Env(env::CCTOKEN_ACCESS_KEY_SECRET.into()));
+    }
+    Err(Error::config(format!(
+        "no access key secret given for the CXone access key: use {}",
+        SecretKind::AccessKey.alternatives()
+    )))
+}
+
+/// Read and normalise a secret from `source`.
+///
+/// `stdin` is taken (set to `None`) when the source is [`SecretSource::Stdin`]; a second
+/// stdin source then fails with a clear message.
+pub fn load_secret(
+    kind: SecretKind,
+    source: &SecretSource,
+    env: &dyn EnvLookup,
+    keep_bytes: bool,
+    stdin: &mut Option<Box<dyn Read + '_>>,
+) -> Result<LoadedSecret, Error> {
+    let label = kind.label();
+    let origin = source.to_string();
+    let mut notes = Vec::new();
+    let raw: Vec<u8> = match source {
+        SecretSource::Env(var) => match env.var_os(var) {
+            None => {
+                return Err(Error::config(format!(
+                    "the {label} should come from environment variable {var}, which is not set"
+                )))
+            }
+            Some(v) if v.is_empty() => {
+                return Err(Error::config(format!(
+                    "the {label} from env {var} is empty (the variable is set to nothing); in CI \
+                     this usually means the secret is not defined for this repository, branch \
+                     or environment"
+                )))
+            }
+            Some(v) => env::os_bytes(v),
+        },
+        SecretSource::File(path) => read_file(label, path, &mut notes)?,
+        SecretSource::Command(cmd) => run_command(label, cmd)?,
+        SecretSource::Stdin => {
+            let Some(mut reader) = stdin.take() else {
+                return Err(Error::config(format!(
+                    "the {label} should be read from stdin, but stdin is not available (already \
+                     used for another secret?); give one of them another source"
+                )));
+            };
+            let mut buf = Vec::new();
+            reader
+                .by_ref()
+                .take(env::MAX_SECRET_BYTES as u64 + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::config(format!("cannot read the {label} from stdin: {e}")))?;
+            check_size(label, &origin, &buf)?;
+            buf
+        }
+        SecretSource::Inline { value, .. } => value.expose_secret().as_bytes().to_vec(),
+        SecretSource::Keyring => {
+            return Err(Error::config(
+                "OS keyring support is not available yet; use client_secret_file, \
+                 client_secret_env or client_secret_cmd in the profile",
+            ))
+        }
+    };
+    let n = normalize_secret(raw, keep_bytes)
+        .map_err(|p| Error::config(format!("{label} from {origin}: {p}")))?;
+    if n.stripped_newline {
+        notes.push(format!(
+            "stripped a trailing newline from the {label} read from {origin}"
+        ));
+    }
+    Ok(LoadedSecret {
+        secret: n.secret,
+        origin,
+        notes,
+    })
+}
+
+fn check_size(label: &str, origin: &str, buf: &[u8]) -> Result<(), Error> {
+    if buf.len() > env::MAX_SECRET_BYTES {
+        return Err(Error::config(format!(
+            "the {label} from {origin} is larger than {} bytes: that is not a secret — check \
+             the path or command",
+            env::MAX_SECRET_BYTES
+        )));
+    }
+    Ok(())
+}
+
+fn read_file(label: &str, path: &Path, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
+    let shown = path.display();
+    let mut file = std::fs::File::open(path).map_err(|e| {
+        Error::config(match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("the {label} file {shown} does not exist")
+            }
+            std::io::ErrorKind::PermissionDenied => format!(
+                "cannot read the {label} file {shown}: permission denied (run as the user \
+                 that owns it, or fix its mode)"
+            ),
+            _ => format!("cannot read the {label} file {shown}: {e}"),
+        })
+    })?;
+    #[cfg(unix)]
+    if let Ok(meta) = file.metadata() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_file() && mode & 0o004 != 0 {
+            notes.push(format!(
+                "warning: the {label} file {shown} is readable by every user on this machine \
+                 (mode {mode:o}); run `chmod 600 {shown}`"
+            ));
+        }
+    }
+    let mut buf = Vec::new();
+    file.by_ref()
+        .take(env::MAX_SECRET_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::config(format!("cannot read the {label} file {shown}: {e}")))?;
+    check_size(label, &format!("file {shown}"), &buf)?;
+    Ok(buf)
+}
+
+fn run_command(label: &str, cmd: &str) -> Result<Vec<u8>, Error> {
+    // stdin is closed so the command cannot swallow input meant for cctoken; stderr is
+    // inherited so the user sees the command's own complaints (it is their tool).
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| {
+            Error::config(format!(
+                "could not run the {label} command `{cmd}` with sh -c: {e}"
+            ))
+        })?;
+    let stdout = zeroize::Zeroizing::new(out.stdout);
+    if !out.status.success() {
+        return Err(Error::config(format!(
+            "the {label} command `{cmd}` failed ({}); its output is not shown because it may \
+             hold the secret — run the command yourself to see why",
+            out.status
+        )));
+    }
+    check_size(label, &format!("command `{cmd}`"), &stdout)?;
+    Ok(stdout.to_vec())
+}
+
+#[cfg(test)]
+#[path = "sources_tests.rs"]
+mod tests;

@@ -1,0 +1,182 @@
+use std::collections::HashMap;
+
+use super::*;
+
+const CANARY: &str = "CANARY-7f3e9a1b-secret";
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(src: &SecretSource, e: &HashMap<String, String>) -> Result<LoadedSecret, Error> {
+    load_secret(SecretKind::Client, src, e, false, &mut None)
+}
+
+fn no_canary(text: &str) {
+    assert!(!text.contains(CANARY), "canary leaked: {text}");
+    assert!(!text.contains("7f3e9a1b"), "canary leaked: {text}");
+}
+
+#[test]
+fn precedence_explicit_then_cctoken_then_genesys_env() {
+    let e = env(&[
+        ("CCTOKEN_CLIENT_SECRET", "a"),
+        ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "b"),
+    ]);
+    let s = ProfileSettings {
+        client_secret_env: Some("MINE".into()),
+        ..Default::default()
+    };
+    let plan = |s: &ProfileSettings, e: &HashMap<String, String>, k| {
+        plan_client_secret(s, k, e, None).map(|x| x.to_string())
+    };
+    assert_eq!(plan(&s, &e, ProviderKind::Genesys).unwrap(), "env MINE");
+    let none = ProfileSettings::default();
+    assert_eq!(
+        plan(&none, &e, ProviderKind::Genesys).unwrap(),
+        "env CCTOKEN_CLIENT_SECRET"
+    );
+    let e2 = env(&[("GENESYSCLOUD_OAUTHCLIENT_SECRET", "b")]);
+    assert_eq!(
+        plan(&none, &e2, ProviderKind::Genesys).unwrap(),
+        "env GENESYSCLOUD_OAUTHCLIENT_SECRET"
+    );
+    let err = plan(&none, &e2, ProviderKind::Generic).unwrap_err();
+    assert!(err.message.contains("--client-secret-file"), "{err}");
+    let two = ProfileSettings {
+        client_secret_env: Some("A".into()),
+        client_secret_cmd: Some("echo x".into()),
+        ..Default::default()
+    };
+    let err = plan(&two, &e, ProviderKind::Generic).unwrap_err();
+    assert!(err.message.contains("more than one source"), "{err}");
+}
+
+#[test]
+fn env_values_are_normalised_and_errors_name_source_and_position() {
+    let e = env(&[
+        ("OK", &format!("{CANARY}\n")),
+        ("TAB", &format!("{CANARY}\t")),
+        ("EMPTY", ""),
+    ]);
+    let l = load(&SecretSource::Env("OK".into()), &e).unwrap();
+    assert_eq!(l.secret.expose_secret(), CANARY);
+    assert_eq!(l.origin, "env OK");
+    assert!(l.notes[0].contains("trailing newline"), "{:?}", l.notes);
+    no_canary(&format!("{l:?}"));
+
+    let err = load(&SecretSource::Env("TAB".into()), &e).unwrap_err();
+    assert!(err.message.contains("env TAB"), "{err}");
+    assert!(err.message.contains("trailing tab at byte 22"), "{err}");
+    no_canary(&format!("{err} {err:?}"));
+
+    let err = load(&SecretSource::Env("EMPTY".into()), &e).unwrap_err();
+    assert!(err.message.contains("empty"), "{err}");
+    let err = load(&SecretSource::Env("UNSET".into()), &e).unwrap_err();
+    assert!(err.message.contains("UNSET, which is not set"), "{err}");
+
+    let kept = load_secret(
+        SecretKind::Client,
+        &SecretSource::Env("TAB".into()),
+        &e,
+        true,
+        &mut None,
+    )
+    .unwrap();
+    assert!(kept.secret.expose_secret().ends_with('\t'));
+}
+
+#[test]
+fn files_strip_newline_warn_when_world_readable_and_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    std::fs::write(&path, format!("{CANARY}\r\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let l = load(&SecretSource::File(path.clone()), &env(&[])).unwrap();
+    assert_eq!(l.secret.expose_secret(), CANARY);
+    let notes = l.notes.join("\n");
+    #[cfg(unix)]
+    assert!(notes.contains("chmod 600"), "{notes}");
+    assert!(notes.contains("trailing newline"), "{notes}");
+    no_canary(&notes);
+
+    let err = load(&SecretSource::File(dir.path().join("missing")), &env(&[])).unwrap_err();
+    assert!(err.message.contains("does not exist"), "{err}");
+
+    std::fs::write(&path, format!(" {CANARY}")).unwrap();
+    let err = load(&SecretSource::File(path), &env(&[])).unwrap_err();
+    assert!(err.message.contains("leading space at byte 0"), "{err}");
+    no_canary(&err.to_string());
+}
+
+#[test]
+fn commands_capture_stdout_and_hide_output_on_failure() {
+    let ok = SecretSource::Command(format!("printf '%s\\n' {CANARY}"));
+    let l = load(&ok, &env(&[])).unwrap();
+    assert_eq!(l.secret.expose_secret(), CANARY);
+    assert!(l.origin.starts_with("command `printf"));
+
+    let bad = SecretSource::Command("echo partial-output; exit 3".into());
+    let err = load(&bad, &env(&[])).unwrap_err();
+    assert!(err.message.contains("exit status: 3"), "{err}");
+    assert!(err.message.contains("not shown"), "{err}");
+    assert!(!err.message.contains("partial-output\n"), "{err}");
+}
+
+#[test]
+fn stdin_is_read_once() {
+    let mut stdin: Option<Box<dyn Read>> = Some(Box::new(std::io::Cursor::new(
+        format!("{CANARY}\n").into_bytes(),
+    )));
+    let l = load_secret(
+        SecretKind::AccessKey,
+        &SecretSource::Stdin,
+        &env(&[]),
+        false,
+        &mut stdin,
+    )
+    .unwrap();
+    assert_eq!(l.secret.expose_secret(), CANARY);
+    assert_eq!(l.origin, "stdin");
+    let err = load_secret(
+        SecretKind::Client,
+        &SecretSource::Stdin,
+        &env(&[]),
+        false,
+        &mut stdin,
+    )
+    .unwrap_err();
+    assert!(err.message.contains("stdin is not available"), "{err}");
+}
+
+#[test]
+fn keyring_is_a_clear_error() {
+    let err = load(&SecretSource::Keyring, &env(&[])).unwrap_err();
+    assert!(err.message.contains("keyring support is not available yet"));
+}
+
+#[test]
+fn access_key_precedence() {
+    let e = env(&[("CCTOKEN_ACCESS_KEY_SECRET", "x")]);
+    let s = ProfileSettings::default();
+    assert_eq!(
+        plan_access_key_secret(&s, &e).unwrap().to_string(),
+        "env CCTOKEN_ACCESS_KEY_SECRET"
+    );
+    let s = ProfileSettings {
+        access_key_secret_file: Some("/k".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        plan_access_key_secret(&s, &e).unwrap().to_string(),
+        "file /k"
+    );
+    assert!(plan_access_key_secret(&ProfileSettings::default(), &env(&[])).is_err());
+}
