@@ -1,0 +1,437 @@
+//! `cctoken profiles list|show|test|set-secret`: look at the profile file without ever
+//! printing a secret.
+//!
+//! `list` and `show` describe where each secret comes from (`env GC_SECRET (set)`) and, for
+//! `show`, its fingerprint (`len=40 sha256:1a2b3c4d`) so two machines can compare without
+//! revealing it. `test` obtains one real token. `set-secret` (OS keyring) is not available
+//! yet and says so. Everything is read through the library ([`cctoken::config`]); this
+//! module only formats.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cctoken::client::Client;
+use cctoken::config::resolve::infer_provider;
+use cctoken::config::sources::{plan_client_secret, SecretSource};
+use cctoken::config::{
+    resolve, ConfigFile, EnvLookup, ProcessEnv, ProfileSettings, ResolveOptions, ResolvedProfile,
+};
+use cctoken::provider::ProviderConfig;
+use serde_json::{json, Value};
+
+use crate::exit;
+
+/// Which profile file to read.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FileArgs {
+    /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
+    /// ~/.config/cctoken/config.toml].
+    #[arg(long, env = "CCTOKEN_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+/// `cctoken profiles ...`
+#[derive(clap::Subcommand, Debug)]
+pub enum ProfilesCmd {
+    /// List profiles: provider, endpoint, client id and where the secret comes from.
+    #[command(
+        after_help = "Examples:\n  cctoken profiles list\n  cctoken profiles list --config ./ci.toml --json"
+    )]
+    List(FileArgs),
+    /// Show one profile: settings, resolved token URL, secret source and fingerprint.
+    #[command(
+        after_help = "Examples:\n  cctoken profiles show genesys-prod\n  cctoken profiles show partner-api --json\n\n\
+The secret is shown only as its fingerprint (len=40 sha256:1a2b3c4d): compare it between\n\
+machines, or with the Genesys admin UI's secret, without revealing the secret.\n\
+Exit code 2 when the profile cannot be resolved (the problem is printed)."
+    )]
+    Show {
+        /// Profile name.
+        name: String,
+        #[command(flatten)]
+        file: FileArgs,
+        /// Use secrets exactly as read (see `get --help`).
+        #[arg(long)]
+        keep_secret_bytes: bool,
+    },
+    /// Obtain one token with a profile and report how long it lives.
+    #[command(
+        after_help = "Examples:\n  cctoken profiles test genesys-prod\n  cctoken profiles test partner-api --json\n\n\
+Exit codes: 0 token obtained, 2 profile or configuration error, 3 credentials or\n\
+request rejected, 4 temporarily unavailable (retry later)."
+    )]
+    Test {
+        /// Profile name.
+        name: String,
+        #[command(flatten)]
+        file: FileArgs,
+        /// Use secrets exactly as read (see `get --help`).
+        #[arg(long)]
+        keep_secret_bytes: bool,
+    },
+    /// Store a profile's secret in the OS keyring (not available yet).
+    #[command(
+        after_help = "Until keyring support lands, point the profile at the secret with\n\
+client_secret_file = \"/path\", client_secret_env = \"VAR\" or client_secret_cmd = \"pass show x\"."
+    )]
+    SetSecret {
+        /// Profile name.
+        name: String,
+        #[command(flatten)]
+        file: FileArgs,
+    },
+}
+
+/// Run a `profiles` subcommand; returns the exit code.
+pub async fn run(cmd: ProfilesCmd, json: bool) -> anyhow::Result<i32> {
+    match cmd {
+        ProfilesCmd::List(file) => list(&file, json),
+        ProfilesCmd::Show {
+            name,
+            file,
+            keep_secret_bytes,
+        } => show(&name, &file, keep_secret_bytes, json),
+        ProfilesCmd::Test {
+            name,
+            file,
+            keep_secret_bytes,
+        } => test(&name, &file, keep_secret_bytes, json).await,
+        ProfilesCmd::SetSecret { .. } => Err(cctoken::Error::config(
+            "OS keyring support is not available yet; use client_secret_file, client_secret_env \
+             or client_secret_cmd in the profile",
+        )
+        .into()),
+    }
+}
+
+fn load(file: &FileArgs) -> Result<ConfigFile, cctoken::Error> {
+    ConfigFile::load(file.config.as_deref())
+}
+
+fn path_text(path: Option<&Path>) -> String {
+    path.map_or_else(
+        || "(no config path: HOME is not set)".into(),
+        |p| p.display().to_string(),
+    )
+}
+
+/// Where the client secret would come from, and whether it is there — without reading it.
+fn describe_secret(s: &ProfileSettings, env: &dyn EnvLookup) -> (String, Option<bool>) {
+    let Ok((kind, _)) = infer_provider(s, env) else {
+        return ("unknown (provider unknown)".into(), None);
+    };
+    match plan_client_secret(s, kind, env, None) {
+        Ok(src) => {
+            let available = match &src {
+                SecretSource::Env(v) => Some(env.var_os(v).is_some_and(|x| !x.is_empty())),
+                SecretSource::File(p) => Some(p.is_file()),
+                _ => None,
+            };
+            (src.to_string(), available)
+        }
+        Err(_) if s.gc_profile.is_some() => ("gc profile (when it has client_secret)".into(), None),
+        Err(_) => ("none".into(), Some(false)),
+    }
+}
+
+fn endpoint(s: &ProfileSettings) -> String {
+    if let Some(r) = &s.region {
+        format!("region {r}")
+    } else if let Some(u) = &s.token_url {
+        format!("token_url {u}")
+    } else if let Some(i) = &s.issuer {
+        format!("issuer {i}")
+    } else if let Some(g) = &s.gc_profile {
+        format!("gc profile {g}")
+    } else {
+        "-".into()
+    }
+}
+
+fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
+    let cfg = load(file)?;
+    let env = ProcessEnv;
+    let rows: Vec<Value> = cfg
+        .profiles
+        .iter()
+        .map(|(name, s)| {
+            let provider = infer_provider(s, &env).ok().map(|(k, _)| k.as_str());
+            let (secret, available) = describe_secret(s, &env);
+            json!({
+                "name": name,
+                "provider": provider,
+                "endpoint": endpoint(s),
+                "region": s.region, "token_url": s.token_url, "issuer": s.issuer,
+                "client_id": s.client_id,
+                "secret_source": secret,
+                "secret_available": available,
+            })
+        })
+        .collect();
+    if json {
+        let out = json!({
+            "config": cfg.path.as_ref().map(|p| p.display().to_string()),
+            "found": cfg.found,
+            "profiles": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(0);
+    }
+    let path = path_text(cfg.path.as_deref());
+    if !cfg.found {
+        println!("no profiles: {path} does not exist");
+        println!("create it with a [profiles.NAME] table; see `cctoken profiles --help`");
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!("no profiles in {path}");
+        return Ok(0);
+    }
+    println!("profiles in {path}:");
+    let cell = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_owned();
+    let mut table = vec![[
+        "NAME".to_owned(),
+        "PROVIDER".into(),
+        "ENDPOINT".into(),
+        "CLIENT ID".into(),
+        "SECRET FROM".into(),
+    ]];
+    for r in &rows {
+        let secret = match r["secret_available"].as_bool() {
+            Some(true) => format!("{} (set)", cell(r, "secret_source")),
+            Some(false) if r["secret_source"] != "none" => {
+                format!("{} (missing)", cell(r, "secret_source"))
+            }
+            _ => cell(r, "secret_source"),
+        };
+        table.push([
+            cell(r, "name"),
+            cell(r, "provider"),
+            cell(r, "endpoint"),
+            cell(r, "client_id"),
+            secret,
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in &table {
+        let line: Vec<String> = (0..5)
+            .map(|i| format!("{:w$}", r[i], w = widths[i]))
+            .collect();
+        println!("  {}", line.join("  ").trim_end());
+    }
+    Ok(0)
+}
+
+/// The settings as configured, for display (no secrets exist in settings).
+fn setting_rows(s: &ProfileSettings) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    let mut push = |k: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            rows.push((k, v));
+        }
+    };
+    push("provider", s.provider.map(|p| p.to_string()));
+    push("region", s.region.clone());
+    push("token_url", s.token_url.clone());
+    push("issuer", s.issuer.clone());
+    push("api_base", s.api_base.clone());
+    push("client_id", s.client_id.clone());
+    push("client_secret_env", s.client_secret_env.clone());
+    push(
+        "client_secret_file",
+        s.client_secret_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+    );
+    push("client_secret_cmd", s.client_secret_cmd.clone());
+    push("auth", s.auth.map(|a| a.to_string()));
+    push("scopes", s.scopes.as_ref().map(|v| v.join(" ")));
+    push("audience", s.audience.clone());
+    push(
+        "params",
+        s.params.as_ref().map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    );
+    push("access_key_id", s.access_key_id.clone());
+    push("access_key_secret_env", s.access_key_secret_env.clone());
+    push(
+        "access_key_secret_file",
+        s.access_key_secret_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
+    );
+    push("access_key_secret_cmd", s.access_key_secret_cmd.clone());
+    push(
+        "default_lifetime",
+        s.default_lifetime
+            .map(|d| humantime::format_duration(d).to_string()),
+    );
+    push("gc_profile", s.gc_profile.clone());
+    rows
+}
+
+fn resolve_profile(s: &ProfileSettings, keep: bool) -> Result<ResolvedProfile, cctoken::Error> {
+    resolve(
+        s,
+        &ProcessEnv,
+        ResolveOptions {
+            keep_secret_bytes: keep,
+            stdin: None,
+        },
+    )
+}
+
+/// Derived facts of a resolved profile, for display.
+fn resolved_rows(r: &ResolvedProfile) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("provider", r.config.kind().to_string())];
+    if let ProviderConfig::Genesys {
+        region: Some(reg), ..
+    } = &r.config.provider
+    {
+        rows.push(("region", format!("{} ({})", reg.name, reg.domain)));
+    }
+    match Client::new(r.config.clone()).map(|c| c.resolve_offline()) {
+        Ok(Some(res)) => {
+            rows.push(("token URL", res.token_url.to_string()));
+            rows.push(("auth", res.auth.to_string()));
+            if let Some(b) = res.api_base {
+                rows.push(("API base", b.to_string()));
+            }
+        }
+        _ => {
+            let from = match &r.config.provider {
+                ProviderConfig::Generic { endpoint, .. } => match endpoint {
+                    cctoken::provider::Endpoint::Issuer(i) => i.to_string(),
+                    cctoken::provider::Endpoint::TokenUrl(u) => u.to_string(),
+                },
+                ProviderConfig::Cxone { issuer, .. } => issuer.to_string(),
+                ProviderConfig::Genesys { .. } => "-".into(),
+            };
+            rows.push(("token URL", format!("discovered from {from} when used")));
+        }
+    }
+    rows.push(("client id", r.config.client_id.clone()));
+    rows.push((
+        "client secret",
+        format!(
+            "{} from {}",
+            r.config.client_secret.fingerprint(),
+            r.secret_origin
+        ),
+    ));
+    if let ProviderConfig::Cxone { access_key, .. } = &r.config.provider {
+        rows.push(("access key id", access_key.id.clone()));
+        rows.push((
+            "access key secret",
+            format!(
+                "{} from {}",
+                access_key.secret.fingerprint(),
+                r.access_key_origin.as_deref().unwrap_or("?")
+            ),
+        ));
+    }
+    rows
+}
+
+fn print_rows(rows: &[(&str, String)]) {
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("  {k:w$}  {v}");
+    }
+}
+
+fn show(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Result<i32> {
+    let cfg = load(file)?;
+    let settings = cfg.profile(name)?;
+    let path = path_text(cfg.path.as_deref());
+    let configured = setting_rows(&settings);
+    let resolved = resolve_profile(&settings, keep);
+    if json {
+        let to_map = |rows: &[(&str, String)]| -> serde_json::Map<String, Value> {
+            rows.iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::from(v.clone())))
+                .collect()
+        };
+        let out = match &resolved {
+            Ok(r) => json!({
+                "name": name, "config": path, "settings": to_map(&configured),
+                "resolved": to_map(&resolved_rows(r)), "notes": r.notes, "error": null,
+            }),
+            Err(e) => json!({
+                "name": name, "config": path, "settings": to_map(&configured),
+                "resolved": null, "notes": [], "error": e.message,
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("profile {name} (in {path})");
+        print_rows(&configured);
+        match &resolved {
+            Ok(r) => {
+                println!("resolved:");
+                print_rows(&resolved_rows(r));
+                for n in &r.notes {
+                    println!("  note: {n}");
+                }
+            }
+            Err(e) => println!("problem: {e}"),
+        }
+    }
+    Ok(match &resolved {
+        Ok(_) => 0,
+        Err(e) => exit::code_for(e),
+    })
+}
+
+async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Result<i32> {
+    let cfg = load(file)?;
+    let settings = cfg.profile(name)?;
+    let resolved = match resolve_profile(&settings, keep) {
+        Ok(r) => r,
+        Err(e) => return Ok(super::get::fail(&e, json)),
+    };
+    let client = Client::new(resolved.config)?;
+    let token = match client.fetch_token().await {
+        Ok(t) => t,
+        Err(e) => return Ok(super::get::fail(&e, json)),
+    };
+    let token_url = client.resolve().await.ok().map(|r| r.token_url.to_string());
+    let left = token.remaining(std::time::SystemTime::now());
+    let left_text = humantime::format_duration(Duration::from_secs(left.as_secs())).to_string();
+    if json {
+        let out = json!({
+            "ok": true, "profile": name, "token_url": token_url,
+            "token_type": token.token_type, "expires_in": left.as_secs(),
+            "expires_in_defaulted": token.expires_in_defaulted, "scope": token.scope,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        let scope = token
+            .scope
+            .as_deref()
+            .map(|s| format!(", scope: {s}"))
+            .unwrap_or_default();
+        let defaulted = if token.expires_in_defaulted {
+            " (the server sent no expires_in; assumed the default lifetime)"
+        } else {
+            ""
+        };
+        println!(
+            "ok: profile {name}: token expires in {left_text}{defaulted}{scope} (from {})",
+            token_url.as_deref().unwrap_or("the token endpoint")
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,334 @@
+//! The profile options shared by `get`, `exec`, `api`, `doctor` and `agent`: which token
+//! server, which client, where the secret comes from.
+//!
+//! [`ProfileOpts`] is only the clap surface. [`ProfileOpts::to_settings`] turns the flags
+//! into the library's [`ProfileSettings`]; [`ProfileOpts::resolve`] loads the profile named
+//! by `--profile`, puts the flags on top and lets the library validate everything and read
+//! the secrets ([`cctoken::config::resolve`]). Secrets are never accepted as flag values:
+//! the hidden `--client-secret`, `--secret` and `--access-key-secret` exist only to refuse
+//! them with a message that names the alternatives — their values are discarded at parse
+//! time and never stored, echoed or logged.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use cctoken::config::{
+    resolve, ConfigFile, ProcessEnv, ProfileSettings, ResolveOptions, ResolvedProfile,
+};
+
+/// Stands in for a secret given on the command line; the value itself is dropped by the
+/// value parser and never kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RejectedSecret;
+
+impl std::fmt::Debug for RejectedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret on the command line: discarded>")
+    }
+}
+
+fn discard_secret(_value: &str) -> Result<RejectedSecret, String> {
+    Ok(RejectedSecret)
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got '{s}'")),
+    }
+}
+
+/// Which token server and client to use, and where the secret comes from.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Profile and credentials")]
+pub struct ProfileOpts {
+    /// Use profile NAME from the config file (flags given too override its settings).
+    #[arg(short = 'p', long, env = "CCTOKEN_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
+    /// ~/.config/cctoken/config.toml].
+    #[arg(long, env = "CCTOKEN_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Token server family; inferred when omitted: --region → genesys, --access-key-id →
+    /// cxone, --token-url/--issuer → generic.
+    #[arg(long, value_name = "PROVIDER", value_parser = ["genesys", "generic", "cxone"])]
+    pub provider: Option<String>,
+
+    /// Genesys Cloud region name (eu-west-1) or domain (mypurecloud.ie). Env:
+    /// GENESYSCLOUD_REGION.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Token endpoint URL (generic), or a host override for genesys/cxone, e.g. an emulator.
+    /// https:// only, except for loopback addresses.
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+
+    /// Issuer URL: the token endpoint is discovered (RFC 8414, then OpenID Connect). For
+    /// genesys it is the host: ISSUER/oauth/token. CXone default:
+    /// https://cxone.niceincontact.com.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// API base URL for `api`, `exec` and the agent's proxy [default: from the provider:
+    /// Genesys https://api.<domain>, CXone from the tenant's configuration].
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// OAuth client id (not secret). Genesys env: GENESYSCLOUD_OAUTHCLIENT_ID.
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// Read the client secret from this file (a trailing newline is stripped).
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read the client secret from stdin, e.g. `pass show ci | cctoken get ...
+    /// --client-secret-stdin`.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+
+    /// Read the client secret from environment variable VAR. Without any secret option
+    /// cctoken reads CCTOKEN_CLIENT_SECRET (Genesys: then GENESYSCLOUD_OAUTHCLIENT_SECRET).
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
+
+    /// Client authentication: basic = RFC 6749 Basic (id and secret form-urlencoded),
+    /// basic-raw = Basic without that encoding (what the Genesys SDKs send), post = id and
+    /// secret in the body [default: genesys basic-raw, cxone/generic basic or what
+    /// discovery advertises].
+    #[arg(long, value_name = "METHOD", value_parser = ["basic", "basic-raw", "post"])]
+    pub auth: Option<String>,
+
+    /// Scope to request; repeat the flag or separate with spaces (commas are part of a
+    /// scope).
+    #[arg(long = "scope", value_name = "SCOPE", action = clap::ArgAction::Append)]
+    pub scopes: Vec<String>,
+
+    /// `audience` parameter of the token request (Auth0-style servers want one).
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
+
+    /// Extra form parameter of the token request; repeatable (e.g. --param resource=https://x).
+    #[arg(long = "param", value_name = "K=V", value_parser = parse_param,
+          action = clap::ArgAction::Append)]
+    pub params: Vec<(String, String)>,
+
+    /// CXone: the API user's access key id (sent as the password grant's username).
+    #[arg(long, value_name = "ID")]
+    pub access_key_id: Option<String>,
+
+    /// CXone: read the access key secret from this file. Default source:
+    /// CCTOKEN_ACCESS_KEY_SECRET.
+    #[arg(long, value_name = "PATH")]
+    pub access_key_secret_file: Option<PathBuf>,
+
+    /// CXone: read the access key secret from stdin.
+    #[arg(long)]
+    pub access_key_secret_stdin: bool,
+
+    /// Take region, client id and secret from this profile of the Genesys CLI
+    /// (~/.gc/config.toml, e.g. DEFAULT).
+    #[arg(long, value_name = "NAME")]
+    pub gc_profile: Option<String>,
+
+    /// Use secrets exactly as read: do not strip a trailing newline or reject surrounding
+    /// whitespace and control characters.
+    #[arg(long)]
+    pub keep_secret_bytes: bool,
+
+    /// Refused: a secret on the command line leaks (see the error for alternatives).
+    #[arg(long, hide = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "",
+          allow_hyphen_values = true, value_parser = discard_secret)]
+    pub client_secret: Option<RejectedSecret>,
+
+    /// Refused, like --client-secret.
+    #[arg(long, hide = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "",
+          allow_hyphen_values = true, value_parser = discard_secret)]
+    pub secret: Option<RejectedSecret>,
+
+    /// Refused, like --client-secret.
+    #[arg(long, hide = true, value_name = "VALUE", num_args = 0..=1, default_missing_value = "",
+          allow_hyphen_values = true, value_parser = discard_secret)]
+    pub access_key_secret: Option<RejectedSecret>,
+}
+
+impl ProfileOpts {
+    /// The settings the flags alone describe (no profile, no environment).
+    pub fn to_settings(&self) -> ProfileSettings {
+        let params: BTreeMap<String, String> = self.params.iter().cloned().collect();
+        ProfileSettings {
+            name: None,
+            // Infallible: clap restricts both to values their FromStr accepts.
+            provider: self.provider.as_deref().and_then(|p| p.parse().ok()),
+            auth: self.auth.as_deref().and_then(|a| a.parse().ok()),
+            region: self.region.clone(),
+            token_url: self.token_url.clone(),
+            issuer: self.issuer.clone(),
+            api_base: self.api_base.clone(),
+            client_id: self.client_id.clone(),
+            client_secret_env: self.client_secret_env.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            client_secret_cmd: None,
+            client_secret_keyring: None,
+            client_secret_stdin: self.client_secret_stdin,
+            scopes: (!self.scopes.is_empty()).then(|| self.scopes.clone()),
+            audience: self.audience.clone(),
+            params: (!params.is_empty()).then_some(params),
+            access_key_id: self.access_key_id.clone(),
+            access_key_secret_env: None,
+            access_key_secret_file: self.access_key_secret_file.clone(),
+            access_key_secret_cmd: None,
+            access_key_secret_stdin: self.access_key_secret_stdin,
+            default_lifetime: None,
+            gc_profile: self.gc_profile.clone(),
+        }
+    }
+
+    /// Fail with a usage error when a secret was given as a flag value.
+    pub fn reject_secret_on_argv(&self) -> Result<(), cctoken::Error> {
+        let (flag, alternatives) = if self.client_secret.is_some() {
+            ("--client-secret", CLIENT_ALTERNATIVES)
+        } else if self.secret.is_some() {
+            ("--secret", CLIENT_ALTERNATIVES)
+        } else if self.access_key_secret.is_some() {
+            ("--access-key-secret", ACCESS_KEY_ALTERNATIVES)
+        } else {
+            return Ok(());
+        };
+        Err(cctoken::Error::config(format!(
+            "{flag} is not accepted: a secret on the command line is visible to every user of \
+             this machine via `ps` (/proc/PID/cmdline) and stays in your shell history. Pass it \
+             another way:\n{alternatives}\nIf the secret was typed already, treat it as exposed: \
+             remove it from the shell history and consider rotating it."
+        )))
+    }
+
+    /// The profile named by `--profile` (if any) with the flags on top.
+    pub fn settings(&self) -> Result<ProfileSettings, cctoken::Error> {
+        self.reject_secret_on_argv()?;
+        let flags = self.to_settings();
+        match &self.profile {
+            Some(name) => {
+                let file = ConfigFile::load(self.config.as_deref())?;
+                Ok(file.profile(name)?.overlay(flags))
+            }
+            None => Ok(flags),
+        }
+    }
+
+    /// Validate everything and load the secrets from the real environment and stdin.
+    pub fn resolve(&self) -> Result<ResolvedProfile, cctoken::Error> {
+        let settings = self.settings()?;
+        let stdin: Option<Box<dyn std::io::Read>> =
+            if settings.client_secret_stdin || settings.access_key_secret_stdin {
+                let stdin = std::io::stdin();
+                if stdin.is_terminal() {
+                    eprintln!(
+                        "cctoken: reading the secret from the terminal (end with Ctrl-D); \
+                         piping it in is safer"
+                    );
+                }
+                Some(Box::new(stdin))
+            } else {
+                None
+            };
+        resolve(
+            &settings,
+            &ProcessEnv,
+            ResolveOptions {
+                keep_secret_bytes: self.keep_secret_bytes,
+                stdin,
+            },
+        )
+    }
+}
+
+const CLIENT_ALTERNATIVES: &str = "  --client-secret-env VAR     name an environment variable that holds it
+  --client-secret-file PATH   read it from a file (a trailing newline is stripped)
+  --client-secret-stdin       pipe it in, e.g. `pass show ci | cctoken get ... --client-secret-stdin`
+  CCTOKEN_CLIENT_SECRET       the variable read when no source is named
+  client_secret_env|file|cmd  in a profile (see `cctoken profiles list`)";
+
+const ACCESS_KEY_ALTERNATIVES: &str = "  --access-key-secret-file PATH   read it from a file
+  --access-key-secret-stdin       pipe it in
+  CCTOKEN_ACCESS_KEY_SECRET       the variable read when no source is named
+  access_key_secret_env|file|cmd  in a profile (see `cctoken profiles list`)";
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        o: ProfileOpts,
+    }
+
+    fn parse(args: &[&str]) -> ProfileOpts {
+        let mut v = vec!["t"];
+        v.extend_from_slice(args);
+        T::try_parse_from(v).expect("parses").o
+    }
+
+    #[test]
+    fn flags_become_settings() {
+        let o = parse(&[
+            "--region",
+            "eu-west-1",
+            "--client-id",
+            "id",
+            "--scope",
+            "a b",
+            "--scope",
+            "c,d",
+            "--param",
+            "k=v=w",
+            "--auth",
+            "basic-raw",
+            "--provider",
+            "genesys",
+        ]);
+        let s = o.to_settings();
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.scopes, Some(vec!["a b".into(), "c,d".into()]));
+        assert_eq!(s.params.unwrap()["k"], "v=w");
+        assert_eq!(s.auth, Some(cctoken::auth::AuthMethod::BasicRaw));
+        assert_eq!(s.provider, Some(cctoken::provider::ProviderKind::Genesys));
+        assert!(T::try_parse_from(["t", "--param", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn secret_on_argv_is_refused_without_echo() {
+        for args in [
+            &["--client-secret", "CANARY-argv-1"][..],
+            &["--client-secret=CANARY-argv-1"],
+            &["--secret", "-CANARY-argv-1"],
+            &["--client-secret"],
+            &["--access-key-secret", "CANARY-argv-1"],
+        ] {
+            let o = parse(args);
+            assert!(!format!("{o:?}").contains("CANARY"), "{args:?}");
+            let e = o.resolve().unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("CANARY"), "{text}");
+            assert!(text.contains("`ps`"), "{text}");
+            assert_eq!(e.class, cctoken::error::Class::Config);
+        }
+        let e = parse(&["--client-secret", "x"]).resolve().unwrap_err();
+        for alt in [
+            "--client-secret-env VAR",
+            "--client-secret-file PATH",
+            "--client-secret-stdin",
+            "CCTOKEN_CLIENT_SECRET",
+            "client_secret_env|file|cmd",
+        ] {
+            assert!(e.message.contains(alt), "{alt}: {e}");
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! How `cctoken get` prints a token: `--format raw|json|header|env|dotenv|postman-env|github|gitlab`.
+//!
+//! [`render`] is pure apart from the `github` format, which appends to the file named by
+//! `$GITHUB_ENV` (GitHub's mechanism for passing variables to later steps); the
+//! environment is injected ([`render_with`]) so tests stay hermetic. The token appears only
+//! in [`Rendered::stdout`] (or that file) — never in [`Rendered::stderr_note`]. Formats
+//! that put the token into line-oriented text refuse tokens with control characters, which
+//! could inject further lines.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context as _};
+use cctoken::provider::genesys::Region;
+use cctoken::provider::ProviderKind;
+use cctoken::secret::AccessToken;
+use url::Url;
+
+/// Output format of `cctoken get`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// The token and a newline.
+    #[default]
+    Raw,
+    /// A JSON object: access_token, token_type, expires_in, expires_at, scope, api_base, ...
+    Json,
+    /// `Authorization: Bearer TOKEN`, for `curl -H @-` and friends.
+    Header,
+    /// `export CCTOKEN_ACCESS_TOKEN='...'` lines for `eval "$(cctoken get --format env)"`.
+    Env,
+    /// `KEY=value` lines for .env files and `docker --env-file`.
+    Dotenv,
+    /// A Postman/Newman environment file (access_token, token_type, base_url).
+    PostmanEnv,
+    /// GitHub Actions: `::add-mask::` and the token appended to $GITHUB_ENV.
+    Github,
+    /// GitLab CI: `export` lines for `eval`.
+    Gitlab,
+}
+
+/// Everything a format may show about a token.
+#[derive(Debug, Clone)]
+pub struct TokenView<'a> {
+    /// The token.
+    pub access_token: &'a AccessToken,
+    /// `Bearer`.
+    pub token_type: &'a str,
+    /// Time left.
+    pub expires_in: Duration,
+    /// When it expires.
+    pub expires_at: SystemTime,
+    /// Granted scope, when the server said.
+    pub scope: Option<&'a str>,
+    /// API base, when known.
+    pub api_base: Option<&'a Url>,
+    /// The server sent no `expires_in`; the lifetime is the configured default.
+    pub expires_in_defaulted: bool,
+    /// Served from the cache rather than the token server.
+    pub from_cache: bool,
+    /// Profile name, when one was used.
+    pub profile: Option<&'a str>,
+    /// Provider family.
+    pub provider: ProviderKind,
+}
+
+/// What to print: `stdout` (may hold the token) and an optional note for stderr (never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Goes to stdout.
+    pub stdout: String,
+    /// Goes to stderr.
+    pub stderr_note: Option<String>,
+}
+
+impl Rendered {
+    fn out(stdout: String) -> Self {
+        Self {
+            stdout,
+            stderr_note: None,
+        }
+    }
+}
+
+/// Render with the real environment (`GITHUB_ENV`).
+pub fn render(format: Format, view: &TokenView<'_>) -> anyhow::Result<Rendered> {
+    render_with(format, view, &|name| std::env::var(name).ok())
+}
+
+/// Render with an injected environment lookup.
+pub fn render_with(
+    format: Format,
+    view: &TokenView<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Rendered> {
+    let token = view.access_token.expose_secret();
+    if format != Format::Json && format != Format::PostmanEnv {
+        if let Some(pos) = token.bytes().position(|b| b.is_ascii_control()) {
+            bail!(
+                "the token has a control character at byte {pos}; refusing to print it as \
+                 --format {} (use --format json)",
+                format_name(format)
+            );
+        }
+    }
+    Ok(match format {
+        Format::Raw => Rendered::out(format!("{token}\n")),
+        Format::Header => Rendered::out(format!("Authorization: {} {token}\n", view.token_type)),
+        Format::Json => Rendered::out(json(view)?),
+        Format::Env => Rendered::out(exports(view)),
+        Format::Dotenv => Rendered::out(dotenv(view)),
+        Format::PostmanEnv => postman(view)?,
+        Format::Gitlab => Rendered {
+            stdout: exports(view),
+            stderr_note: Some(
+                "note: GitLab cannot mask values created during a job; never echo \
+                 $CCTOKEN_ACCESS_TOKEN and avoid `set -x`"
+                    .into(),
+            ),
+        },
+        Format::Github => github(view, env)?,
+    })
+}
+
+fn format_name(f: Format) -> String {
+    use clap::ValueEnum as _;
+    f.to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
+}
+
+/// RFC 3339 UTC with seconds, e.g. `2026-01-02T03:04:05Z`.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The variables the env-like formats set, in order: (name, value, is_token).
+fn variables(view: &TokenView<'_>) -> Vec<(&'static str, String, bool)> {
+    let token = view.access_token.expose_secret().to_owned();
+    let mut v = vec![
+        ("CCTOKEN_ACCESS_TOKEN", token.clone(), true),
+        ("CCTOKEN_TOKEN_TYPE", view.token_type.to_owned(), false),
+        ("CCTOKEN_EXPIRES_AT", rfc3339(view.expires_at), false),
+    ];
+    if let Some(base) = view.api_base {
+        v.push(("CCTOKEN_API_BASE", base_text(base).to_owned(), false));
+    }
+    if view.provider == ProviderKind::Genesys {
+        v.push(("GENESYSCLOUD_ACCESS_TOKEN", token, true));
+        if let Some(region) = view
+            .api_base
+            .and_then(|b| b.host_str())
+            .and_then(Region::for_host)
+        {
+            v.push(("GENESYSCLOUD_REGION", region.name.to_owned(), false));
+        }
+    }
+    v
+}
+
+/// The API base as people write it: without a trailing `/`, so `$CCTOKEN_API_BASE/api/v2`
+/// and `{{base_url}}/api/v2` come out right.
+fn base_text(url: &Url) -> &str {
+    url.as_str().trim_end_matches('/')
+}
+
+/// POSIX shell single quoting.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn exports(view: &TokenView<'_>) -> String {
+    variables(view)
+        .into_iter()
+        .fold(String::new(), |mut out, (k, v, _)| {
+            let _ = writeln!(out, "export {k}={}", shell_quote(&v));
+            out
+        })
+}
+
+/// `KEY=value`; values outside the plain set are double-quoted (tokens, URLs and
+/// timestamps never need it).
+fn dotenv(view: &TokenView<'_>) -> String {
+    let plain = |v: &str| {
+        v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=:%?&@,".contains(&b))
+    };
+    variables(view)
+        .into_iter()
+        .fold(String::new(), |mut out, (k, v, _)| {
+            if plain(&v) {
+                let _ = writeln!(out, "{k}={v}");
+            } else {
+                let esc = v.replace('\\', r"\\").replace('"', "\\\"");
+                let _ = writeln!(out, "{k}=\"{esc}\"");
+            }
+            out
+        })
+}
+
+fn json(view: &TokenView<'_>) -> anyhow::Result<String> {
+    let mut obj = serde_json::json!({
+        "access_token": view.access_token.expose_secret(),
+        "token_type": view.token_type,
+        "expires_in": view.expires_in.as_secs(),
+        "expires_at": rfc3339(view.expires_at),
+        "scope": view.scope,
+        "api_base": view.api_base.map(base_text),
+        "expires_in_defaulted": view.expires_in_defaulted,
+        "source": if view.from_cache { "cache" } else { "server" },
+        "profile": view.profile,
+        "provider": view.provider.as_str(),
+    });
+    if view.expires_in_defaulted {
+        obj["note"] = serde_json::Value::from(
+            "the server sent no expires_in; expires_in and expires_at assume the configured \
+             default lifetime",
+        );
+    }
+    Ok(format!("{}\n", serde_json::to_string_pretty(&obj)?))
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore as _;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    buf.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn postman(view: &TokenView<'_>) -> anyhow::Result<Rendered> {
+    let r = random_hex(16);
+    // A v4-shaped UUID: Postman only needs it unique.
+    let id = format!(
+        "{}-{}-4{}-a{}-{}",
+        &r[0..8],
+        &r[8..12],
+        &r[13..16],
+        &r[17..20],
+        &r[20..32]
+    );
+    let name = format!("cctoken {}", view.profile.unwrap_or(view.provider.as_str()));
+    let var = |key: &str, value: &str, secret: bool| {
+        serde_json::json!({
+            "key": key,
+            "value": value,
+            // Postman masks "secret" variables; Newman (postman-collection) treats any
+            // unknown type as "any", i.e. passes the string through unchanged.
+            "type": if secret { "secret" } else { "default" },
+            "enabled": true,
+        })
+    };
+    let mut values = vec![
+        var("access_token", view.access_token.expose_secret(), true),
+        var("token_type", view.token_type, false),
+        var("expires_at", &rfc3339(view.expires_at), false),
+    ];
+    let mut note = None;
+    match view.api_base {
+        Some(b) => values.push(var("base_url", base_text(b), false)),
+        None => {
+            note = Some(
+                "note: no API base is known for this profile, so base_url is not set; add \
+                 api_base to the profile or pass --api-base"
+                    .to_owned(),
+            )
+        }
+    }
+    let env = serde_json::json!({
+        "id": id,
+        "name": name,
+        "values": values,
+        "_postman_variable_scope": "environment",
+        "_postman_exported_using": concat!("cctoken/", env!("CARGO_PKG_VERSION")),
+    });
+    Ok(Rendered {
+        stdout: format!("{}\n", serde_json::to_string_pretty(&env)?),
+        stderr_note: note,
+    })
+}
+
+fn github(view: &TokenView<'_>, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Rendered> {
+    let token = view.access_token.expose_secret();
+    let mut stdout = format!("::add-mask::{token}\n");
+    let Some(path) = env("GITHUB_ENV").filter(|p| !p.is_empty()) else {
+        stdout.push_str(&dotenv(view));
+        return Ok(Rendered {
+            stdout,
+            stderr_note: Some(
+                "note: GITHUB_ENV is not set (not running in GitHub Actions?); printed the \
+                 variables instead"
+                    .into(),
+            ),
+        });
+    };
+    let mut block = String::new();
+    let mut names = Vec::new();
+    for (k, v, _) in variables(view) {
+        // A fresh random delimiter per value that cannot occur in it (GitHub's
+        // multiline syntax), so no value can end the block early or inject a variable.
+        let delim = loop {
+            let d = format!("ghadelimiter_{}", random_hex(16));
+            if !v.contains(&d) {
+                break d;
+            }
+        };
+        let _ = write!(block, "{k}<<{delim}\n{v}\n{delim}\n");
+        names.push(k);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .with_context(|| format!("opening $GITHUB_ENV ({path}) for appending"))?;
+    file.write_all(block.as_bytes())
+        .with_context(|| format!("appending to $GITHUB_ENV ({path})"))?;
+    Ok(Rendered {
+        stdout,
+        stderr_note: Some(format!(
+            "set {} for the following steps (via $GITHUB_ENV)",
+            names.join(", ")
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "eyFAKE.tok3n-for_tests~0123456789";
+
+    fn with_view<R>(
+        provider: ProviderKind,
+        api_base: Option<&str>,
+        f: impl FnOnce(&TokenView<'_>) -> R,
+    ) -> R {
+        let token = AccessToken::new(TOKEN);
+        let base = api_base.map(|b| Url::parse(b).unwrap());
+        let view = TokenView {
+            access_token: &token,
+            token_type: "Bearer",
+            expires_in: Duration::from_secs(86399),
+            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045),
+            scope: Some("read write"),
+            api_base: base.as_ref(),
+            expires_in_defaulted: false,
+            from_cache: true,
+            profile: Some("prod"),
+            provider,
+        };
+        f(&view)
+    }
+
+    fn text(format: Format, provider: ProviderKind, base: Option<&str>) -> Rendered {
+        with_view(provider, base, |v| {
+            render_with(format, v, &|_| None).unwrap()
+        })
+    }
+
+    #[test]
+    fn raw_and_header() {
+        let r = text(Format::Raw, ProviderKind::Generic, None);
+        assert_eq!(r.stdout, format!("{TOKEN}\n"));
+        assert_eq!(r.stderr_note, None);
+        let r = text(Format::Header, ProviderKind::Generic, None);
+        assert_eq!(r.stdout, format!("Authorization: Bearer {TOKEN}\n"));
+    }
+
+    #[test]
+    fn json_field_by_field() {
+        let r = text(
+            Format::Json,
+            ProviderKind::Genesys,
+            Some("https://api.mypurecloud.ie"),
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["access_token"], TOKEN);
+        assert_eq!(v["token_type"], "Bearer");
+        assert_eq!(v["expires_in"], 86399);
+        assert_eq!(v["expires_at"], "2026-01-02T03:04:05Z");
+        assert_eq!(v["scope"], "read write");
+        assert_eq!(v["api_base"], "https://api.mypurecloud.ie");
+        assert_eq!(v["expires_in_defaulted"], false);
+        assert_eq!(v["source"], "cache");
+        assert_eq!(v["profile"], "prod");
+        assert_eq!(v["provider"], "genesys");
+        assert!(v.get("note").is_none());
+
+        let token = AccessToken::new(TOKEN);
+        let view = TokenView {
+            access_token: &token,
+            token_type: "Bearer",
+            expires_in: Duration::from_secs(3600),
+            expires_at: SystemTime::UNIX_EPOCH,
+            scope: None,
+            api_base: None,
+            expires_in_defaulted: true,
+            from_cache: false,
+            profile: None,
+            provider: ProviderKind::Generic,
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&render_with(Format::Json, &view, &|_| None).unwrap().stdout)
+                .unwrap();
+        assert_eq!(v["expires_in_defaulted"], true);
+        assert_eq!(v["source"], "server");
+        assert!(v["scope"].is_null() && v["api_base"].is_null());
+        assert!(v["note"].as_str().unwrap().contains("no expires_in"));
+    }
+
+    /// Snapshots named `output_<name>`, independent of the binary's crate name.
+    fn snap(name: &str, value: String) {
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(format!("output_{name}"), value);
+        });
+    }
+
+    #[test]
+    fn env_dotenv_gitlab_snapshots() {
+        let base = Some("https://api.mypurecloud.ie");
+        snap(
+            "env_genesys",
+            text(Format::Env, ProviderKind::Genesys, base).stdout,
+        );
+        snap(
+            "env_generic",
+            text(Format::Env, ProviderKind::Generic, None).stdout,
+        );
+        snap(
+            "dotenv_genesys",
+            text(Format::Dotenv, ProviderKind::Genesys, base).stdout,
+        );
+        let g = text(
+            Format::Gitlab,
+            ProviderKind::Generic,
+            Some("https://api.example.com/v1"),
+        );
+        snap("gitlab", g.stdout);
+        let note = g.stderr_note.unwrap();
+        assert!(note.contains("cannot mask") && !note.contains(TOKEN));
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn postman_env_is_a_newman_environment() {
+        let r = text(
+            Format::PostmanEnv,
+            ProviderKind::Genesys,
+            Some("https://api.mypurecloud.ie"),
+        );
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["_postman_variable_scope"], "environment");
+        assert_eq!(v["name"], "cctoken prod");
+        assert_eq!(v["id"].as_str().unwrap().len(), 36);
+        let values = v["values"].as_array().unwrap();
+        let get = |k: &str| values.iter().find(|x| x["key"] == k).cloned().unwrap();
+        assert_eq!(get("access_token")["value"], TOKEN);
+        assert_eq!(get("access_token")["type"], "secret");
+        assert_eq!(get("access_token")["enabled"], true);
+        assert_eq!(get("token_type")["value"], "Bearer");
+        assert_eq!(get("base_url")["value"], "https://api.mypurecloud.ie");
+        assert_eq!(r.stderr_note, None);
+        let r = text(Format::PostmanEnv, ProviderKind::Generic, None);
+        assert!(r.stderr_note.unwrap().contains("base_url"));
+    }
+
+    #[test]
+    fn github_masks_and_appends_with_random_delimiters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("github_env");
+        std::fs::write(&path, "EXISTING=1\n").unwrap();
+        let p = path.to_str().unwrap().to_owned();
+        let env = move |k: &str| (k == "GITHUB_ENV").then(|| p.clone());
+        let r = with_view(ProviderKind::Generic, None, |v| {
+            render_with(Format::Github, v, &env).unwrap()
+        });
+        assert_eq!(r.stdout, format!("::add-mask::{TOKEN}\n"));
+        assert!(!r.stderr_note.unwrap().contains(TOKEN));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.starts_with("EXISTING=1\n"),
+            "appends, never truncates"
+        );
+        let lines: Vec<&str> = written.lines().collect();
+        let (name, delim) = lines[1].split_once("<<").unwrap();
+        assert_eq!(name, "CCTOKEN_ACCESS_TOKEN");
+        assert!(delim.starts_with("ghadelimiter_") && delim.len() > 20);
+        assert_eq!(lines[2], TOKEN);
+        assert_eq!(lines[3], delim);
+        // without GITHUB_ENV: mask plus dotenv lines
+        let r = text(Format::Github, ProviderKind::Generic, None);
+        assert!(r.stdout.starts_with(&format!(
+            "::add-mask::{TOKEN}\nCCTOKEN_ACCESS_TOKEN={TOKEN}\n"
+        )));
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_line_formats() {
+        let token = AccessToken::new("abc\nexport EVIL=1");
+        let view = TokenView {
+            access_token: &token,
+            token_type: "Bearer",
+            expires_in: Duration::ZERO,
+            expires_at: SystemTime::UNIX_EPOCH,
+            scope: None,
+            api_base: None,
+            expires_in_defaulted: false,
+            from_cache: false,
+            profile: None,
+            provider: ProviderKind::Generic,
+        };
+        for f in [
+            Format::Raw,
+            Format::Env,
+            Format::Dotenv,
+            Format::Header,
+            Format::Github,
+            Format::Gitlab,
+        ] {
+            let e = render_with(f, &view, &|_| None).unwrap_err().to_string();
+            assert!(
+                e.contains("control character") && !e.contains("EVIL"),
+                "{e}"
+            );
+        }
+        assert!(render_with(Format::Json, &view, &|_| None).is_ok());
+    }
+}
