@@ -143,6 +143,10 @@ fn endpoint(s: &ProfileSettings) -> String {
         format!("issuer {i}")
     } else if let Some(g) = &s.gc_profile {
         format!("gc profile {g}")
+    } else if infer_provider(s, &ProcessEnv)
+        .is_ok_and(|(k, _)| k == cctoken::provider::ProviderKind::Cxone)
+    {
+        format!("issuer {} (default)", cctoken::provider::CXONE_ISSUER)
     } else {
         "-".into()
     }
