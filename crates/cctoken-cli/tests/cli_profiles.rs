@@ -132,14 +132,15 @@ fn show_never_prints_the_secret_only_its_fingerprint() {
         );
         if json {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert_eq!(
-                v["resolved"]["token URL"],
-                "https://login.mypurecloud.ie/oauth/token"
-            );
-            assert!(v["resolved"]["client secret"]
-                .as_str()
-                .unwrap()
-                .ends_with("from env GC_SECRET"));
+            let r = &v["resolved"];
+            assert_eq!(r["token_url"], "https://login.mypurecloud.ie/oauth/token");
+            assert_eq!(r["provider"], "genesys");
+            assert_eq!(r["auth"], "basic-raw");
+            assert_eq!(r["client_id"], "5a1c3a2e-1b2c-4d5e-8f90-123456789abc");
+            assert_eq!(r["client_secret"]["source"], "env GC_SECRET");
+            let fp = r["client_secret"]["fingerprint"].as_str().unwrap();
+            assert!(fp.starts_with("len=22 sha256:") && fp.len() == 22, "{fp}");
+            assert_eq!(v["settings"]["client_secret_env"], "GC_SECRET");
             assert!(v["notes"].to_string().contains("trailing newline"));
         }
     }

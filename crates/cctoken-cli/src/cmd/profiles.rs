@@ -349,6 +349,34 @@ fn resolved_rows(r: &ResolvedProfile) -> Vec<(&'static str, String)> {
     rows
 }
 
+/// [`resolved_rows`] for machines: snake_case keys, fingerprints and sources apart.
+fn resolved_json(r: &ResolvedProfile) -> Value {
+    let mut obj = serde_json::Map::new();
+    for (k, v) in resolved_rows(r) {
+        let key = k.to_ascii_lowercase().replace(' ', "_");
+        if key != "client_secret" && key != "access_key_secret" {
+            obj.insert(key, Value::from(v));
+        }
+    }
+    obj.insert(
+        "client_secret".into(),
+        json!({
+            "fingerprint": r.config.client_secret.fingerprint().to_string(),
+            "source": r.secret_origin,
+        }),
+    );
+    if let ProviderConfig::Cxone { access_key, .. } = &r.config.provider {
+        obj.insert(
+            "access_key_secret".into(),
+            json!({
+                "fingerprint": access_key.secret.fingerprint().to_string(),
+                "source": r.access_key_origin,
+            }),
+        );
+    }
+    Value::Object(obj)
+}
+
 fn print_rows(rows: &[(&str, String)]) {
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
@@ -371,7 +399,7 @@ fn show(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Result<i
         let out = match &resolved {
             Ok(r) => json!({
                 "name": name, "config": path, "settings": to_map(&configured),
-                "resolved": to_map(&resolved_rows(r)), "notes": r.notes, "error": null,
+                "resolved": resolved_json(r), "notes": r.notes, "error": null,
             }),
             Err(e) => json!({
                 "name": name, "config": path, "settings": to_map(&configured),
