@@ -329,7 +329,7 @@ where
 
 fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let s = String::deserialize(d)?;
-    crate::config::resolve::lookup_region(&s, "region")
+    crate::config::resolve::lookup_region(&s, "the profile")
         .map(|_| Some(s))
         .map_err(|e| serde::de::Error::custom(e.message))
 }

@@ -72,7 +72,7 @@ pub struct ResolvedProfile {
 pub fn lookup_region(input: &str, what: &str) -> Result<&'static Region, Error> {
     Region::lookup(&input.replace('_', "-")).ok_or_else(|| {
         Error::config(format!(
-            "unknown Genesys Cloud region '{input}' ({what}); use a region name ({}) or its \
+            "unknown Genesys Cloud region '{input}' (from {what}); use a region name ({}) or its \
              domain (e.g. mypurecloud.ie); to point at another host use --token-url",
             Region::names().join(", ")
         ))
@@ -299,7 +299,7 @@ fn genesys(
         ));
     }
     let region_input = if let Some(r) = &s.region {
-        Some((r.clone(), "region (--region)".to_owned()))
+        Some((r.clone(), "--region / profile region".to_owned()))
     } else if let Some(r) = env.non_empty(env::GENESYSCLOUD_REGION) {
         Some((r, "env GENESYSCLOUD_REGION".to_owned()))
     } else {
