@@ -30,7 +30,7 @@ pub struct FileArgs {
     pub config: Option<PathBuf>,
 }
 
-/// `cctoken profiles ...`
+/// List, show and test the profiles of the config file.
 #[derive(clap::Subcommand, Debug)]
 pub enum ProfilesCmd {
     /// List profiles: provider, endpoint, client id and where the secret comes from.
