@@ -11,6 +11,7 @@
 //! the position. It deliberately does not know where secrets come from; see [`crate::config`].
 
 use std::fmt;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -64,13 +65,22 @@ impl fmt::Debug for Fingerprint {
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
         $(#[$doc])*
+        ///
+        /// Cloning is cheap (a reference count); the bytes are zeroized when the last
+        /// clone is dropped.
         #[derive(Clone)]
-        pub struct $name(Zeroizing<String>);
+        pub struct $name(Arc<Zeroizing<String>>);
 
         impl $name {
             /// Wrap a value. The caller gives up its copy; it is zeroized on drop.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(Zeroizing::new(value.into()))
+                Self(Arc::new(Zeroizing::new(value.into())))
+            }
+
+            /// A copy with its own allocation (and reference count), for per-thread
+            /// copies that must not share a cache line with other threads.
+            pub fn deep_clone(&self) -> Self {
+                Self::new(self.0.as_str())
             }
 
             /// The secret value. Every call site is a place where the secret leaves

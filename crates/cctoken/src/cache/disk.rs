@@ -215,11 +215,11 @@ impl DiskCache {
                 };
                 Lookup::Token(Token {
                     access_token: AccessToken::new(sealed.access_token),
-                    token_type,
+                    token_type: crate::token::BEARER,
                     issued_at: from_ms(issued_at_ms),
                     expires_in: Duration::from_secs(expires_in_s),
                     expires_in_defaulted,
-                    scope,
+                    scope: scope.map(Into::into),
                     refresh_token: sealed.refresh_token.map(AccessToken::new),
                     id_token: sealed.id_token.map(AccessToken::new),
                 })
@@ -250,7 +250,7 @@ impl DiskCache {
             })
             .map_err(|e| Error::config(format!("cache: {e}")))?,
         );
-        let aad = aad(key, issued_at_ms, expires_in_s, &token.token_type);
+        let aad = aad(key, issued_at_ms, expires_in_s, token.token_type);
         let (nonce, ct) = crypto::seal(secret, key.as_str(), &aad, &sealed);
         self.write(
             key,
@@ -259,8 +259,8 @@ impl DiskCache {
                 issued_at_ms,
                 expires_in_s,
                 expires_in_defaulted: token.expires_in_defaulted,
-                token_type: token.token_type.clone(),
-                scope: token.scope.clone(),
+                token_type: token.token_type.to_owned(),
+                scope: token.scope.as_deref().map(str::to_owned),
                 nonce: B64.encode(nonce),
                 ct: B64.encode(ct),
             },

@@ -3,7 +3,7 @@ use super::*;
 fn token(now: SystemTime, secs: u64) -> Token {
     Token {
         access_token: AccessToken::new("tok-CANARY-abc"),
-        token_type: "Bearer".into(),
+        token_type: "Bearer",
         issued_at: now,
         expires_in: Duration::from_secs(secs),
         expires_in_defaulted: false,

@@ -124,7 +124,10 @@ fn load_missing_default_is_empty_but_missing_explicit_is_an_error() {
     let e = ConfigFile::load_with(Some(&missing), env).unwrap_err();
     assert!(e.message.contains("nope.toml"), "{e}");
     let via_env = missing.to_str().unwrap().to_owned();
-    let env2 = &[("HOME", home.as_str()), ("CCTOKEN_CONFIG", via_env.as_str())];
+    let env2 = &[
+        ("HOME", home.as_str()),
+        ("CCTOKEN_CONFIG", via_env.as_str()),
+    ];
     assert!(ConfigFile::load_with(None, env2).is_err());
     let path = dir.path().join("c.toml");
     std::fs::write(&path, SPEC_EXAMPLE).unwrap();

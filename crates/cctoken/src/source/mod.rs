@@ -16,8 +16,9 @@
 
 mod fetch;
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
@@ -51,6 +52,17 @@ fn to_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// One thread's copy of one source's current token.
+struct LocalCopy {
+    owner: Weak<Inner>,
+    generation: u64,
+    token: Token,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Vec<LocalCopy>> = const { RefCell::new(Vec::new()) };
+}
+
 struct Inner {
     fetcher: Arc<dyn Fetch>,
     clock: SharedClock,
@@ -60,6 +72,8 @@ struct Inner {
     refresh_at_ms: AtomicU64,
     refreshing: AtomicBool,
     failures: AtomicU32,
+    /// Bumped whenever `current` changes; per-thread copies compare against it.
+    generation: AtomicU64,
     flight: tokio::sync::Mutex<()>,
 }
 
@@ -95,6 +109,7 @@ impl TokenSource {
                 refresh_at_ms: AtomicU64::new(u64::MAX),
                 refreshing: AtomicBool::new(false),
                 failures: AtomicU32::new(0),
+                generation: AtomicU64::new(0),
                 flight: tokio::sync::Mutex::new(()),
             }),
         }
@@ -132,19 +147,46 @@ impl TokenSource {
 
     /// A token with at least the safety margin (and `min_ttl`) left.
     pub async fn token(&self) -> Result<Token, Error> {
-        {
-            let guard = self.inner.current.load();
-            if let Some(token) = guard.as_deref() {
-                let now = self.inner.clock.now();
-                if self.usable(token, now) {
-                    if to_ms(now) >= self.inner.refresh_at_ms.load(Ordering::Relaxed) {
-                        self.spawn_refresh();
-                    }
-                    return Ok(token.clone());
-                }
+        let now = self.inner.clock.now();
+        if let Some(token) = self.fast(now) {
+            if to_ms(now) >= self.inner.refresh_at_ms.load(Ordering::Relaxed) {
+                self.spawn_refresh();
             }
+            return Ok(token);
         }
         self.refresh_blocking().await
+    }
+
+    /// The lock-free read: this thread's own copy of the current token, re-copied when
+    /// the generation moves. Clones then touch only thread-private reference counts, so
+    /// threads do not contend on a shared cache line.
+    fn fast(&self, now: SystemTime) -> Option<Token> {
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let me = Arc::as_ptr(&self.inner);
+        LOCAL
+            .try_with(|local| {
+                let mut local = local.try_borrow_mut().ok()?;
+                if let Some(c) = local.iter().find(|c| c.owner.as_ptr() == me) {
+                    if c.generation == generation {
+                        return self.usable(&c.token, now).then(|| c.token.clone());
+                    }
+                }
+                let guard = self.inner.current.load();
+                let token = guard.as_deref()?;
+                if !self.usable(token, now) {
+                    return None;
+                }
+                local.retain(|c| c.owner.strong_count() > 0 && c.owner.as_ptr() != me);
+                let copy = token.deep_clone();
+                local.push(LocalCopy {
+                    owner: Arc::downgrade(&self.inner),
+                    generation,
+                    token: copy.clone(),
+                });
+                Some(copy)
+            })
+            .ok()
+            .flatten()
     }
 
     /// Only the access token (the common case for attaching a header).
@@ -160,6 +202,7 @@ impl TokenSource {
             let cur = self.inner.current.load_full();
             if cur.as_ref().is_some_and(|t| &t.access_token == rejected) {
                 self.inner.current.store(None);
+                self.inner.generation.fetch_add(1, Ordering::AcqRel);
             }
         }
         self.refresh_blocking().await
@@ -194,6 +237,7 @@ impl TokenSource {
             .store(to_ms(token.issued_at + ahead), Ordering::Relaxed);
         self.inner.failures.store(0, Ordering::Relaxed);
         self.inner.current.store(Some(Arc::new(token)));
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Start one background refresh unless one is running. Without a Tokio runtime the

@@ -25,7 +25,7 @@ impl Fetch for Arc<Fake> {
             let now = self.clock.lock().unwrap().as_ref().unwrap().now();
             Ok(Token {
                 access_token: AccessToken::new(format!("tok-{n}")),
-                token_type: "Bearer".into(),
+                token_type: "Bearer",
                 issued_at: now,
                 expires_in: *self.lifetime.lock().unwrap(),
                 expires_in_defaulted: false,

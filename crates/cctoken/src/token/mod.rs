@@ -8,6 +8,7 @@
 
 mod parse;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use parse::{parse_response, RawResponse};
@@ -19,8 +20,8 @@ use crate::secret::AccessToken;
 pub struct Token {
     /// The access token.
     pub access_token: AccessToken,
-    /// `Bearer` (normalised).
-    pub token_type: String,
+    /// Always `Bearer`: other token types are refused when the response is parsed.
+    pub token_type: &'static str,
     /// When the response was received (by the injected clock).
     pub issued_at: SystemTime,
     /// The lifetime the server announced (or the configured default).
@@ -28,14 +29,31 @@ pub struct Token {
     /// True when the server sent no `expires_in` and the default was assumed.
     pub expires_in_defaulted: bool,
     /// The granted scope, when the server said.
-    pub scope: Option<String>,
+    pub scope: Option<Arc<str>>,
     /// A refresh token (CXone).
     pub refresh_token: Option<AccessToken>,
     /// An OpenID Connect id_token (CXone).
     pub id_token: Option<AccessToken>,
 }
 
+/// The only token type cctoken accepts.
+pub const BEARER: &str = "Bearer";
+
 impl Token {
+    /// A copy that shares no allocation with `self` (see [`AccessToken::deep_clone`]).
+    pub fn deep_clone(&self) -> Self {
+        Self {
+            access_token: self.access_token.deep_clone(),
+            token_type: self.token_type,
+            issued_at: self.issued_at,
+            expires_in: self.expires_in,
+            expires_in_defaulted: self.expires_in_defaulted,
+            scope: self.scope.as_deref().map(Arc::from),
+            refresh_token: self.refresh_token.as_ref().map(AccessToken::deep_clone),
+            id_token: self.id_token.as_ref().map(AccessToken::deep_clone),
+        }
+    }
+
     /// The instant the token stops being valid.
     pub fn expires_at(&self) -> SystemTime {
         self.issued_at + self.expires_in

@@ -136,8 +136,8 @@ fn parse_success(resp: &RawResponse, now: SystemTime, default: Duration) -> Resu
         }
     };
     let token_type = match opt_string(&m, "token_type", status)? {
-        None => "Bearer".to_owned(),
-        Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+        None => super::BEARER,
+        Some(t) if t.eq_ignore_ascii_case("bearer") => super::BEARER,
         Some(t) => {
             return Err(Error::unexpected(
                 Some(status),
@@ -152,7 +152,7 @@ fn parse_success(resp: &RawResponse, now: SystemTime, default: Duration) -> Resu
         None | Some(Value::Null) => (default, true),
         Some(v) => (parse_expires_in(v, status)?, false),
     };
-    let scope = opt_string(&m, "scope", status)?;
+    let scope = opt_string(&m, "scope", status)?.map(Into::into);
     let refresh_token = opt_string(&m, "refresh_token", status)?.map(AccessToken::new);
     let id_token = opt_string(&m, "id_token", status)?.map(AccessToken::new);
     Ok(Token {
