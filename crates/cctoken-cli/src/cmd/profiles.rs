@@ -446,7 +446,7 @@ async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Re
         let out = json!({
             "ok": true, "profile": name, "token_url": token_url,
             "token_type": token.token_type, "expires_in": left.as_secs(),
-            "expires_in_defaulted": token.expires_in_defaulted, "scope": token.scope,
+            "expires_in_defaulted": token.expires_in_defaulted, "scope": token.scope.as_deref(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
