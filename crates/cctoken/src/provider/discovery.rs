@@ -99,8 +99,9 @@ pub fn parse_metadata(body: &[u8], source: &Url) -> Result<Metadata, Error> {
 }
 
 /// Choose the client authentication method: an explicit choice wins; otherwise the first
-/// of `client_secret_basic`, `client_secret_post` that the server supports; a server that
-/// lists neither gets an error naming what it does support.
+/// of `client_secret_basic`, `client_secret_post` that the server supports; Basic when it
+/// lists only `none`; an error naming what it supports when it lists only methods cctoken
+/// lacks (e.g. `private_key_jwt`).
 pub fn choose_auth(explicit: Option<AuthMethod>, meta: &Metadata) -> Result<AuthMethod, Error> {
     if let Some(m) = explicit {
         return Ok(m);
@@ -112,6 +113,14 @@ pub fn choose_auth(explicit: Option<AuthMethod>, meta: &Metadata) -> Result<Auth
         Ok(AuthMethod::Basic)
     } else if methods.iter().any(|m| m == "client_secret_post") {
         Ok(AuthMethod::Post)
+    } else if methods.is_empty() || methods.iter().any(|m| m == "none") {
+        // Test servers (oauth2-mock-server) advertise only `none` and ignore credentials;
+        // sending Basic is harmless there and right everywhere a secret exists.
+        tracing::warn!(
+            advertised = %methods.join(","),
+            "the server advertises no secret-based client authentication; sending client_secret_basic"
+        );
+        Ok(AuthMethod::Basic)
     } else {
         Err(Error::config(format!(
             "the server supports only {} for client authentication; cctoken supports \
@@ -158,6 +167,8 @@ mod tests {
         );
         m.auth_methods = Some(vec!["private_key_jwt".into()]);
         assert!(choose_auth(None, &m).is_err());
+        m.auth_methods = Some(vec!["none".into()]);
+        assert_eq!(choose_auth(None, &m).unwrap(), AuthMethod::Basic);
     }
 
     #[test]
