@@ -1,0 +1,333 @@
+//! `cctoken api`: one authenticated request to the profile's API base (like `gh api`).
+//!
+//! The token comes from the cache-backed [`TokenSource`](cctoken::source::TokenSource); a
+//! 401 gets one refresh and one retry, a 429 waits for `Retry-After`, `--paginate` follows
+//! Genesys-style paging. The token is only ever sent to the API base's own origin.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cctoken::error::Error;
+use url::Url;
+
+use super::session::Session;
+use super::Globals;
+use crate::opts::ProfileOpts;
+
+/// Arguments of `cctoken api`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  cctoken api -p genesys-prod /api/v2/users/me
+  cctoken api -p genesys-prod --paginate '/api/v2/users?pageSize=100'
+  cctoken api -p genesys-prod -X POST --data @body.json /api/v2/analytics/conversations/details/query
+  echo '{\"name\":\"x\"}' | cctoken api -p partner-api -X PUT --data - /v1/things/42
+
+The path is joined to the profile's api_base (or --api-base). Absolute URLs are accepted only
+on the API base's own host, so the token never goes anywhere else. On a terminal JSON is
+pretty-printed. Exit 1 when the API answers with HTTP 400 or above (the body is printed).")]
+pub struct ApiArgs {
+    #[command(flatten)]
+    pub profile: ProfileOpts,
+    /// The API base URL (default: the profile's, or the provider's for the region).
+    #[arg(long, value_name = "URL")]
+    pub api_base: Option<String>,
+    /// HTTP method.
+    #[arg(short = 'X', long = "method", default_value = "GET")]
+    pub method: String,
+    /// Extra request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+    /// Request body: @FILE, - for stdin, or literal text. Sent as JSON unless a
+    /// Content-Type header says otherwise.
+    #[arg(long, value_name = "@FILE|-|TEXT")]
+    pub data: Option<String>,
+    /// Follow Genesys-style paging (nextUri, or pageNumber/pageCount) and print all
+    /// `entities` as one JSON array.
+    #[arg(long)]
+    pub paginate: bool,
+    /// Do not read or write the token cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Path (e.g. /api/v2/users/me) or URL on the API base's host.
+    pub path: String,
+}
+
+/// Longest wait for a 429's Retry-After.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// Upper bound on pages followed by --paginate.
+const MAX_PAGES: usize = 10_000;
+
+/// Run `cctoken api`.
+pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
+    let session = Session::open(&args.profile, args.no_cache, globals)?;
+    let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Error::config(format!("-X '{}' is not an HTTP method", args.method)))?;
+    let headers = parse_headers(&args.headers)?;
+    let body = read_body(args.data.as_deref())?;
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let source = session.source();
+        let token = match source.token().await {
+            Ok(t) => t,
+            Err(e) => return Ok(super::get::fail(&e, false)),
+        };
+        let base = match &args.api_base {
+            Some(b) => cctoken::provider::parse_url("--api-base", b)?,
+            None => session.client.api_base(&token).await?.ok_or_else(|| {
+                Error::config("no API base: give --api-base or set api_base in the profile")
+            })?,
+        };
+        let url = target_url(&base, &args.path)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("cctoken/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(120))
+            .build()?;
+        let call = Call {
+            http,
+            source,
+            method,
+            headers,
+            body,
+        };
+        if args.paginate {
+            paginate(&call, &base, url).await
+        } else {
+            let (status, bytes) = call.send(url).await?;
+            print_body(&bytes)?;
+            Ok(if status >= 400 { report_status(status) } else { 0 })
+        }
+    })
+}
+
+struct Call {
+    http: reqwest::Client,
+    source: cctoken::source::TokenSource,
+    method: reqwest::Method,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// Send with the bearer token; refresh once on 401, wait on 429 (bounded).
+    async fn send(&self, url: Url) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut token = self.source.token().await?;
+        let mut refreshed = false;
+        let mut waits = 0;
+        loop {
+            let mut req = self
+                .http
+                .request(self.method.clone(), url.clone())
+                .bearer_auth(token.access_token.expose_secret());
+            let has_ct = self
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+            for (k, v) in &self.headers {
+                req = req.header(k, v);
+            }
+            if let Some(b) = &self.body {
+                if !has_ct {
+                    req = req.header("Content-Type", "application/json");
+                }
+                req = req.body(b.clone());
+            }
+            let resp = req
+                .send()
+                .await
+                .with_context(|| format!("{} {url}", self.method))?;
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let bytes = resp.bytes().await?.to_vec();
+            if status == 401 && !refreshed {
+                tracing::info!("API answered 401; refreshing the token once");
+                token = self.source.invalidate_and_refresh(&token.access_token).await?;
+                refreshed = true;
+                continue;
+            }
+            if status == 429 && waits < 3 {
+                let wait = Duration::from_secs(retry_after.unwrap_or(1)).min(MAX_WAIT);
+                eprintln!("rate limited (429); waiting {} s", wait.as_secs());
+                tokio::time::sleep(wait).await;
+                waits += 1;
+                continue;
+            }
+            return Ok((status, bytes));
+        }
+    }
+}
+
+async fn paginate(call: &Call, base: &Url, first: Url) -> anyhow::Result<i32> {
+    let mut all = Vec::new();
+    let mut next = Some(first);
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        pages += 1;
+        if pages > MAX_PAGES {
+            anyhow::bail!("more than {MAX_PAGES} pages; stopping");
+        }
+        let (status, bytes) = call.send(url.clone()).await?;
+        if status >= 400 {
+            print_body(&bytes)?;
+            return Ok(report_status(status));
+        }
+        let page: serde_json::Value =
+            serde_json::from_slice(&bytes).context("--paginate needs JSON pages")?;
+        match page.get("entities").and_then(|e| e.as_array()) {
+            Some(items) => all.extend(items.iter().cloned()),
+            None => all.push(page.clone()),
+        }
+        next = next_page(base, &url, &page)?;
+        if pages > 1 || next.is_some() {
+            eprintln!("page {pages} fetched");
+        }
+    }
+    print_body(&serde_json::to_vec(&serde_json::Value::Array(all))?)?;
+    Ok(0)
+}
+
+/// The next page: `nextUri` (relative to the API base), else `pageNumber`+1 while it is at
+/// most `pageCount`.
+pub fn next_page(base: &Url, current: &Url, page: &serde_json::Value) -> anyhow::Result<Option<Url>> {
+    if let Some(next) = page.get("nextUri").and_then(|v| v.as_str()) {
+        if next.is_empty() {
+            return Ok(None);
+        }
+        return target_url(base, next).map(Some);
+    }
+    let num = page.get("pageNumber").and_then(|v| v.as_u64());
+    let count = page.get("pageCount").and_then(|v| v.as_u64());
+    match (num, count) {
+        (Some(n), Some(c)) if n < c => {
+            let mut u = current.clone();
+            let pairs: Vec<(String, String)> = current
+                .query_pairs()
+                .filter(|(k, _)| k != "pageNumber")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            u.query_pairs_mut()
+                .clear()
+                .extend_pairs(pairs)
+                .append_pair("pageNumber", &(n + 1).to_string());
+            Ok(Some(u))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Join a path to the API base; absolute URLs must stay on the API base's origin.
+pub fn target_url(base: &Url, path: &str) -> anyhow::Result<Url> {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        let u = Url::parse(path).with_context(|| format!("'{path}' is not a valid URL"))?;
+        if u.origin() != base.origin() {
+            anyhow::bail!(Error::config(format!(
+                "refusing to send the token to {} (the API base is {}); give a path instead",
+                u.origin().ascii_serialization(),
+                base.origin().ascii_serialization()
+            )));
+        }
+        return Ok(u);
+    }
+    let rel = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("/{path}")
+    };
+    let joined = format!("{}{rel}", base.as_str().trim_end_matches('/'));
+    Url::parse(&joined).with_context(|| format!("'{joined}' is not a valid URL"))
+}
+
+fn parse_headers(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|h| {
+            let (k, v) = h.split_once(':').ok_or_else(|| {
+                Error::config(format!("-H '{h}' is not 'Name: value'"))
+            })?;
+            let k = k.trim();
+            if k.eq_ignore_ascii_case("authorization") {
+                anyhow::bail!(Error::config(
+                    "-H Authorization is set by cctoken from the profile's token"
+                ));
+            }
+            Ok((k.to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn read_body(data: Option<&str>) -> anyhow::Result<Option<Vec<u8>>> {
+    Ok(match data {
+        None => None,
+        Some("-") => {
+            let mut b = Vec::new();
+            std::io::stdin().read_to_end(&mut b).context("reading the body from stdin")?;
+            Some(b)
+        }
+        Some(s) if s.starts_with('@') => Some(
+            std::fs::read(&s[1..]).with_context(|| format!("reading the body from {}", &s[1..]))?,
+        ),
+        Some(s) => Some(s.as_bytes().to_vec()),
+    })
+}
+
+fn print_body(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if std::io::stdout().is_terminal() {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            return Ok(());
+        }
+    }
+    out.write_all(bytes)?;
+    if !bytes.ends_with(b"\n") && !bytes.is_empty() {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn report_status(status: u16) -> i32 {
+    eprintln!("error: the API answered HTTP {status}");
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_urls_stay_on_the_api_host() {
+        let base = Url::parse("https://api.mypurecloud.ie").unwrap();
+        assert_eq!(
+            target_url(&base, "/api/v2/users/me").unwrap().as_str(),
+            "https://api.mypurecloud.ie/api/v2/users/me"
+        );
+        assert_eq!(
+            target_url(&base, "api/v2/users?pageSize=2").unwrap().as_str(),
+            "https://api.mypurecloud.ie/api/v2/users?pageSize=2"
+        );
+        assert!(target_url(&base, "https://api.mypurecloud.ie/api/v2/x").is_ok());
+        assert!(target_url(&base, "https://evil.example/api").is_err());
+    }
+
+    #[test]
+    fn genesys_paging() {
+        let base = Url::parse("https://api.x").unwrap();
+        let cur = Url::parse("https://api.x/api/v2/users?pageSize=2&pageNumber=1").unwrap();
+        let p = serde_json::json!({"entities":[], "nextUri": "/api/v2/users?pageSize=2&pageNumber=2"});
+        assert_eq!(
+            next_page(&base, &cur, &p).unwrap().unwrap().as_str(),
+            "https://api.x/api/v2/users?pageSize=2&pageNumber=2"
+        );
+        let p = serde_json::json!({"entities":[], "pageNumber": 1, "pageCount": 3});
+        assert_eq!(
+            next_page(&base, &cur, &p).unwrap().unwrap().as_str(),
+            "https://api.x/api/v2/users?pageSize=2&pageNumber=2"
+        );
+        let p = serde_json::json!({"entities":[], "pageNumber": 3, "pageCount": 3});
+        assert!(next_page(&base, &cur, &p).unwrap().is_none());
+    }
+}

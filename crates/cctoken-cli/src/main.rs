@@ -1,0 +1,98 @@
+//! `cctoken` — the command-line front end of the cctoken library.
+//!
+//! This binary is deliberately thin: it parses arguments (clap), turns them into the
+//! library's validated configuration once, calls the library, renders the result and maps
+//! errors to the exit codes of SPEC §5. All OAuth logic lives in the `cctoken` crate and
+//! the emulator in `cctoken-emulator`.
+
+mod cmd;
+mod exit;
+mod logging;
+mod opts;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// OAuth2 client-credentials tokens that work the first time and keep working.
+#[derive(Parser, Debug)]
+#[command(
+    name = "cctoken",
+    version,
+    about = "OAuth2 client-credentials tokens that work the first time and keep working",
+    long_about = "cctoken obtains OAuth2 client-credentials tokens from Genesys Cloud, NICE CXone \
+or any RFC 6749 server, explains exactly why a token request fails, and ships a faithful local \
+emulator of those token servers.\n\nSecrets are never accepted on the command line and never \
+printed: cctoken shows fingerprints (len=40 sha256:1a2b3c4d) instead.",
+    after_help = "Examples:\n  \
+cctoken demo                                   # a tour against a built-in emulator\n  \
+GC_SECRET=... cctoken get --region eu-west-1 --client-id ID --client-secret-env GC_SECRET\n  \
+cctoken get --issuer https://auth.example.com --client-id ci-bot --client-secret-file /run/secrets/s\n  \
+cctoken get -p genesys-prod --format header\n  \
+cctoken emulator --demo --flavor genesys\n\n\
+Exit codes: 0 ok, 2 usage or configuration error, 3 credentials or request rejected,\n\
+4 temporarily unavailable (retry later), 1 anything else."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Print every HTTP exchange to stderr, secrets as fingerprints, tokens shortened.
+    #[arg(long, global = true)]
+    trace: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Obtain an access token and print it.
+    Get(cmd::get::GetArgs),
+    /// Run a command with a fresh token in its environment and a file kept fresh.
+    Exec(cmd::exec::ExecArgs),
+    /// An authenticated request to the profile's API (like `gh api`).
+    Api(cmd::api::ApiArgs),
+    /// Run a local token server (Genesys-, CXone- or RFC-style) for tests and demos.
+    Emulator(cmd::emulator::EmulatorArgs),
+    /// A two-minute tour against a built-in emulator; needs no network and no setup.
+    Demo(cmd::demo::DemoArgs),
+    /// List, show and test profiles from the config file.
+    Profiles {
+        #[command(subcommand)]
+        cmd: cmd::profiles::ProfilesCmd,
+        /// Machine-readable output.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  cctoken completions bash > ~/.local/share/bash-completion/completions/cctoken\n  cctoken completions zsh > \"${fpath[1]}/_cctoken\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let globals = cmd::Globals { trace: cli.trace };
+    let result = match cli.command {
+        Command::Get(args) => cmd::get::run(args, &globals),
+        Command::Exec(args) => cmd::exec::run(args, &globals),
+        Command::Api(args) => cmd::api::run(args, &globals),
+        Command::Emulator(args) => cmd::runtime_multi().and_then(|rt| rt.block_on(cmd::emulator::run(args)).map(|()| 0)),
+        Command::Demo(args) => cmd::demo::run(args, &globals),
+        Command::Profiles { cmd, json } => {
+            cmd::runtime().and_then(|rt| rt.block_on(cmd::profiles::run(cmd, json)))
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cctoken", &mut std::io::stdout());
+            Ok(0)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => exit::report(&e),
+    }
+}
