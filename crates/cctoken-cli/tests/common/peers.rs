@@ -25,7 +25,7 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Environment variable that turns a missing peer from a skip into a failure.
 pub const REQUIRE_PEERS_ENV: &str = "CCTOKEN_REQUIRE_PEERS";
@@ -227,6 +227,8 @@ pub fn isolate_network_env(cmd: &mut Command) {
 }
 
 /// A long-running child that announced its base URL; killed (and reaped) on drop.
+///
+/// The child's stdin stays open while the guard lives (see [`node_script`]).
 pub struct PeerProcess {
     name: String,
     child: Child,
@@ -239,7 +241,31 @@ pub struct PeerProcess {
 impl PeerProcess {
     /// Spawns `cmd` and waits (at most [`START_TIMEOUT`]) for the base URL on its first
     /// stdout line. Panics with the child's stderr when it exits or stays silent instead.
-    pub fn start(name: &str, mut cmd: Command) -> PeerProcess {
+    pub fn start(name: &str, cmd: Command) -> PeerProcess {
+        let mut first = true;
+        Self::start_until(name, cmd, |line| {
+            let announced = std::mem::take(&mut first);
+            let line = line.trim();
+            if line.starts_with("http://") || line.starts_with("https://") {
+                Some(Ok(line.trim_end_matches('/').to_string()))
+            } else if announced {
+                Some(Err(format!(
+                    "first stdout line is not a base URL: {line:?}"
+                )))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Spawns `cmd` and feeds its stdout lines to `ready` until it returns `Some(Ok(url))`
+    /// (ready, at that URL) or `Some(Err(why))` (failed), within [`START_TIMEOUT`] in all.
+    /// For servers that announce readiness in their own words (e.g. `redis-server`).
+    pub fn start_until(
+        name: &str,
+        mut cmd: Command,
+        mut ready: impl FnMut(&str) -> Option<Result<String, String>>,
+    ) -> PeerProcess {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -253,10 +279,11 @@ impl PeerProcess {
 
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next().and_then(Result::ok));
-            // Keep draining so that the child never blocks on a full pipe.
-            for _ in lines.map_while(Result::ok) {}
+            // Keeps draining after the receiver is gone, so the child never blocks on a full
+            // pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
         });
         let sink = Arc::clone(&stderr);
         thread::spawn(move || {
@@ -277,24 +304,38 @@ impl PeerProcess {
             stderr,
             _stdin: stdin,
         };
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(Some(line)) if line.trim().starts_with("http") => {
-                process.url = line.trim().trim_end_matches('/').to_string();
-                process
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut seen = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if seen.len() < STDERR_KEEP {
+                        seen.push_str(&line);
+                        seen.push('\n');
+                    }
+                    match ready(&line) {
+                        Some(Ok(url)) => {
+                            process.url = url;
+                            return process;
+                        }
+                        Some(Err(why)) => panic!(
+                            "{name}: {why}\nstdout:\n{seen}stderr:\n{}",
+                            process.wait_stderr()
+                        ),
+                        None => {}
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                    "{name} exited before it was ready ({:?})\nstdout:\n{seen}stderr:\n{}",
+                    process.child.wait().ok(),
+                    process.wait_stderr()
+                ),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "{name} was not ready within {START_TIMEOUT:?}\nstdout:\n{seen}stderr:\n{}",
+                    process.wait_stderr()
+                ),
             }
-            Ok(Some(line)) => panic!(
-                "{name}: first stdout line is not a base URL: {line:?}\nstderr:\n{}",
-                process.wait_stderr()
-            ),
-            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
-                "{name} exited before printing its base URL ({:?})\nstderr:\n{}",
-                process.child.wait().ok(),
-                process.wait_stderr()
-            ),
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "{name} printed no base URL within {START_TIMEOUT:?}\nstderr:\n{}",
-                process.wait_stderr()
-            ),
         }
     }
 
@@ -354,6 +395,45 @@ impl Drop for PeerProcess {
             );
         }
     }
+}
+
+/// Starts a real `redis-server` on 127.0.0.1 (no persistence, data in `dir`) when it is
+/// installed; the URL is `redis://127.0.0.1:PORT/0`.
+///
+/// redis-server cannot announce a port it chose itself (`--port 0` turns TCP off), so a free
+/// port is taken from the kernel and released just before the server binds it; a lost race
+/// shows up as a start failure naming the port, not as a hang.
+pub fn start_redis(dir: &Path) -> Option<PeerProcess> {
+    let redis = require_peer("redis-server")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let mut cmd = Command::new(redis);
+    cmd.args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .args(["--loglevel", "notice", "--logfile", ""]);
+    let url = format!("redis://127.0.0.1:{port}/0");
+    Some(PeerProcess::start_until("redis-server", cmd, move |line| {
+        if line.contains("Ready to accept connections") {
+            Some(Ok(url.clone()))
+        } else if line.contains("# Warning: Could not create server TCP listening socket")
+            || line.contains("Address already in use")
+        {
+            Some(Err(format!("cannot listen on 127.0.0.1:{port}: {line}")))
+        } else {
+            None
+        }
+    }))
 }
 
 /// Path of the `cctoken` binary under test.
