@@ -287,6 +287,37 @@ impl DiskCache {
         )
     }
 
+    fn rate_limit_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.ratelimit", key.as_str()))
+    }
+
+    /// Remember that the server asked us to wait until `until` (429 / rate-limit answer),
+    /// so other processes wait instead of hitting the limit again.
+    pub fn store_rate_limit(&self, key: &CacheKey, until: SystemTime) -> Result<(), Error> {
+        let path = self.rate_limit_path(key);
+        let tmp = self
+            .dir
+            .join(format!(".{}.{}.rl.tmp", key.as_str(), std::process::id()));
+        let result = (|| {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(ms(until).to_string().as_bytes())?;
+            fs::rename(&tmp, &path)
+        })();
+        result.map_err(|e| io_err("write", &path, e))
+    }
+
+    /// Until when the server asked to wait, if that is still in the future.
+    pub fn rate_limited_until(&self, key: &CacheKey, now: SystemTime) -> Option<SystemTime> {
+        let text = fs::read_to_string(self.rate_limit_path(key)).ok()?;
+        let until = from_ms(text.trim().parse().ok()?);
+        (until > now).then_some(until)
+    }
+
     /// Remove the entry for `key` (e.g. after the API rejected its token).
     pub fn remove(&self, key: &CacheKey) {
         let _ = fs::remove_file(self.entry_path(key));

@@ -118,3 +118,18 @@ fn lock_is_exclusive_and_times_out() {
     drop(held);
     cache.lock(&key(), Duration::from_millis(50)).unwrap();
 }
+
+#[test]
+fn rate_limits_are_remembered_until_they_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::open(dir.path()).unwrap();
+    let now = SystemTime::now();
+    assert_eq!(cache.rate_limited_until(&key(), now), None);
+    let until = now + Duration::from_secs(3);
+    cache.store_rate_limit(&key(), until).unwrap();
+    assert!(cache.rate_limited_until(&key(), now).is_some());
+    assert_eq!(
+        cache.rate_limited_until(&key(), until + Duration::from_millis(1)),
+        None
+    );
+}

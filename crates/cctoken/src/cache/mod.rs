@@ -19,7 +19,7 @@ pub use key::CacheKey;
 
 use crate::client::Client;
 use crate::clock::SharedClock;
-use crate::error::{Class, Error};
+use crate::error::{Class, Error, ErrorKind};
 use crate::source::{safety_margin, BoxFuture, Fetch};
 use crate::token::Token;
 
@@ -27,6 +27,11 @@ use crate::token::Token;
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
 /// Longest wait for another process's token request.
 pub const LOCK_WAIT: Duration = Duration::from_secs(150);
+
+/// Longest remembered rate limit a process waits out before giving up (exit 4).
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
+/// How long a rate-limit answer without `Retry-After` is remembered.
+pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
 
 /// Where a token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +121,23 @@ impl CachedClient {
             Lookup::Miss => None,
         };
         let secret = &self.client.config().client_secret;
+        if let Some(until) = self.cache.rate_limited_until(&self.key, self.clock.now()) {
+            let wait = until.duration_since(self.clock.now()).unwrap_or_default();
+            if wait > MAX_RATE_LIMIT_WAIT {
+                return Err(Error {
+                    kind: ErrorKind::RateLimited,
+                    ..Error::transport(format!(
+                        "the server rate-limited this client; retry in {} s",
+                        wait.as_secs() + 1
+                    ))
+                });
+            }
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "waiting out a remembered rate limit"
+            );
+            tokio::time::sleep(wait).await;
+        }
         match self.client.fetch(previous.as_ref()).await {
             Ok(t) => {
                 if let Err(e) = self.cache.store_token(&self.key, secret, &t) {
@@ -124,6 +146,12 @@ impl CachedClient {
                 Ok((t, Origin::Server))
             }
             Err(e) => {
+                if e.kind == ErrorKind::RateLimited {
+                    let until = self.clock.now() + e.retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+                    if let Err(w) = self.cache.store_rate_limit(&self.key, until) {
+                        tracing::warn!("could not remember the rate limit: {w}");
+                    }
+                }
                 if e.class == Class::Permanent && !self.negative_ttl.is_zero() {
                     let until = self.clock.now() + self.negative_ttl;
                     if let Err(w) = self.cache.store_negative(&self.key, &e, until) {
