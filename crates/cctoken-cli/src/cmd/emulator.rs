@@ -1,0 +1,186 @@
+//! `cctoken emulator`: run the local token server of `cctoken-emulator` until SIGINT/SIGTERM.
+//!
+//! Options → [`EmulatorConfig`] (registry file first, flags on top), bind, print the base URL
+//! as the first stdout line (scripts read it), describe the server and any demo credentials
+//! on stderr, serve. All server behaviour lives in the `cctoken-emulator` crate.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cctoken_emulator::config::{
+    CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID, CXONE_DEMO_KEY_SECRET,
+    CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
+};
+use cctoken_emulator::{AppState, EmulatorConfig, Flavor, TokenFormat};
+
+/// Arguments of `cctoken emulator`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+cctoken emulator --demo                                  # generic RFC 6749 server, demo clients\n  \
+cctoken emulator --demo --flavor genesys --listen 127.0.0.1:8089\n  \
+cctoken emulator --demo --flavor cxone                   # access-key password grant at /auth/token\n  \
+cctoken emulator --config clients.toml --token-format jwt --token-lifetime 5m\n  \
+curl -s -X POST $URL/_emulator/faults -d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
+curl -s $URL/_emulator/activity                          # why each request was refused\n\n\
+The first line on stdout is the base URL. Token endpoint: $URL/oauth/token (CXone: $URL/auth/token);\n\
+discovery: $URL/.well-known/openid-configuration; stats: $URL/_emulator/stats.")]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port (the URL is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Client registry and faults (TOML: [[clients]] id, secrets, grants, scopes, ...).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Register the demo clients (printed on stderr).
+    #[arg(long)]
+    pub demo: bool,
+    /// Which server to imitate [default: generic, or the file's `flavor`].
+    #[arg(long, value_name = "FLAVOR", value_parser = ["generic", "genesys", "cxone"])]
+    pub flavor: Option<String>,
+    /// Access token format; cxone always issues JWTs [default: opaque].
+    #[arg(long, value_name = "FORMAT", value_parser = ["opaque", "jwt"])]
+    pub token_format: Option<String>,
+    /// Lifetime of every issued token, e.g. 5s, 10m, 1h (overrides clients and flavor).
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    pub token_lifetime: Option<Duration>,
+}
+
+fn config_error(msg: String) -> anyhow::Error {
+    cctoken::Error::config(msg).into()
+}
+
+/// Build the configuration from the file and the flags.
+pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
+    let mut config = EmulatorConfig::new(Flavor::Generic);
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| config_error(format!("cannot read {}: {e}", path.display())))?;
+        config
+            .merge_registry_toml(&text)
+            .map_err(|e| config_error(format!("{}: {e}", path.display())))?;
+    }
+    if let Some(f) = &args.flavor {
+        config.flavor = f.parse::<Flavor>().map_err(|e| config_error(e.to_string()))?;
+    }
+    if let Some(t) = &args.token_format {
+        config.token_format = t.parse::<TokenFormat>().map_err(|e| config_error(e.to_string()))?;
+    }
+    if let Some(d) = args.token_lifetime {
+        if d < Duration::from_secs(1) {
+            return Err(config_error("--token-lifetime must be at least 1s".into()));
+        }
+        config.token_lifetime = Some(d);
+    }
+    if args.demo {
+        config = config.with_demo();
+    }
+    Ok(config)
+}
+
+fn describe(config: &EmulatorConfig, base: &str) {
+    let token_path = if config.flavor == Flavor::Cxone { "/auth/token" } else { "/oauth/token" };
+    eprintln!(
+        "cctoken emulator ({} flavor, {} tokens) — token endpoint {base}{token_path}",
+        config.flavor,
+        if config.issues_jwt() { "JWT" } else { "opaque" }
+    );
+    eprintln!("  discovery {base}/.well-known/openid-configuration · activity {base}/_emulator/activity · stats {base}/_emulator/stats");
+    if config.demo {
+        match config.flavor {
+            Flavor::Generic | Flavor::Genesys => {
+                eprintln!("  demo client: id {DEMO_CLIENT_ID}  secret {DEMO_SECRET}  (grant client_credentials, scopes: read write)");
+                eprintln!("  demo client: id {DEMO_NOGRANT_ID}  secret {DEMO_SECRET}  (grant authorization_code only)");
+            }
+            Flavor::Cxone => {
+                eprintln!("  demo app: id {CXONE_DEMO_APP}  secret {CXONE_DEMO_APP_SECRET}");
+                eprintln!("  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}");
+                eprintln!("  demo tenant: {CXONE_DEMO_TENANT} (area {CXONE_DEMO_AREA})");
+            }
+        }
+        eprintln!("  (demo values, not real secrets)");
+    }
+    let n = config.effective_clients().len();
+    if n == 0 {
+        eprintln!("  warning: no clients registered; every token request fails with invalid_client (use --demo or --config)");
+    } else {
+        eprintln!("  {n} client(s) registered; stop with Ctrl-C");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Run the emulator until SIGINT/SIGTERM.
+pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
+    let config = build_config(&args)?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| config_error(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let state = AppState::new(config);
+    let base = if addr.ip().is_unspecified() {
+        // Reachable locally; discovery documents use each request's Host instead.
+        format!("http://127.0.0.1:{}", addr.port())
+    } else {
+        let b = format!("http://{addr}");
+        state.set_base_url(&b);
+        b
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{base}").context("writing the base URL")?;
+        out.flush().context("flushing stdout")?;
+    }
+    describe(state.config(), &base);
+    cctoken_emulator::serve(listener, state, shutdown_signal())
+        .await
+        .context("serving")?;
+    eprintln!("cctoken emulator stopped");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: EmulatorArgs,
+    }
+
+    #[test]
+    fn flags_build_the_config() {
+        let t = T::parse_from(["x", "--demo", "--flavor", "genesys", "--token-format", "jwt", "--token-lifetime", "5s"]);
+        let c = build_config(&t.a).unwrap();
+        assert_eq!(c.flavor, Flavor::Genesys);
+        assert!(c.issues_jwt() && c.demo);
+        assert_eq!(c.token_lifetime, Some(Duration::from_secs(5)));
+        assert!(T::try_parse_from(["x", "--flavor", "nice"]).is_err());
+        let t = T::parse_from(["x", "--config", "/nonexistent/clients.toml"]);
+        assert!(build_config(&t.a).unwrap_err().to_string().contains("cannot read"));
+    }
+}
