@@ -77,7 +77,8 @@ fn cache_files_are_private_and_hold_nothing_in_clear() {
         ),
     )
     .unwrap();
-    let config = cctoken_emulator::EmulatorConfig::new(Flavor::Generic)
+    let mut config = cctoken_emulator::EmulatorConfig::new(Flavor::Generic);
+    config
         .merge_registry_toml(&std::fs::read_to_string(&cfg).unwrap())
         .expect("registry");
     let emu = Emu::start(config);
@@ -133,9 +134,11 @@ fn corrupt_cache_entry_gives_a_fresh_token() {
 #[test]
 fn min_ttl_beyond_the_lifetime_exits_3_pointing_to_exec() {
     let emu = Emu::start(
-        cctoken_emulator::EmulatorConfig::new(Flavor::Generic)
-            .with_demo()
-            .with_token_lifetime(std::time::Duration::from_secs(300)),
+        {
+            let mut c = cctoken_emulator::EmulatorConfig::new(Flavor::Generic).with_demo();
+            c.token_lifetime = Some(std::time::Duration::from_secs(300));
+            c
+        },
     );
     let home = tempfile::tempdir().unwrap();
     let out = cctoken(home.path())

@@ -37,9 +37,11 @@ fn env_and_exit_code_and_cleanup() {
 #[test]
 fn job_running_three_lifetimes_never_sends_an_expired_token() {
     let emu = Emu::start(
-        EmulatorConfig::new(Flavor::Genesys)
-            .with_demo()
-            .with_token_lifetime(Duration::from_secs(6)),
+        {
+            let mut c = EmulatorConfig::new(Flavor::Genesys).with_demo();
+            c.token_lifetime = Some(Duration::from_secs(6));
+            c
+        },
     );
     let home = tempfile::tempdir().unwrap();
     // For 19 s (> 3 lifetimes), call the API with the token file's content every 0.2 s.

@@ -42,12 +42,9 @@ impl Emu {
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let url = format!("{}{path}", self.base);
         self.rt.block_on(async {
-            reqwest::get(&url)
-                .await
-                .expect("GET")
-                .json()
-                .await
-                .expect("JSON")
+            let resp = reqwest::get(&url).await.expect("GET");
+            let bytes = resp.bytes().await.expect("body");
+            serde_json::from_slice(&bytes).expect("JSON")
         })
     }
 
