@@ -244,7 +244,7 @@ mod tests {
             s.get(&t).unwrap().inactive_reason(50),
             Some("token revoked")
         );
-        for _ in 0..(SWEEP_EVERY * SHARDS as u64) {
+        for _ in 0..(3 * SWEEP_EVERY * SHARDS as u64) {
             s.insert(
                 &opaque_token(),
                 TokenRecord::new(TokenKind::Access, "c", "c", 0, 1000),
