@@ -1,6 +1,6 @@
 //! The per-user on-disk cache: `$XDG_CACHE_HOME/cctoken/` (0700), one file per key (0600).
 //!
-//! Entries are JSON with the token sealed by [`super::crypto`]; expiry metadata stays in
+//! Entries are JSON with the token sealed by the private `crypto` module; expiry metadata stays in
 //! clear (bound as associated data) so a lookup can reject a stale entry before deriving
 //! keys. Writes are atomic (temp file + rename); a per-key advisory lock (`flock`, released
 //! by the kernel if the holder dies) gives cross-process single flight. Corrupt or

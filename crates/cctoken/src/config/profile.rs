@@ -9,7 +9,7 @@
 //! [`ProfileSettings`] is both one `[profiles.NAME]` table and what the CLI's flags produce;
 //! [`ProfileSettings::overlay`] puts flags over a profile. Turning settings into a
 //! [`crate::config::ClientConfig`] (provider inference, env conventions, secrets) is
-//! [`crate::config::resolve`]'s job; this module does no resolution and reads no secrets.
+//! [`crate::config::resolve()`]'s job; this module does no resolution and reads no secrets.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

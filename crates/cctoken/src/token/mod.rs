@@ -2,7 +2,7 @@
 //!
 //! [`parse_response`] turns whatever came back from a token endpoint — a proper token, an
 //! RFC error, Genesys' error shape, an HTML page from a proxy, truncated or mistyped JSON —
-//! into either a [`Token`] or a classified [`Error`]. It never panics on garbage and never
+//! into either a [`Token`] or a classified [`Error`](crate::Error). It never panics on garbage and never
 //! copies a raw body into an error. It does no I/O: the HTTP layer hands it a
 //! [`RawResponse`].
 

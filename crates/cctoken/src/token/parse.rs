@@ -174,7 +174,7 @@ fn parse_expires_in(v: &Value, status: u16) -> Result<Duration, Error> {
         _ => None,
     };
     match secs {
-        Some(s) if s.is_finite() && s >= 0.0 && s < 1e10 => Ok(Duration::from_secs(s as u64)),
+        Some(s) if s.is_finite() && (0.0..1e10).contains(&s) => Ok(Duration::from_secs(s as u64)),
         _ => Err(Error::unexpected(
             Some(status),
             format!(
