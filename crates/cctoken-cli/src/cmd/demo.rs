@@ -4,11 +4,13 @@
 //! would (same library, real HTTP), then shows the failures people meet in the field and
 //! what cctoken says about them. No network, no setup, nothing written to disk.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use cctoken::auth::AuthMethod;
+use cctoken::cache::{CachedClient, DiskCache};
 use cctoken::client::{Client, RetryPolicy};
+use cctoken::clock;
 use cctoken::config::ClientConfig;
 use cctoken::provider::{Endpoint, ProviderConfig};
 use cctoken::secret::ClientSecret;
@@ -84,19 +86,37 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     let resolved = good.resolve().await?.clone();
     print!("{}", good.prepare(&resolved, &good.initial_grant()).redacted());
 
-    step(2, "Obtain a token, as any client would");
+    step(2, "Obtain a token, as any client would (through the on-disk cache)");
+    let cache_dir = std::env::temp_dir().join(format!("cctoken-demo-{}", std::process::id()));
+    let cache = DiskCache::open(&cache_dir)?;
+    let cached = CachedClient::new(good.clone(), cache, clock::system());
     let t0 = Instant::now();
-    let token = good.fetch_token().await?;
+    let (token, origin) = cached.token(Duration::ZERO).await?;
     println!(
-        "ok: {} token {} (valid for {}, scope '{}') in {} ms",
+        "ok: {} token {} from the {:?} (valid for {}, scope '{}') in {} ms",
         token.token_type,
         token.access_token.shortened(6),
+        origin,
         humantime::format_duration(token.expires_in),
         token.scope.as_deref().unwrap_or(""),
         t0.elapsed().as_millis()
     );
 
-    step(3, "A wrong secret: the 401 invalid_client everybody meets");
+    step(3, "Ask again: 200 parallel jobs would all get this one from the cache");
+    let before = reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
+    let t1 = Instant::now();
+    let (again, origin) = cached.token(Duration::ZERO).await?;
+    let after = reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
+    println!(
+        "ok: same token {} from the {:?} in {} µs; the server's token_requests_total stayed {before} → {after}",
+        if again.access_token == token.access_token { "(identical)" } else { "(different!)" },
+        origin,
+        t1.elapsed().as_micros()
+    );
+    println!("The cache entry is encrypted with a key derived from the client secret (0600 file, 0700 directory).");
+    let _ = std::fs::remove_dir_all(&cache_dir);
+
+    step(4, "A wrong secret: the 401 invalid_client everybody meets");
     let bad = client(&base, DEMO_CLIENT, "demo+s3cret/=%", None, g)?;
     if let Err(e) = bad.fetch_token().await {
         println!("cctoken says:  {e}");
@@ -104,7 +124,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         println!("Compare the fingerprints: same client, a secret one byte short.");
     }
 
-    step(4, "The same secret, Basic header built without URL-encoding (basic-raw)");
+    step(5, "The same secret, Basic header built without URL-encoding (basic-raw)");
     let raw = client(&base, DEMO_CLIENT, DEMO_SECRET, Some(AuthMethod::BasicRaw), g)?;
     match raw.fetch_token().await {
         Ok(_) => println!("accepted (this server decodes both ways)"),
@@ -115,7 +135,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         }
     }
 
-    step(5, "A client that lacks the client_credentials grant");
+    step(6, "A client that lacks the client_credentials grant");
     let nogrant = client(&base, "demo-nogrant", DEMO_SECRET, None, g)?;
     if let Err(e) = nogrant.fetch_token().await {
         println!("cctoken says:  {e}");
