@@ -87,6 +87,19 @@ try {
     error: err?.error,
     error_description: err?.error_description,
   };
+  // A 401 with `WWW-Authenticate` (RFC 6749 §5.2 asks for one when the client used Basic) is
+  // raised as WWWAuthenticateChallengeError before the body is read: report the challenge
+  // schemes, then the RFC error code from the still unread body.
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    detail.challenges = (err.cause ?? []).map((c) => c.scheme);
+    try {
+      const body = await err.response.json();
+      detail.error = body?.error;
+      detail.error_description = body?.error_description;
+    } catch {
+      detail.error = 'unreadable body';
+    }
+  }
   console.error(`oauth4webapi-client: FAILED ${JSON.stringify(detail)}`);
   process.exit(1);
 }

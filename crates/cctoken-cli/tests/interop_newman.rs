@@ -1,9 +1,10 @@
 //! Newman (npm `newman` 6, Postman's CLI runner) runs a collection with the environment file
 //! that `cctoken get --format postman-env` writes (SPEC §7, §11).
 //!
-//! The collection is `tests-peers/newman-collection.json`: `GET {{emu_url}}/api/v2/tokens/me`
-//! with `Authorization: Bearer {{access_token}}` against `cctoken emulator --flavor genesys
-//! --demo`, asserting the TokenInfo. The token reaches Newman only through the environment
+//! The collection is `tests-peers/newman-collection.json`: `GET {{base_url}}/api/v2/tokens/me`
+//! with `Authorization: Bearer {{access_token}}`, both from the environment file of
+//! `cctoken get --provider genesys --issuer EMULATOR --format postman-env`, against
+//! `cctoken emulator --flavor genesys --demo`; it asserts the TokenInfo. The token reaches Newman only through the environment
 //! file (0600, in a temporary directory), never through argv.
 
 #[path = "common/peers.rs"]
@@ -37,12 +38,13 @@ fn newman_runs_collection_with_postman_env_from_cctoken() {
     let home = tempfile::tempdir().expect("tempdir");
     let emu = start_emulator(&["--flavor", "genesys", "--demo"], home.path());
 
-    let token_url = format!("{}/oauth/token", emu.url());
     let mut get = cctoken_cmd(
         [
             "get",
-            "--token-url",
-            &token_url,
+            "--provider",
+            "genesys",
+            "--issuer",
+            emu.url(),
             "--client-id",
             DEMO_CLIENT,
             "--client-secret-env",
@@ -73,6 +75,11 @@ fn newman_runs_collection_with_postman_env_from_cctoken() {
             .is_some_and(|t| !t.is_empty()),
         "empty access_token in postman-env"
     );
+    assert_eq!(
+        env_value(&env, "base_url").and_then(|v| v.as_str()),
+        Some(emu.url()),
+        "base_url of a genesys provider pointed at the emulator: {env}"
+    );
 
     let env_file = home.path().join("cctoken.postman_environment.json");
     {
@@ -94,7 +101,6 @@ fn newman_runs_collection_with_postman_env_from_cctoken() {
         .arg(peers::tests_peers_dir().join("newman-collection.json"))
         .arg("--environment")
         .arg(&env_file)
-        .args(["--env-var", &format!("emu_url={}", emu.url())])
         .args(["--env-var", &format!("expected_client_id={DEMO_CLIENT}")])
         .args(["--reporters", "cli", "--color", "off", "--disable-unicode"])
         .args(["--timeout-request", "20000", "--timeout", "60000"])

@@ -138,6 +138,12 @@ fn wrong_secret_is_invalid_client() {
         describe(&output)
     );
     assert!(stderr.contains(r#""status":401"#), "{}", describe(&output));
+    // RFC 6749 §5.2: Basic was used, so the 401 carries a Basic challenge.
+    assert!(
+        stderr.contains(r#""challenges":["basic"]"#),
+        "{}",
+        describe(&output)
+    );
     let stats = http_get_json(&format!("{}/_emulator/stats", emu.url()));
     assert_eq!(stat(&stats, "tokens_issued_total"), 0, "{stats}");
 }
