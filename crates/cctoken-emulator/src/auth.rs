@@ -15,7 +15,7 @@ use base64::Engine as _;
 
 use crate::config::{AuthMethod, BasicEncoding};
 use crate::fingerprint;
-use crate::form::{form_decode, printable, Form};
+use crate::form::{form_decode, printable, safe_name, Form};
 use crate::registry::{RegisteredClient, Registry};
 
 /// An authenticated client.
@@ -86,7 +86,7 @@ fn basic_parts(headers: &HeaderMap) -> Option<Result<Parts, AuthFail>> {
         let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(invalid_client(
-                format!("Authorization scheme {:?} is not Basic", printable(scheme)),
+                format!("Authorization scheme {} is not Basic", safe_name(scheme)),
                 true,
             ));
         }

@@ -23,7 +23,7 @@ impl Form {
                 continue;
             }
             if pairs.iter().any(|(pk, _)| *pk == k) {
-                return Err(format!("duplicate parameter {}", printable(&k)));
+                return Err(format!("duplicate parameter {}", safe_name(&k)));
             }
             pairs.push((k.into_owned(), v.into_owned()));
         }
@@ -44,8 +44,23 @@ impl Form {
         self.pairs
             .iter()
             .filter(|(k, _)| !known.contains(&k.as_str()))
-            .map(|(k, _)| printable(k))
+            .map(|(k, _)| safe_name(k))
             .collect()
+    }
+}
+
+/// A parameter name or auth scheme for a log line. People paste secrets where names belong
+/// (`curl -d "$SECRET"` makes the secret a parameter *name*), so only plain words
+/// (letters, `_`, `-`, `.`, at most 32) are shown; anything else as its fingerprint.
+pub fn safe_name(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'-' | b'.'));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("<{}>", crate::fingerprint(s.as_bytes()))
     }
 }
 
@@ -94,11 +109,11 @@ mod tests {
 
     #[test]
     fn rfc_rules() {
-        let f = Form::parse(b"grant_type=client_credentials&scope=read+write&audience=&x%20y=1")
-            .unwrap();
+        let f =
+            Form::parse(b"grant_type=client_credentials&scope=read+write&audience=&x_y=1").unwrap();
         assert_eq!(f.get("scope"), Some("read write"));
         assert_eq!(f.get("audience"), None);
-        assert_eq!(f.unknown(&["grant_type", "scope", "audience"]), vec!["x y"]);
+        assert_eq!(f.unknown(&["grant_type", "scope", "audience"]), vec!["x_y"]);
         assert!(Form::parse(b"a=1&a=2")
             .unwrap_err()
             .contains("duplicate parameter a"));
