@@ -3,7 +3,7 @@
 //! [`EmulatorConfig`] is the validated, typed form of everything the server needs to start.
 //! It comes from code (tests, `cctoken demo`), from a registry file (`--config clients.toml`,
 //! parsed here with line-precise errors) and from CLI flags applied on top. This module does
-//! not serve anything and keeps no runtime state; see [`crate::registry`] for that.
+//! not serve anything and keeps no runtime state; the `registry` module holds that.
 
 use std::fmt;
 use std::str::FromStr;

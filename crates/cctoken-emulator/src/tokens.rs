@@ -132,7 +132,7 @@ impl TokenStore {
             .write()
             .unwrap_or_else(|e| e.into_inner());
         s.inserts += 1;
-        if s.inserts % SWEEP_EVERY == 0 {
+        if s.inserts.is_multiple_of(SWEEP_EVERY) {
             let before = s.map.len();
             s.map.retain(|_, r| r.exp > now);
             let gone = (before - s.map.len()) as u64;

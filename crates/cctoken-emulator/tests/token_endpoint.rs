@@ -52,6 +52,15 @@ async fn success_is_rfc_6749_5_1() {
 }
 
 /// (auth header, body, status, error, challenge, reason fragment)
+type Case = (
+    Option<String>,
+    String,
+    u16,
+    &'static str,
+    bool,
+    &'static str,
+);
+
 #[tokio::test]
 async fn every_5_2_error_with_status_code_challenge_and_reason() {
     let emu = Emu::demo(Flavor::Generic);
@@ -66,7 +75,7 @@ async fn every_5_2_error_with_status_code_challenge_and_reason() {
         ("client_id", "demo-client"),
         ("client_secret", DEMO_SECRET),
     ]);
-    let cases: Vec<(Option<String>, String, u16, &str, bool, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Some(basic_rfc("demo-client", "demo+s3cret/=%&x")),
             CC.into(),
