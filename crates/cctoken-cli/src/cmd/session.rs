@@ -26,7 +26,10 @@ impl Session {
     pub fn open(opts: &ProfileOpts, no_cache: bool, globals: &Globals) -> anyhow::Result<Self> {
         let resolved = opts.resolve()?;
         for note in &resolved.notes {
-            tracing::debug!("{note}");
+            match note.strip_prefix("warning: ") {
+                Some(w) => tracing::warn!("{w}"),
+                None => tracing::debug!("{note}"),
+            }
         }
         tracing::debug!(
             secret = %resolved.config.client_secret.fingerprint(),
