@@ -113,8 +113,9 @@ impl OutcomeCounters {
 pub struct ActivityEntry {
     /// Sequence number, increasing.
     pub seq: u64,
-    /// RFC 3339 time of the request.
-    pub time: String,
+    /// Time of the request (RFC 3339 in JSON; formatted only when read).
+    #[serde(serialize_with = "rfc3339")]
+    pub time: SystemTime,
     /// Which endpoint: `token`, `introspect`, `revoke`, `api`.
     pub endpoint: &'static str,
     /// The client id as presented (`null` when none was).
@@ -132,6 +133,10 @@ pub struct ActivityEntry {
     /// Client authentication method used, when any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_method: Option<&'static str>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
 }
 
 /// What a handler reports; the log adds sequence and time.
@@ -182,7 +187,7 @@ impl ActivityLog {
         );
         let entry = ActivityEntry {
             seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
-            time: humantime::format_rfc3339_millis(now).to_string(),
+            time: now,
             endpoint: r.endpoint,
             client_id: r.client_id,
             outcome: r.outcome,

@@ -17,10 +17,10 @@ use axum::http::{HeaderMap, Response, StatusCode};
 use crate::activity::Record;
 use crate::fingerprint;
 use crate::form::{printable, Form};
+use crate::grant::{granted_scope, issue_access, token_type, Grant, Issued, Rejection};
 use crate::registry::{lifetime, RegisteredClient};
 use crate::respond::{bearer_challenge, json};
 use crate::state::AppState;
-use crate::token_endpoint::{granted_scope, issue_access, token_type, Grant, Issued, Rejection};
 use crate::tokens::{check_bearer, opaque_token, random_id, TokenKind, TokenRecord};
 
 const REFRESH_LIFETIME_FACTOR: u64 = 24;

@@ -14,7 +14,7 @@
 //! A guided tour of the modules:
 //! - [`config`]: flavors, the client registry and its TOML format, the demo clients.
 //! - `registry`, `auth`, `form`: who the clients are and how they authenticate.
-//! - `token_endpoint`, `cxone`: the grants and the token response.
+//! - `token_endpoint`, `grant`, `cxone`: the request pipeline, the grants and the answers.
 //! - `tokens`, `jwt`: issued tokens, their store, ES256 signing and the JWKS.
 //! - `discovery`, `introspect`, `genesys`: the other endpoints.
 //! - [`faults`], `activity`, `control`: what can go wrong, what happened, `/_emulator/*`.
@@ -40,6 +40,7 @@ mod discovery;
 pub mod faults;
 mod form;
 mod genesys;
+mod grant;
 mod introspect;
 mod jwt;
 mod registry;

@@ -3,30 +3,28 @@
 //! One request goes: count it → read the body (bounded) → apply a queued fault, if any →
 //! reject JSON and foreign content types → parse the form (duplicates are errors) →
 //! authenticate the client → check grant, client's grants, rate limit → hand over to the
-//! grant (client credentials here, password/refresh in [`crate::cxone`]) → answer in the
-//! flavor's shape and log the exact reason. Issuing tokens (opaque or JWT) is also here,
-//! shared with the CXone grants.
+//! grant (client credentials in `grant`, password/refresh in `cxone`) → answer in the
+//! flavor's shape, count it and log the exact reason. Scripted faults are rendered here too.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-
-use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Response, StatusCode};
-use axum::response::IntoResponse;
-use serde::Serialize;
 
 use crate::activity::{Outcome, Record};
 use crate::auth::{authenticate, claimed_client_id};
 use crate::config::{AuthMethod, Flavor};
 use crate::faults::FaultKind;
 use crate::form::{printable, Form};
-use crate::registry::{implemented_grants, lifetime, RegisteredClient};
+use crate::grant::{client_credentials, Issued, Rejection};
+use crate::registry::{implemented_grants, RegisteredClient};
 use crate::respond::{html_page, json, json_bytes, oauth_error, with_retry_after};
 use crate::server::ConnAbort;
 use crate::state::AppState;
-use crate::tokens::{opaque_token, random_id, TokenKind, TokenRecord};
+use crate::tokens::opaque_token;
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Response, StatusCode};
+use axum::response::IntoResponse;
 
 /// Parameters RFC 6749 (and RFC 8707 `resource`, the common `audience`) define per grant.
 const COMMON: &[&str] = &[
@@ -38,76 +36,6 @@ const COMMON: &[&str] = &[
     "resource",
 ];
 
-/// A refused token request: public answer plus internal reason.
-#[derive(Debug)]
-pub(crate) struct Rejection {
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub description: String,
-    pub reason: String,
-    pub challenge: bool,
-    pub retry_after: Option<u64>,
-    pub outcome: Outcome,
-}
-
-impl Rejection {
-    pub fn new(
-        status: StatusCode,
-        error: &'static str,
-        description: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Rejection {
-            status,
-            error,
-            description: description.into(),
-            reason: reason.into(),
-            challenge: false,
-            retry_after: None,
-            outcome: Outcome::from_error(error),
-        }
-    }
-
-    pub fn bad_request(error: &'static str, text: impl Into<String>) -> Self {
-        let t = text.into();
-        Self::new(StatusCode::BAD_REQUEST, error, t.clone(), t)
-    }
-
-    /// The flavor's rate-limit answer (Genesys: 400 `invalid_request` "rate limit exceeded; ...").
-    pub fn rate_limited(flavor: Flavor, retry_after: u64, reason: impl Into<String>) -> Self {
-        let desc = format!("rate limit exceeded; retry after {retry_after} seconds");
-        let mut r = match flavor {
-            Flavor::Genesys => Self::new(StatusCode::BAD_REQUEST, "invalid_request", desc, reason),
-            Flavor::Generic | Flavor::Cxone => {
-                let mut r = Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "temporarily_unavailable",
-                    desc,
-                    reason,
-                );
-                r.retry_after = Some(retry_after);
-                r
-            }
-        };
-        r.outcome = Outcome::RateLimited;
-        r
-    }
-
-    fn render(&self, flavor: Flavor) -> Response<Body> {
-        let r = oauth_error(
-            flavor,
-            self.status,
-            self.error,
-            &self.description,
-            self.challenge,
-        );
-        match self.retry_after {
-            Some(s) => with_retry_after(r, s),
-            None => r,
-        }
-    }
-}
-
 /// Who is asking, filled in as the request is understood.
 #[derive(Debug, Default)]
 pub(crate) struct Ctx {
@@ -116,73 +44,6 @@ pub(crate) struct Ctx {
     pub method: Option<AuthMethod>,
     pub grant: Option<String>,
     pub notes: Vec<String>,
-}
-
-/// A successful token response.
-#[derive(Debug, Serialize)]
-pub(crate) struct Issued {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-}
-
-/// What an access token is about.
-pub(crate) struct Grant<'a> {
-    pub client: &'a RegisteredClient,
-    pub scope: Option<String>,
-    pub sub: String,
-    pub tenant_id: Option<String>,
-    pub access_key_id: Option<String>,
-    pub audience: Option<String>,
-}
-
-/// Issue (and remember) an access token; returns it with its lifetime in seconds.
-pub(crate) fn issue_access(st: &AppState, base: &str, g: &Grant<'_>) -> (String, u64) {
-    let cfg = st.config();
-    let now = st.now_secs();
-    let ttl = lifetime(cfg, g.client).as_secs().max(1);
-    let client_id = g.client.entry.id.as_str();
-    let mut rec = TokenRecord::new(TokenKind::Access, client_id, &g.sub, now, now + ttl);
-    rec.scope = g.scope.clone();
-    rec.tenant_id = g.tenant_id.clone();
-    rec.access_key_id = g.access_key_id.clone();
-    let token = if cfg.issues_jwt() {
-        rec.jwt = true;
-        let mut claims = serde_json::json!({
-            "iss": base,
-            "sub": g.sub,
-            "aud": g.audience.as_deref().unwrap_or(base),
-            "exp": now + ttl,
-            "iat": now,
-            "jti": random_id(),
-            "client_id": client_id,
-        });
-        if let Some(s) = &g.scope {
-            claims["scope"] = s.clone().into();
-        }
-        if let Some(t) = &g.tenant_id {
-            claims["tenantId"] = t.clone().into();
-        }
-        st.inner.signer.sign("at+jwt", &claims)
-    } else {
-        opaque_token()
-    };
-    st.inner.tokens.insert(&token, rec, now);
-    (token, ttl)
-}
-
-/// `token_type` as the flavor writes it.
-pub(crate) fn token_type(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::Genesys => "bearer",
-        Flavor::Generic | Flavor::Cxone => "Bearer",
-    }
 }
 
 /// `POST /oauth/token` (and `/auth/token`).
@@ -342,85 +203,6 @@ fn json_body() -> Rejection {
         "the token endpoint takes an application/x-www-form-urlencoded body, not JSON",
         "JSON body",
     )
-}
-
-/// Check requested scope against the client's; `None` = grant everything it has.
-pub(crate) fn granted_scope(
-    client: &RegisteredClient,
-    requested: Option<&str>,
-) -> Result<Option<String>, Rejection> {
-    let allowed = &client.entry.scopes;
-    let Some(req) = requested else {
-        return Ok((!allowed.is_empty()).then(|| allowed.join(" ")));
-    };
-    let mut granted: Vec<&str> = Vec::new();
-    let mut refused: Vec<String> = Vec::new();
-    for s in req.split_ascii_whitespace() {
-        if allowed.iter().any(|a| a == s) {
-            if !granted.contains(&s) {
-                granted.push(s);
-            }
-        } else {
-            refused.push(printable(s));
-        }
-    }
-    if !refused.is_empty() {
-        let mut reason = format!(
-            "scope not allowed: {} (client may request: {})",
-            refused.join(" "),
-            if allowed.is_empty() {
-                "nothing".to_owned()
-            } else {
-                allowed.join(" ")
-            }
-        );
-        if req.contains(',') {
-            reason.push_str("; scopes are separated by spaces, not commas");
-        }
-        return Err(Rejection::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            format!("scope not allowed: {}", refused.join(" ")),
-            reason,
-        ));
-    }
-    Ok((!granted.is_empty()).then(|| granted.join(" ")))
-}
-
-fn client_credentials(
-    st: &AppState,
-    base: &str,
-    client: &RegisteredClient,
-    form: &Form,
-) -> Result<Issued, Rejection> {
-    let flavor = st.config().flavor;
-    let scope = granted_scope(client, form.get("scope"))?;
-    let g = Grant {
-        client,
-        scope: scope.clone(),
-        sub: client.entry.id.clone(),
-        tenant_id: None,
-        access_key_id: None,
-        audience: form
-            .get("audience")
-            .or(form.get("resource"))
-            .map(str::to_owned),
-    };
-    let (access_token, expires_in) = issue_access(st, base, &g);
-    // Genesys answers without `scope` unless one was asked for.
-    let scope = if flavor == Flavor::Genesys && form.get("scope").is_none() {
-        None
-    } else {
-        scope
-    };
-    Ok(Issued {
-        access_token,
-        token_type: token_type(flavor),
-        expires_in,
-        scope,
-        refresh_token: None,
-        id_token: None,
-    })
 }
 
 fn finish(st: &AppState, ctx: Ctx, result: Result<Issued, Rejection>) -> Response<Body> {

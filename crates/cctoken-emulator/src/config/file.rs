@@ -1,0 +1,330 @@
+//! The registry file (`--config clients.toml`): TOML → [`EmulatorConfig`], errors with lines.
+//!
+//! Syntax and type errors come from the `toml` crate with line, column and field; semantic
+//! errors (secret count, duplicate ids, empty lists) name the line of the client's `id`.
+//! Unknown keys are errors, so a typo never silently changes behaviour.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig};
+use crate::faults::{FaultSpec, RawFault};
+
+impl EmulatorConfig {
+    /// Add the clients and faults of a registry file; top-level `flavor`, `token_format`,
+    /// `token_lifetime` and `api_rate_limit_per_minute` replace the current values when present.
+    pub fn merge_registry_toml(&mut self, text: &str) -> Result<(), ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
+        if let Some(f) = raw.flavor {
+            self.flavor = f.parse()?;
+        }
+        if let Some(t) = raw.token_format {
+            self.token_format = t.parse()?;
+        }
+        if let Some(d) = raw.token_lifetime {
+            self.token_lifetime = Some(d.0);
+        }
+        if let Some(n) = raw.api_rate_limit_per_minute {
+            self.api_rate_limit_per_minute = Some(n);
+        }
+        for rc in raw.clients {
+            let line = line_of(text, rc.id.span().start);
+            let entry = rc
+                .into_entry()
+                .map_err(|m| ConfigError::Invalid(format!("line {line}: {m}")))?;
+            if self.clients.iter().any(|c| c.id == entry.id) {
+                return Err(ConfigError::Invalid(format!(
+                    "line {line}: client id {:?} is registered twice",
+                    entry.id
+                )));
+            }
+            self.clients.push(entry);
+        }
+        for (i, rf) in raw.faults.into_iter().enumerate() {
+            let spec = FaultSpec::from_raw(rf)
+                .map_err(|e| ConfigError::Invalid(format!("[[faults]] #{}: {e}", i + 1)))?;
+            self.faults.push(spec);
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1
+}
+
+/// A duration written as `"1h"`, `"30s"` or a number of seconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DurationField(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = DurationField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"30s\", \"1h\" or a number of seconds")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(DurationField(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(|v| DurationField(Duration::from_secs(v)))
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(DurationField)
+                    .map_err(|_| E::custom(format!("invalid duration {v}")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                humantime::parse_duration(v.trim())
+                    .map(DurationField)
+                    .map_err(|e| {
+                        E::custom(format!(
+                            "invalid duration {v:?} ({e}); use e.g. \"30s\", \"5m\", \"1h\""
+                        ))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    flavor: Option<String>,
+    token_format: Option<String>,
+    token_lifetime: Option<DurationField>,
+    api_rate_limit_per_minute: Option<u32>,
+    #[serde(default)]
+    clients: Vec<RawClient>,
+    #[serde(default)]
+    faults: Vec<RawFault>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    id: toml::Spanned<String>,
+    name: Option<String>,
+    secret: Option<String>,
+    secrets: Option<Vec<String>>,
+    grants: Option<Vec<String>>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    token_lifetime: Option<DurationField>,
+    auth_methods: Option<Vec<AuthMethod>>,
+    basic_encoding: Option<BasicEncoding>,
+    rate_limit_per_minute: Option<u32>,
+    #[serde(default)]
+    access_keys: Vec<AccessKey>,
+    tenant_id: Option<String>,
+    area: Option<String>,
+}
+
+impl RawClient {
+    fn into_entry(self) -> Result<ClientEntry, String> {
+        let id = self.id.into_inner();
+        if id.is_empty() {
+            return Err("client `id` is empty".into());
+        }
+        let secrets = match (self.secret, self.secrets) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "client {id:?}: give `secret` or `secrets`, not both"
+                ))
+            }
+            (Some(s), None) => vec![s],
+            (None, Some(v)) => v,
+            (None, None) => {
+                return Err(format!(
+                    "client {id:?}: missing `secrets` (one or two valid secrets)"
+                ))
+            }
+        };
+        if secrets.is_empty() || secrets.len() > 2 {
+            return Err(format!(
+                "client {id:?}: `secrets` must hold one or two secrets (two while rotating), found {}",
+                secrets.len()
+            ));
+        }
+        if secrets.iter().any(String::is_empty) {
+            return Err(format!("client {id:?}: a secret in `secrets` is empty"));
+        }
+        let grants = self
+            .grants
+            .unwrap_or_else(|| vec!["client_credentials".into()]);
+        if grants
+            .iter()
+            .any(|g| g.trim().is_empty() || g.contains(' '))
+        {
+            return Err(format!(
+                "client {id:?}: `grants` holds an empty or spaced grant name"
+            ));
+        }
+        if self.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            return Err(format!(
+                "client {id:?}: `scopes` are single scope tokens without spaces, e.g. [\"read\", \"write\"]"
+            ));
+        }
+        let auth_methods = self
+            .auth_methods
+            .unwrap_or_else(|| vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]);
+        if auth_methods.is_empty() {
+            return Err(format!("client {id:?}: `auth_methods` is empty"));
+        }
+        if self.rate_limit_per_minute == Some(0) {
+            return Err(format!(
+                "client {id:?}: `rate_limit_per_minute` must be at least 1"
+            ));
+        }
+        if self.token_lifetime.is_some_and(|d| d.0.as_secs() == 0) {
+            return Err(format!(
+                "client {id:?}: `token_lifetime` must be at least 1s"
+            ));
+        }
+        if self
+            .access_keys
+            .iter()
+            .any(|k| k.id.is_empty() || k.secret.is_empty())
+        {
+            return Err(format!(
+                "client {id:?}: an access key has an empty `id` or `secret`"
+            ));
+        }
+        Ok(ClientEntry {
+            id,
+            name: self.name,
+            secrets,
+            grants,
+            scopes: self.scopes,
+            token_lifetime: self.token_lifetime.map(|d| d.0),
+            auth_methods,
+            basic_encoding: self.basic_encoding,
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            access_keys: self.access_keys,
+            tenant_id: self.tenant_id,
+            area: self.area,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{demo_clients, Flavor, CXONE_DEMO_APP_SECRET, CXONE_DEMO_KEY_SECRET};
+    use super::*;
+
+    const SAMPLE: &str = r#"
+flavor = "genesys"
+token_lifetime = "10m"
+
+[[clients]]
+id = "ci-bot"
+secrets = ["s1", "s2"]
+grants = ["client_credentials"]
+scopes = ["read", "write"]
+token_lifetime = "1h"
+auth_methods = ["client_secret_basic", "client_secret_post"]
+basic_encoding = "both"
+rate_limit_per_minute = 600
+
+[[clients]]
+id = "cx"
+secret = "x"
+grants = ["password", "refresh_token"]
+access_keys = [{ id = "K", secret = "S====" }]
+tenant_id = "t-1"
+area = "na1"
+
+[[faults]]
+kind = "status"
+status = 503
+count = 2
+"#;
+
+    #[test]
+    fn parses_the_documented_format() {
+        let cfg = EmulatorConfig::from_toml_str(SAMPLE).unwrap();
+        assert_eq!(cfg.flavor, Flavor::Genesys);
+        assert_eq!(cfg.token_lifetime, Some(Duration::from_secs(600)));
+        assert_eq!(cfg.clients.len(), 2);
+        let c = &cfg.clients[0];
+        assert_eq!(c.secrets, vec!["s1", "s2"]);
+        assert_eq!(c.token_lifetime, Some(Duration::from_secs(3600)));
+        assert_eq!(c.basic_encoding, Some(BasicEncoding::Both));
+        assert_eq!(c.rate_limit_per_minute, Some(600));
+        assert_eq!(cfg.clients[1].access_keys[0].id, "K");
+        assert_eq!(cfg.faults.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let e = EmulatorConfig::from_toml_str(
+            "[[clients]]\nid = \"a\"\nsecrets = [\"x\"]\nsecret_typo = 1\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("secret_typo"), "{e}");
+        let e = EmulatorConfig::from_toml_str(
+            "[[clients]]\nid = \"a\"\nsecrets = [\"x\"]\ntoken_lifetime = \"1x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 4") && e.contains("invalid duration"),
+            "{e}"
+        );
+        let e = EmulatorConfig::from_toml_str(
+            "\n\n[[clients]]\nid = \"a\"\nsecrets = [\"x\", \"y\", \"z\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 4") && e.contains("one or two"), "{e}");
+        let e = EmulatorConfig::from_toml_str(
+            "[[clients]]\nid = \"a\"\nsecret = \"x\"\n[[clients]]\nid = \"a\"\nsecret = \"y\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("twice") && e.contains("line 5"), "{e}");
+        let e = EmulatorConfig::from_toml_str(
+            "[[clients]]\nid = \"a\"\nsecret = \"x\"\nauth_methods = [\"basic\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 4") && e.contains("client_secret_basic"),
+            "{e}"
+        );
+        assert!(EmulatorConfig::from_toml_str("flavor = \"nice\"").is_err());
+        assert!(EmulatorConfig::from_toml_str("[[faults]]\nkind = \"boom\"\n").is_err());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for s in [
+            "",
+            "[[",
+            "clients = 3",
+            "\u{0}",
+            "[[clients]]",
+            "[[clients]]\nid = 1",
+        ] {
+            let _ = EmulatorConfig::from_toml_str(s);
+        }
+    }
+
+    #[test]
+    fn debug_shows_fingerprints_only() {
+        let d = format!("{:?}", demo_clients(Flavor::Cxone));
+        assert!(
+            !d.contains(CXONE_DEMO_APP_SECRET) && !d.contains(CXONE_DEMO_KEY_SECRET),
+            "{d}"
+        );
+        assert!(d.contains("sha256:"));
+    }
+}
