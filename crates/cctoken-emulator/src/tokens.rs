@@ -3,7 +3,9 @@
 //! Every issued access and refresh token is remembered so that introspection, revocation and
 //! the protected APIs can check it. The store is split into shards, each behind its own
 //! `RwLock`, so parallel issuance rarely contends; expired tokens are swept from a shard every
-//! few thousand inserts. Opaque tokens are 32 bytes from the thread-local CSPRNG (ChaCha,
+//! few thousand inserts, and a shard over its share of [`MAX_TOKENS`] forgets a tenth of its
+//! tokens (arbitrary ones: they then introspect as inactive), so a long load test cannot
+//! exhaust memory. Opaque tokens are 32 bytes from the thread-local CSPRNG (ChaCha,
 //! seeded from the OS), base64url. JWT signing lives in [`crate::jwt`].
 
 use std::collections::HashMap;
@@ -18,6 +20,8 @@ use crate::registry::MinuteWindow;
 
 const SHARDS: usize = 32;
 const SWEEP_EVERY: u64 = 4096;
+/// Most tokens held at once (about 300 MB); see the module docs.
+pub const MAX_TOKENS: usize = 1_000_000;
 
 /// Access or refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,14 +108,12 @@ struct Shard {
 pub struct TokenStore {
     shards: Vec<RwLock<Shard>>,
     held: AtomicU64,
+    per_shard: usize,
 }
 
 impl Default for TokenStore {
     fn default() -> Self {
-        TokenStore {
-            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
-            held: AtomicU64::new(0),
-        }
+        Self::with_max(MAX_TOKENS)
     }
 }
 
@@ -126,15 +128,35 @@ fn shard_of(token: &str) -> usize {
 }
 
 impl TokenStore {
+    /// A store holding at most about `max` tokens.
+    pub fn with_max(max: usize) -> Self {
+        TokenStore {
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            held: AtomicU64::new(0),
+            per_shard: (max / SHARDS).max(10),
+        }
+    }
+
     /// Remember a token; sweeps expired tokens from its shard now and then.
     pub fn insert(&self, token: &str, record: TokenRecord, now: u64) {
         let mut s = self.shards[shard_of(token)]
             .write()
             .unwrap_or_else(|e| e.into_inner());
         s.inserts += 1;
-        if s.inserts.is_multiple_of(SWEEP_EVERY) {
+        if s.inserts.is_multiple_of(SWEEP_EVERY) || s.map.len() >= self.per_shard {
             let before = s.map.len();
             s.map.retain(|_, r| r.exp > now);
+            if s.map.len() >= self.per_shard {
+                let mut to_drop = s.map.len() / 10;
+                s.map.retain(|_, _| {
+                    if to_drop > 0 {
+                        to_drop -= 1;
+                        false
+                    } else {
+                        true
+                    }
+                });
+            }
             let gone = (before - s.map.len()) as u64;
             self.held.fetch_sub(gone, Ordering::Relaxed);
         }
@@ -252,5 +274,19 @@ mod tests {
             );
         }
         assert!(s.get(&t).is_none(), "expired token swept");
+    }
+
+    #[test]
+    fn store_is_bounded() {
+        let s = TokenStore::with_max(SHARDS * 100);
+        for _ in 0..(SHARDS * 1000) {
+            s.insert(
+                &opaque_token(),
+                TokenRecord::new(TokenKind::Access, "c", "c", 0, 1000),
+                1,
+            );
+        }
+        assert!(s.held() <= (SHARDS * 100) as u64, "{}", s.held());
+        assert!(s.held() >= (SHARDS * 50) as u64, "{}", s.held());
     }
 }
