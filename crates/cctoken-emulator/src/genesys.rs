@@ -71,36 +71,34 @@ fn guard(st: &AppState, headers: &HeaderMap) -> Result<Arc<TokenRecord>, Respons
     let rec = check_bearer(&st.inner.tokens, headers, now).map_err(|e| unauthorized(st, e))?;
     if let Some(limit) = st.inner.api_limit {
         if let Err(retry) = rec.api_window.hit(now, limit) {
-            {
-                st.inner
-                    .stats
-                    .api_rate_limited
-                    .fetch_add(1, Ordering::Relaxed);
-                record(
-                    st,
-                    Some(rec.client_id.clone()),
-                    "rate_limited",
-                    format!("per-token API limit of {limit} requests per minute exceeded"),
-                    429,
-                );
-                let body = serde_json::json!({
-                    "message": format!("Rate limit exceeded the maximum. Retry the request in [{retry}] seconds"),
-                    "code": "too.many.requests",
-                    "status": 429,
-                });
-                let mut r = with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, &body), retry);
-                let h = r.headers_mut();
-                h.insert(
-                    "inin-ratelimit-count",
-                    HeaderValue::from(u64::from(limit) + 1),
-                );
-                h.insert("inin-ratelimit-allowed", HeaderValue::from(limit));
-                h.insert(
-                    "inin-ratelimit-reset",
-                    HeaderValue::from(MinuteWindow::reset_in(now)),
-                );
-                return Err(r);
-            }
+            st.inner
+                .stats
+                .api_rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+            record(
+                st,
+                Some(rec.client_id.clone()),
+                "rate_limited",
+                format!("per-token API limit of {limit} requests per minute exceeded"),
+                429,
+            );
+            let body = serde_json::json!({
+                "message": format!("Rate limit exceeded the maximum. Retry the request in [{retry}] seconds"),
+                "code": "too.many.requests",
+                "status": 429,
+            });
+            let mut r = with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, &body), retry);
+            let h = r.headers_mut();
+            h.insert(
+                "inin-ratelimit-count",
+                HeaderValue::from(u64::from(limit) + 1),
+            );
+            h.insert("inin-ratelimit-allowed", HeaderValue::from(limit));
+            h.insert(
+                "inin-ratelimit-reset",
+                HeaderValue::from(MinuteWindow::reset_in(now)),
+            );
+            return Err(r);
         }
     }
     Ok(rec)
