@@ -17,7 +17,8 @@ pub fn init(verbose: u8) {
             _ => "trace".to_owned(),
         },
     };
-    let filter = format!("{base},hyper=info,hyper_util=info,h2=info,reqwest=info,rustls=info,tower=info");
+    let filter =
+        format!("{base},hyper=info,hyper_util=info,h2=info,reqwest=info,rustls=info,tower=info");
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -66,7 +66,9 @@ enum Command {
         json: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    #[command(after_help = "Examples:\n  cctoken completions bash > ~/.local/share/bash-completion/completions/cctoken\n  cctoken completions zsh > \"${fpath[1]}/_cctoken\"")]
+    #[command(
+        after_help = "Examples:\n  cctoken completions bash > ~/.local/share/bash-completion/completions/cctoken\n  cctoken completions zsh > \"${fpath[1]}/_cctoken\""
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -81,13 +83,20 @@ fn main() -> ExitCode {
         Command::Get(args) => cmd::get::run(args, &globals),
         Command::Exec(args) => cmd::exec::run(args, &globals),
         Command::Api(args) => cmd::api::run(args, &globals),
-        Command::Emulator(args) => cmd::runtime_multi().and_then(|rt| rt.block_on(cmd::emulator::run(args)).map(|()| 0)),
+        Command::Emulator(args) => {
+            cmd::runtime_multi().and_then(|rt| rt.block_on(cmd::emulator::run(args)).map(|()| 0))
+        }
         Command::Demo(args) => cmd::demo::run(args, &globals),
         Command::Profiles { cmd, json } => {
             cmd::runtime().and_then(|rt| rt.block_on(cmd::profiles::run(cmd, json)))
         }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cctoken", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "cctoken",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
     };

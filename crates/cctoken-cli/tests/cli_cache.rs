@@ -5,25 +5,35 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{cctoken, Emu, DEMO_SECRET};
 use cctoken_emulator::Flavor;
+use common::{cctoken, Emu, DEMO_SECRET};
 
 fn stat(emu: &Emu, name: &str) -> u64 {
-    emu.get_json("/_emulator/stats")[name].as_u64().expect("counter")
+    emu.get_json("/_emulator/stats")[name]
+        .as_u64()
+        .expect("counter")
 }
 
 fn get_cmd(home: &std::path::Path, url: &str, secret: &str) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("cctoken"));
-    c.args(["get", "--token-url", url, "--client-id", "demo-client", "--client-secret-env", "S"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("S", secret)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    c.args([
+        "get",
+        "--token-url",
+        url,
+        "--client-id",
+        "demo-client",
+        "--client-secret-env",
+        "S",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+    .env("HOME", home)
+    .env("XDG_CACHE_HOME", home.join("cache"))
+    .env("XDG_CONFIG_HOME", home.join("config"))
+    .env("S", secret)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     c
 }
 
@@ -34,12 +44,20 @@ fn parallel_cold_gets_send_one_request_and_print_one_token() {
     let url = format!("{}/oauth/token", emu.base);
     let before = stat(&emu, "token_requests_total");
     let children: Vec<_> = (0..200)
-        .map(|_| get_cmd(home.path(), &url, DEMO_SECRET).spawn().expect("spawn"))
+        .map(|_| {
+            get_cmd(home.path(), &url, DEMO_SECRET)
+                .spawn()
+                .expect("spawn")
+        })
         .collect();
     let mut tokens = std::collections::BTreeSet::new();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         tokens.insert(String::from_utf8(out.stdout).unwrap());
     }
     assert_eq!(tokens.len(), 1, "all processes print the same token");
@@ -53,11 +71,20 @@ fn parallel_wrong_secret_is_remembered() {
     let url = format!("{}/oauth/token", emu.base);
     let before = stat(&emu, "token_requests_total");
     let children: Vec<_> = (0..50)
-        .map(|_| get_cmd(home.path(), &url, "wrong-secret").spawn().expect("spawn"))
+        .map(|_| {
+            get_cmd(home.path(), &url, "wrong-secret")
+                .spawn()
+                .expect("spawn")
+        })
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_client"));
     }
     let sent = stat(&emu, "token_requests_total") - before;
@@ -84,7 +111,13 @@ fn cache_files_are_private_and_hold_nothing_in_clear() {
     let emu = Emu::start(config);
     let home = tempfile::tempdir().unwrap();
     let out = cctoken(home.path())
-        .args(["get", "--token-url", &format!("{}/oauth/token", emu.base), "--client-id", "c1"])
+        .args([
+            "get",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+            "--client-id",
+            "c1",
+        ])
         .args(["--client-secret-env", "S"])
         .env("S", CANARY)
         .assert()
@@ -93,12 +126,19 @@ fn cache_files_are_private_and_hold_nothing_in_clear() {
         .clone();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let cache = home.path().join("cache/cctoken");
-    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     let mut files = 0;
     for e in std::fs::read_dir(&cache).unwrap() {
         let p = e.unwrap().path();
         files += 1;
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600, "{p:?}");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{p:?}"
+        );
         let bytes = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string();
         assert!(!bytes.contains(CANARY), "secret in {p:?}");
         assert!(!bytes.contains(&token), "token in {p:?}");
@@ -125,7 +165,11 @@ fn corrupt_cache_entry_gives_a_fresh_token() {
         }
     }
     let third = get_cmd(home.path(), &url, DEMO_SECRET).output().unwrap();
-    assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
+    assert!(
+        third.status.success(),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
     assert!(String::from_utf8_lossy(&third.stderr).contains("discarding cache entry"));
     assert_ne!(third.stdout, first.stdout, "a fresh token");
     assert_eq!(stat(&emu, "token_requests_total"), before + 1);
@@ -133,17 +177,22 @@ fn corrupt_cache_entry_gives_a_fresh_token() {
 
 #[test]
 fn min_ttl_beyond_the_lifetime_exits_3_pointing_to_exec() {
-    let emu = Emu::start(
-        {
-            let mut c = cctoken_emulator::EmulatorConfig::new(Flavor::Generic).with_demo();
-            c.token_lifetime = Some(std::time::Duration::from_secs(300));
-            c
-        },
-    );
+    let emu = Emu::start({
+        let mut c = cctoken_emulator::EmulatorConfig::new(Flavor::Generic).with_demo();
+        c.token_lifetime = Some(std::time::Duration::from_secs(300));
+        c
+    });
     let home = tempfile::tempdir().unwrap();
     let out = cctoken(home.path())
         .args(["get", "--token-url", &format!("{}/oauth/token", emu.base)])
-        .args(["--client-id", "demo-client", "--client-secret-env", "S", "--min-ttl", "1h"])
+        .args([
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--min-ttl",
+            "1h",
+        ])
         .env("S", DEMO_SECRET)
         .assert()
         .code(3)

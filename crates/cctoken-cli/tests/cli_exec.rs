@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{cctoken, Emu, DEMO_SECRET};
 use cctoken_emulator::{EmulatorConfig, Flavor};
+use common::{cctoken, Emu, DEMO_SECRET};
 
 #[test]
 fn env_and_exit_code_and_cleanup() {
@@ -22,27 +22,43 @@ fn env_and_exit_code_and_cleanup() {
         m = marker.display()
     );
     cctoken(home.path())
-        .args(["exec", "--provider", "genesys", "--token-url", &format!("{}/oauth/token", emu.base)])
-        .args(["--client-id", "demo-client", "--env", "MY_TOKEN", "--", "sh", "-c", &script])
+        .args([
+            "exec",
+            "--provider",
+            "genesys",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+        ])
+        .args([
+            "--client-id",
+            "demo-client",
+            "--env",
+            "MY_TOKEN",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
         .env("CCTOKEN_CLIENT_SECRET", DEMO_SECRET)
         .assert()
         .code(7);
     let seen = std::fs::read_to_string(&marker).expect("the command ran its checks");
     let lines: Vec<&str> = seen.lines().collect();
     assert_eq!(lines[0], "600");
-    assert!(!std::path::Path::new(lines[1]).exists(), "token file removed afterwards");
+    assert!(
+        !std::path::Path::new(lines[1]).exists(),
+        "token file removed afterwards"
+    );
     assert_eq!(lines[2], emu.base);
 }
 
 #[test]
 fn job_running_three_lifetimes_never_sends_an_expired_token() {
-    let emu = Emu::start(
-        {
-            let mut c = EmulatorConfig::new(Flavor::Genesys).with_demo();
-            c.token_lifetime = Some(Duration::from_secs(6));
-            c
-        },
-    );
+    let emu = Emu::start({
+        let mut c = EmulatorConfig::new(Flavor::Genesys).with_demo();
+        c.token_lifetime = Some(Duration::from_secs(6));
+        c
+    });
     let home = tempfile::tempdir().unwrap();
     // For 19 s (> 3 lifetimes), call the API with the token file's content every 0.2 s.
     let script = r#"
@@ -54,15 +70,27 @@ fn job_running_three_lifetimes_never_sends_an_expired_token() {
         done
         echo "calls=$n bad=$bad"; [ "$bad" = 0 ]"#;
     let out = cctoken(home.path())
-        .args(["exec", "--provider", "genesys", "--token-url", &format!("{}/oauth/token", emu.base)])
+        .args([
+            "exec",
+            "--provider",
+            "genesys",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+        ])
         .args(["--client-id", "demo-client", "--", "sh", "-c", script])
         .env("CCTOKEN_CLIENT_SECRET", DEMO_SECRET)
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
-    let issued = emu.get_json("/_emulator/stats")["tokens_issued_total"].as_u64().unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let issued = emu.get_json("/_emulator/stats")["tokens_issued_total"]
+        .as_u64()
+        .unwrap();
     assert!(issued >= 4, "at least one token per lifetime: {issued}");
 }
 
@@ -85,7 +113,10 @@ fn signals_are_forwarded_and_exit_code_reflects_them() {
         .unwrap();
     let start = std::time::Instant::now();
     while !ready.exists() {
-        assert!(start.elapsed() < Duration::from_secs(30), "child never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "child never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     nix::sys::signal::kill(

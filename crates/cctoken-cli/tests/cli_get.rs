@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{cctoken, Emu, DEMO_SECRET};
 use cctoken_emulator::Flavor;
+use common::{cctoken, Emu, DEMO_SECRET};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -15,7 +15,14 @@ fn generic_token_url_raw_and_json() {
     let home = tmp();
     let out = cctoken(home.path())
         .args(["get", "--token-url", &format!("{}/oauth/token", emu.base)])
-        .args(["--client-id", "demo-client", "--client-secret-env", "S", "--scope", "read"])
+        .args([
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--scope",
+            "read",
+        ])
         .env("S", DEMO_SECRET)
         .assert()
         .success()
@@ -25,7 +32,14 @@ fn generic_token_url_raw_and_json() {
     assert!(token.trim().len() > 10 && token.ends_with('\n') && !token.trim().contains(' '));
 
     let out = cctoken(home.path())
-        .args(["get", "--issuer", &emu.base, "--client-id", "demo-client", "--json"])
+        .args([
+            "get",
+            "--issuer",
+            &emu.base,
+            "--client-id",
+            "demo-client",
+            "--json",
+        ])
         .env("CCTOKEN_CLIENT_SECRET", DEMO_SECRET)
         .assert()
         .success()
@@ -43,8 +57,21 @@ fn genesys_flavor_with_override_and_api_base() {
     let emu = Emu::demo(Flavor::Genesys);
     let home = tmp();
     let out = cctoken(home.path())
-        .args(["get", "--provider", "genesys", "--token-url", &format!("{}/oauth/token", emu.base)])
-        .args(["--client-id", "demo-client", "--client-secret-env", "S", "--format", "json"])
+        .args([
+            "get",
+            "--provider",
+            "genesys",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+        ])
+        .args([
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--format",
+            "json",
+        ])
         .env("S", DEMO_SECRET)
         .assert()
         .success()
@@ -53,7 +80,10 @@ fn genesys_flavor_with_override_and_api_base() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let exp = v["expires_in"].as_u64().unwrap();
     assert!((86_300..=86_400).contains(&exp), "86400 s default: {v}");
-    assert_eq!(v["api_base"].as_str().unwrap().trim_end_matches('/'), emu.base);
+    assert_eq!(
+        v["api_base"].as_str().unwrap().trim_end_matches('/'),
+        emu.base
+    );
 }
 
 #[test]
@@ -61,7 +91,15 @@ fn cxone_access_key_flow_finds_tenant_api_base() {
     let emu = Emu::demo(Flavor::Cxone);
     let home = tmp();
     let out = cctoken(home.path())
-        .args(["get", "--provider", "cxone", "--issuer", &emu.base, "--client-id", "demo-app"])
+        .args([
+            "get",
+            "--provider",
+            "cxone",
+            "--issuer",
+            &emu.base,
+            "--client-id",
+            "demo-app",
+        ])
         .args(["--access-key-id", "DEMOACCESSKEY", "--format", "json"])
         .env("CCTOKEN_CLIENT_SECRET", "demo-app-secret")
         .env("CCTOKEN_ACCESS_KEY_SECRET", "demo/access+key====")
@@ -72,7 +110,10 @@ fn cxone_access_key_flow_finds_tenant_api_base() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let exp = v["expires_in"].as_u64().unwrap();
     assert!((3_500..=3_600).contains(&exp), "{v}");
-    assert_eq!(v["api_base"].as_str().unwrap().trim_end_matches('/'), emu.base);
+    assert_eq!(
+        v["api_base"].as_str().unwrap().trim_end_matches('/'),
+        emu.base
+    );
 }
 
 #[test]
@@ -80,7 +121,13 @@ fn wrong_secret_exits_3_with_hint_and_fingerprint() {
     let emu = Emu::demo(Flavor::Genesys);
     let home = tmp();
     let out = cctoken(home.path())
-        .args(["get", "--provider", "genesys", "--token-url", &format!("{}/oauth/token", emu.base)])
+        .args([
+            "get",
+            "--provider",
+            "genesys",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+        ])
         .args(["--client-id", "demo-client", "--client-secret-env", "S"])
         .env("S", "wrong-secret-value")
         .assert()
@@ -132,7 +179,13 @@ fn trailing_whitespace_in_secret_is_a_clear_error() {
 fn secret_on_argv_is_rejected_naming_alternatives() {
     let home = tmp();
     let out = cctoken(home.path())
-        .args(["get", "--token-url", "http://127.0.0.1:9/t", "--client-id", "x"])
+        .args([
+            "get",
+            "--token-url",
+            "http://127.0.0.1:9/t",
+            "--client-id",
+            "x",
+        ])
         .args(["--client-secret", "hunter2-argv-secret"])
         .assert()
         .code(2)
@@ -147,11 +200,19 @@ fn secret_on_argv_is_rejected_naming_alternatives() {
 #[test]
 fn server_down_exits_4_after_bounded_retries() {
     // Bind then drop a listener: the port is (almost certainly) closed afterwards.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let home = tmp();
     let started = std::time::Instant::now();
     let out = cctoken(home.path())
-        .args(["get", "--token-url", &format!("http://127.0.0.1:{port}/oauth/token")])
+        .args([
+            "get",
+            "--token-url",
+            &format!("http://127.0.0.1:{port}/oauth/token"),
+        ])
         .args(["--client-id", "x", "--client-secret-env", "S"])
         .env("S", "secret")
         .assert()
@@ -196,7 +257,13 @@ fn transient_faults_are_retried_to_success() {
     emu.fault(r#"{"kind":"status","status":503,"count":2}"#);
     emu.fault(r#"{"kind":"token_rate_limit","count":1}"#);
     cctoken(home.path())
-        .args(["get", "--provider", "genesys", "--token-url", &format!("{}/oauth/token", emu.base)])
+        .args([
+            "get",
+            "--provider",
+            "genesys",
+            "--token-url",
+            &format!("{}/oauth/token", emu.base),
+        ])
         .args(["--client-id", "demo-client", "--client-secret-env", "S"])
         .env("S", DEMO_SECRET)
         .assert()
@@ -207,8 +274,22 @@ fn transient_faults_are_retried_to_success() {
 fn dry_run_shows_fingerprints_and_sends_nothing() {
     let home = tmp();
     let out = cctoken(home.path())
-        .args(["get", "--token-url", "https://auth.example.com/oauth2/token"])
-        .args(["--client-id", "ci-bot", "--client-secret-env", "S", "--scope", "a", "--scope", "b", "--dry-run"])
+        .args([
+            "get",
+            "--token-url",
+            "https://auth.example.com/oauth2/token",
+        ])
+        .args([
+            "--client-id",
+            "ci-bot",
+            "--client-secret-env",
+            "S",
+            "--scope",
+            "a",
+            "--scope",
+            "b",
+            "--dry-run",
+        ])
         .env("S", DEMO_SECRET)
         .assert()
         .success()
@@ -226,10 +307,52 @@ fn canary_secret_never_appears_anywhere() {
     let home = tmp();
     let token_url = format!("{}/oauth/token", emu.base);
     let runs: Vec<Vec<&str>> = vec![
-        vec!["get", "--token-url", &token_url, "--client-id", "demo-client", "--client-secret-env", "S", "-vvv", "--trace"],
-        vec!["get", "--token-url", &token_url, "--client-id", "demo-client", "--client-secret-env", "S", "--auth", "post", "-vvv", "--trace", "--json"],
-        vec!["get", "--token-url", &token_url, "--client-id", "demo-client", "--client-secret-env", "S", "--dry-run", "--json"],
-        vec!["get", "--issuer", &emu.base, "--client-id", "demo-client", "--client-secret-env", "S", "--trace"],
+        vec![
+            "get",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "-vvv",
+            "--trace",
+        ],
+        vec![
+            "get",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--auth",
+            "post",
+            "-vvv",
+            "--trace",
+            "--json",
+        ],
+        vec![
+            "get",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--dry-run",
+            "--json",
+        ],
+        vec![
+            "get",
+            "--issuer",
+            &emu.base,
+            "--client-id",
+            "demo-client",
+            "--client-secret-env",
+            "S",
+            "--trace",
+        ],
     ];
     for args in runs {
         let out = cctoken(home.path())
@@ -241,14 +364,20 @@ fn canary_secret_never_appears_anywhere() {
         for stream in [&out.stdout, &out.stderr] {
             let s = String::from_utf8_lossy(stream);
             assert!(!s.contains(CANARY), "canary leaked with {args:?}: {s}");
-            assert!(!s.contains("Q0FOQVJZ"), "base64 of canary leaked with {args:?}");
+            assert!(
+                !s.contains("Q0FOQVJZ"),
+                "base64 of canary leaked with {args:?}"
+            );
         }
     }
     let activity = emu.get_json("/_emulator/activity").to_string();
     assert!(!activity.contains(CANARY));
     for entry in walkdir(home.path()) {
         let bytes = std::fs::read(&entry).unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&bytes).contains(CANARY), "{entry:?}");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(CANARY),
+            "{entry:?}"
+        );
     }
 }
 

@@ -96,7 +96,11 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
         } else {
             let (status, bytes) = call.send(url).await?;
             print_body(&bytes)?;
-            Ok(if status >= 400 { report_status(status) } else { 0 })
+            Ok(if status >= 400 {
+                report_status(status)
+            } else {
+                0
+            })
         }
     })
 }
@@ -146,7 +150,10 @@ impl Call {
             let bytes = resp.bytes().await?.to_vec();
             if status == 401 && !refreshed {
                 tracing::info!("API answered 401; refreshing the token once");
-                token = self.source.invalidate_and_refresh(&token.access_token).await?;
+                token = self
+                    .source
+                    .invalidate_and_refresh(&token.access_token)
+                    .await?;
                 refreshed = true;
                 continue;
             }
@@ -193,7 +200,11 @@ async fn paginate(call: &Call, base: &Url, first: Url) -> anyhow::Result<i32> {
 
 /// The next page: `nextUri` (relative to the API base), else `pageNumber`+1 while it is at
 /// most `pageCount`.
-pub fn next_page(base: &Url, current: &Url, page: &serde_json::Value) -> anyhow::Result<Option<Url>> {
+pub fn next_page(
+    base: &Url,
+    current: &Url,
+    page: &serde_json::Value,
+) -> anyhow::Result<Option<Url>> {
     if let Some(next) = page.get("nextUri").and_then(|v| v.as_str()) {
         if next.is_empty() {
             return Ok(None);
@@ -245,9 +256,9 @@ pub fn target_url(base: &Url, path: &str) -> anyhow::Result<Url> {
 fn parse_headers(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     raw.iter()
         .map(|h| {
-            let (k, v) = h.split_once(':').ok_or_else(|| {
-                Error::config(format!("-H '{h}' is not 'Name: value'"))
-            })?;
+            let (k, v) = h
+                .split_once(':')
+                .ok_or_else(|| Error::config(format!("-H '{h}' is not 'Name: value'")))?;
             let k = k.trim();
             if k.eq_ignore_ascii_case("authorization") {
                 anyhow::bail!(Error::config(
@@ -264,7 +275,9 @@ fn read_body(data: Option<&str>) -> anyhow::Result<Option<Vec<u8>>> {
         None => None,
         Some("-") => {
             let mut b = Vec::new();
-            std::io::stdin().read_to_end(&mut b).context("reading the body from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .context("reading the body from stdin")?;
             Some(b)
         }
         Some(s) if s.starts_with('@') => Some(
@@ -306,7 +319,9 @@ mod tests {
             "https://api.mypurecloud.ie/api/v2/users/me"
         );
         assert_eq!(
-            target_url(&base, "api/v2/users?pageSize=2").unwrap().as_str(),
+            target_url(&base, "api/v2/users?pageSize=2")
+                .unwrap()
+                .as_str(),
             "https://api.mypurecloud.ie/api/v2/users?pageSize=2"
         );
         assert!(target_url(&base, "https://api.mypurecloud.ie/api/v2/x").is_ok());
@@ -317,7 +332,8 @@ mod tests {
     fn genesys_paging() {
         let base = Url::parse("https://api.x").unwrap();
         let cur = Url::parse("https://api.x/api/v2/users?pageSize=2&pageNumber=1").unwrap();
-        let p = serde_json::json!({"entities":[], "nextUri": "/api/v2/users?pageSize=2&pageNumber=2"});
+        let p =
+            serde_json::json!({"entities":[], "nextUri": "/api/v2/users?pageSize=2&pageNumber=2"});
         assert_eq!(
             next_page(&base, &cur, &p).unwrap().unwrap().as_str(),
             "https://api.x/api/v2/users?pageSize=2&pageNumber=2"

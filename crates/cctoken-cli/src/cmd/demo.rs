@@ -20,7 +20,9 @@ use super::Globals;
 
 /// Arguments of `cctoken demo`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Examples:\n  cctoken demo\n  cctoken demo --trace    # also show every HTTP exchange, secrets as fingerprints")]
+#[command(
+    after_help = "Examples:\n  cctoken demo\n  cctoken demo --trace    # also show every HTTP exchange, secrets as fingerprints"
+)]
 pub struct DemoArgs {}
 
 const DEMO_CLIENT: &str = "demo-client";
@@ -32,7 +34,13 @@ pub fn run(_args: DemoArgs, globals: &Globals) -> anyhow::Result<i32> {
     rt.block_on(tour(globals))
 }
 
-fn client(base: &str, id: &str, secret: &str, auth: Option<AuthMethod>, g: &Globals) -> anyhow::Result<Client> {
+fn client(
+    base: &str,
+    id: &str,
+    secret: &str,
+    auth: Option<AuthMethod>,
+    g: &Globals,
+) -> anyhow::Result<Client> {
     let url = cctoken::provider::parse_url("token URL", &format!("{base}/oauth/token"))?;
     let provider = ProviderConfig::Generic {
         endpoint: Endpoint::TokenUrl(url),
@@ -81,12 +89,21 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     println!("It knows client '{DEMO_CLIENT}' whose secret is '{DEMO_SECRET}' (a demo value:");
     println!("its + / = % & characters are exactly where hand-written Basic headers go wrong).");
 
-    step(1, "The request cctoken sends (secrets shown as fingerprints)");
+    step(
+        1,
+        "The request cctoken sends (secrets shown as fingerprints)",
+    );
     let good = client(&base, DEMO_CLIENT, DEMO_SECRET, None, g)?;
     let resolved = good.resolve().await?.clone();
-    print!("{}", good.prepare(&resolved, &good.initial_grant()).redacted());
+    print!(
+        "{}",
+        good.prepare(&resolved, &good.initial_grant()).redacted()
+    );
 
-    step(2, "Obtain a token, as any client would (through the on-disk cache)");
+    step(
+        2,
+        "Obtain a token, as any client would (through the on-disk cache)",
+    );
     let cache_dir = std::env::temp_dir().join(format!("cctoken-demo-{}", std::process::id()));
     let cache = DiskCache::open(&cache_dir)?;
     let cached = CachedClient::new(good.clone(), cache, clock::system());
@@ -102,11 +119,16 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         t0.elapsed().as_millis()
     );
 
-    step(3, "Ask again: 200 parallel jobs would all get this one from the cache");
-    let before = reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
+    step(
+        3,
+        "Ask again: 200 parallel jobs would all get this one from the cache",
+    );
+    let before =
+        reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
     let t1 = Instant::now();
     let (again, origin) = cached.token(Duration::ZERO).await?;
-    let after = reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
+    let after =
+        reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
     println!(
         "ok: same token {} from the {:?} in {} µs; the server's token_requests_total stayed {before} → {after}",
         if again.access_token == token.access_token { "(identical)" } else { "(different!)" },
@@ -124,12 +146,24 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         println!("Compare the fingerprints: same client, a secret one byte short.");
     }
 
-    step(5, "The same secret, Basic header built without URL-encoding (basic-raw)");
-    let raw = client(&base, DEMO_CLIENT, DEMO_SECRET, Some(AuthMethod::BasicRaw), g)?;
+    step(
+        5,
+        "The same secret, Basic header built without URL-encoding (basic-raw)",
+    );
+    let raw = client(
+        &base,
+        DEMO_CLIENT,
+        DEMO_SECRET,
+        Some(AuthMethod::BasicRaw),
+        g,
+    )?;
     match raw.fetch_token().await {
         Ok(_) => println!("accepted (this server decodes both ways)"),
         Err(e) => {
-            println!("cctoken says:  {}", e.to_string().lines().next().unwrap_or(""));
+            println!(
+                "cctoken says:  {}",
+                e.to_string().lines().next().unwrap_or("")
+            );
             println!("server's log:  {}", last_reason(&base).await);
             println!("RFC 6749 §2.3.1 servers URL-decode id and secret; cctoken's default 'basic' encodes them.");
         }

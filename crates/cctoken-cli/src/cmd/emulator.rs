@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken_emulator::config::{
-    CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID, CXONE_DEMO_KEY_SECRET,
-    CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
+    CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
+    CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
 };
 use cctoken_emulator::{AppState, EmulatorConfig, Flavor, TokenFormat};
 
@@ -62,10 +62,14 @@ pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
             .map_err(|e| config_error(format!("{}: {e}", path.display())))?;
     }
     if let Some(f) = &args.flavor {
-        config.flavor = f.parse::<Flavor>().map_err(|e| config_error(e.to_string()))?;
+        config.flavor = f
+            .parse::<Flavor>()
+            .map_err(|e| config_error(e.to_string()))?;
     }
     if let Some(t) = &args.token_format {
-        config.token_format = t.parse::<TokenFormat>().map_err(|e| config_error(e.to_string()))?;
+        config.token_format = t
+            .parse::<TokenFormat>()
+            .map_err(|e| config_error(e.to_string()))?;
     }
     if let Some(d) = args.token_lifetime {
         if d < Duration::from_secs(1) {
@@ -80,7 +84,11 @@ pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
 }
 
 fn describe(config: &EmulatorConfig, base: &str) {
-    let token_path = if config.flavor == Flavor::Cxone { "/auth/token" } else { "/oauth/token" };
+    let token_path = if config.flavor == Flavor::Cxone {
+        "/auth/token"
+    } else {
+        "/oauth/token"
+    };
     eprintln!(
         "cctoken emulator ({} flavor, {} tokens) — token endpoint {base}{token_path}",
         config.flavor,
@@ -95,7 +103,9 @@ fn describe(config: &EmulatorConfig, base: &str) {
             }
             Flavor::Cxone => {
                 eprintln!("  demo app: id {CXONE_DEMO_APP}  secret {CXONE_DEMO_APP_SECRET}");
-                eprintln!("  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}");
+                eprintln!(
+                    "  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}"
+                );
                 eprintln!("  demo tenant: {CXONE_DEMO_TENANT} (area {CXONE_DEMO_AREA})");
             }
         }
@@ -174,13 +184,25 @@ mod tests {
 
     #[test]
     fn flags_build_the_config() {
-        let t = T::parse_from(["x", "--demo", "--flavor", "genesys", "--token-format", "jwt", "--token-lifetime", "5s"]);
+        let t = T::parse_from([
+            "x",
+            "--demo",
+            "--flavor",
+            "genesys",
+            "--token-format",
+            "jwt",
+            "--token-lifetime",
+            "5s",
+        ]);
         let c = build_config(&t.a).unwrap();
         assert_eq!(c.flavor, Flavor::Genesys);
         assert!(c.issues_jwt() && c.demo);
         assert_eq!(c.token_lifetime, Some(Duration::from_secs(5)));
         assert!(T::try_parse_from(["x", "--flavor", "nice"]).is_err());
         let t = T::parse_from(["x", "--config", "/nonexistent/clients.toml"]);
-        assert!(build_config(&t.a).unwrap_err().to_string().contains("cannot read"));
+        assert!(build_config(&t.a)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
     }
 }

@@ -118,7 +118,13 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
             return Ok(fail(&e, json));
         }
     }
-    print_token(&resolved, &token, api_base.as_ref(), origin == Origin::Cache, format)
+    print_token(
+        &resolved,
+        &token,
+        api_base.as_ref(),
+        origin == Origin::Cache,
+        format,
+    )
 }
 
 /// CXone's API base is looked up with the token; only formats that show it need that.
@@ -138,7 +144,7 @@ fn print_token(
     let now = std::time::SystemTime::now();
     let view = TokenView {
         access_token: &token.access_token,
-        token_type: &token.token_type,
+        token_type: token.token_type,
         expires_in: token.remaining(now),
         expires_at: token.expires_at(),
         scope: token.scope.as_deref(),
@@ -174,7 +180,10 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
             placeholder.set_path("/DISCOVERED-token_endpoint");
             let r = cctoken::client::Resolved {
                 token_url: placeholder,
-                auth: client.config().auth.unwrap_or(cctoken::auth::AuthMethod::Basic),
+                auth: client
+                    .config()
+                    .auth
+                    .unwrap_or(cctoken::auth::AuthMethod::Basic),
                 api_base: None,
                 metadata: None,
             };

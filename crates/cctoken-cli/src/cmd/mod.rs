@@ -1,12 +1,12 @@
 //! One module per subcommand. Each is an adapter: options in, library call, output out.
 
+pub mod api;
 pub mod demo;
 pub mod emulator;
+pub mod exec;
 pub mod get;
 pub mod profiles;
 pub mod session;
-pub mod exec;
-pub mod api;
 
 /// Options that apply to every command.
 #[derive(Debug, Clone, Default)]
