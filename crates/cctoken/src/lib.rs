@@ -23,6 +23,7 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod hint;
 pub mod provider;

@@ -1,0 +1,255 @@
+//! Offline checks of a profile: the secret's raw bytes as read from their source, the
+//! client id, and the request cctoken would send (token URL, host, path, parameters).
+//!
+//! The normal path ([`crate::config::resolve`]) refuses a secret with, say, a trailing tab
+//! — correct for `get`, useless for a diagnosis. Here the profile is resolved with
+//! `keep_secret_bytes` so the exact bytes of every source (env var, file, command, stdin)
+//! arrive unmodified, and [`diagnose_offline`] explains them. It returns the configuration
+//! that the online checks should use: the secret as `get` would send it, or — when `get`
+//! would refuse it — with the surrounding whitespace removed, so the server can still be
+//! asked whether the rest is right. Nothing here touches the network.
+
+use std::io::Read;
+
+use super::checks;
+use super::report::{Code, Finding, Report, Severity};
+use super::request::Request;
+use super::secrets::{self, Ctx, Kind};
+use crate::client::Client;
+use crate::config::{resolve, ClientConfig, EnvLookup, ProfileSettings, ResolveOptions};
+use crate::provider::{ProviderConfig, ProviderKind};
+use crate::secret::ClientSecret;
+
+/// The outcome of the offline profile checks.
+#[derive(Debug)]
+pub struct Offline {
+    /// The findings.
+    pub report: Report,
+    /// The configuration to use for online checks (`None` when the profile did not resolve).
+    pub config: Option<ClientConfig>,
+    /// Where the client secret came from (never its value).
+    pub secret_origin: Option<String>,
+}
+
+/// Check a profile without the network. `keep_secret_bytes` is the user's
+/// `--keep-secret-bytes`: the bytes will be sent as they are, so problems are reported but
+/// not repaired.
+pub fn diagnose_offline(
+    settings: &ProfileSettings,
+    env: &dyn EnvLookup,
+    stdin: Option<Box<dyn Read + '_>>,
+    keep_secret_bytes: bool,
+) -> Offline {
+    let mut report = Report::default();
+    let rp = match resolve(
+        settings,
+        env,
+        ResolveOptions {
+            keep_secret_bytes: true,
+            stdin,
+        },
+    ) {
+        Ok(rp) => rp,
+        Err(e) => {
+            report.push(Finding::new(
+                Code::ConfigInvalid,
+                crate::error::excerpt(&e.message, 400),
+                e.hint.unwrap_or_else(|| {
+                    "fix the profile or flags as the message says (`cctoken profiles show NAME` shows what is set)".into()
+                }),
+            ));
+            return Offline {
+                report,
+                config: None,
+                secret_origin: None,
+            };
+        }
+    };
+    let mut config = rp.config.clone();
+    let genesys = config.kind() == ProviderKind::Genesys;
+    config.client_secret = examine(
+        &config.client_secret,
+        Kind::ClientSecret,
+        &rp.secret_origin,
+        keep_secret_bytes,
+        &mut report,
+    );
+    if let ProviderConfig::Cxone { access_key, .. } = &mut config.provider {
+        let origin = rp
+            .access_key_origin
+            .clone()
+            .unwrap_or_else(|| "its source".into());
+        access_key.secret = examine(
+            &access_key.secret,
+            Kind::AccessKeySecret,
+            &origin,
+            keep_secret_bytes,
+            &mut report,
+        );
+    }
+    secrets::check_client_id(
+        &config.client_id,
+        genesys,
+        "the profile's client_id",
+        &mut report,
+    );
+    for s in &config.scopes {
+        if s.contains(',') {
+            report.push(Finding::new(
+                Code::ParamScopeFormat,
+                format!(
+                    "scope '{}' contains a comma; scopes are separated by spaces",
+                    crate::error::excerpt(s, 60)
+                ),
+                "give each scope separately: --scope a --scope b (or scopes = [\"a\", \"b\"])",
+            ));
+        }
+    }
+    for (k, _) in &config.extra_params {
+        if matches!(
+            k.as_str(),
+            "duration" | "expires_in" | "lifetime" | "ttl" | "expires"
+        ) {
+            report.push(Finding::new(
+                Code::TokenLongLived,
+                format!("parameter `{k}` asks for a longer-lived token; the server sets the lifetime (Genesys: per OAuth client, 300–172800 s)"),
+                "remove it; `cctoken exec` and `cctoken agent` keep a fresh token for as long as they run",
+            ));
+        }
+    }
+    if let Ok(client) = Client::new(config.clone()) {
+        match client.resolve_offline() {
+            Some(resolved) => {
+                let req = client.prepare(&resolved, &client.initial_grant());
+                checks::check(&Request::from_prepared(&req), &mut report);
+            }
+            None => report.push(Finding::new(
+                Code::Discovery,
+                "the token endpoint is found by discovery, which needs the network",
+                "run without --offline to check discovery and the endpoint",
+            )),
+        }
+    }
+    Offline {
+        report,
+        config: Some(config),
+        secret_origin: Some(rp.secret_origin),
+    }
+}
+
+/// Diagnose raw secret bytes; return the secret to send for the online checks.
+fn examine(
+    raw: &ClientSecret,
+    kind: Kind,
+    origin: &str,
+    keep: bool,
+    report: &mut Report,
+) -> ClientSecret {
+    let text = raw.expose_secret();
+    let (body, newline) = match text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+    {
+        Some(b) if !keep => (b, true),
+        _ => (text, false),
+    };
+    let label = match kind {
+        Kind::ClientSecret => "client secret",
+        Kind::AccessKeySecret => "access key secret",
+    };
+    if newline {
+        report.push(
+            Finding::new(
+                Code::SecretTrailingNewline,
+                format!("the {label} from {origin} ends in a newline; cctoken strips it, but tools that read the same source raw would send it"),
+                "nothing to do for cctoken; elsewhere write the secret without a newline (`printf %s`, `echo -n`)",
+            )
+            .severity(Severity::Info),
+        );
+    }
+    let place = format!("{origin}");
+    let hint = match origin.split_whitespace().next() {
+        Some("env") => {
+            "set the variable to the bare value (CI secrets: re-paste without surrounding spaces)"
+        }
+        Some("file") => "rewrite the file with `printf %s \"$SECRET\" > FILE`",
+        Some("command") => "make the command print the bare value",
+        _ => "remove the surrounding bytes where the secret is stored",
+    };
+    let mut sub = Report::default();
+    secrets::check_secret(
+        body,
+        &Ctx {
+            kind,
+            place: &place,
+            newline_reported: newline,
+            source_hint: hint,
+        },
+        &mut sub,
+    );
+    let repaired = sub.has(Code::SecretWhitespace) || sub.has(Code::SecretTrailingNewline);
+    for mut f in sub.findings().into_iter().cloned() {
+        if keep && f.code == Code::SecretWhitespace {
+            // The user asked for the bytes as they are: say so, do not insist.
+            f.severity = Severity::Warning;
+            f.message
+                .push_str(" — sent as is because of --keep-secret-bytes");
+        }
+        report.push(f);
+    }
+    if keep || !repaired {
+        return ClientSecret::new(body);
+    }
+    let trimmed = body.trim_matches(|c: char| c.is_whitespace());
+    report.push(
+        Finding::new(
+            Code::SecretWhitespace,
+            format!("`cctoken get` refuses this {label}; the online checks below use it with the surrounding whitespace removed"),
+            "fix the source; if the server really expects those bytes, pass --keep-secret-bytes",
+        )
+        .severity(Severity::Info),
+    );
+    ClientSecret::new(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(secret_env: &str) -> ProfileSettings {
+        ProfileSettings {
+            provider: Some(ProviderKind::Genesys),
+            region: Some("eu-west-1".into()),
+            client_id: Some("5a1c3a2e-1b2c-4d5e-8f90-123456789abc".into()),
+            client_secret_env: Some(secret_env.into()),
+            ..ProfileSettings::default()
+        }
+    }
+
+    #[test]
+    fn trailing_tab_is_secret_whitespace_and_repaired() {
+        let env = [("S", "abcdefghijklmnop\t")];
+        let off = diagnose_offline(&settings("S"), &env, None, false);
+        assert!(off.report.has(Code::SecretWhitespace), "{:?}", off.report);
+        assert!(off.report.has_errors());
+        let cfg = off.config.unwrap();
+        assert_eq!(cfg.client_secret.expose_secret(), "abcdefghijklmnop");
+        assert!(!off.report.render_human().contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn clean_profile_has_no_errors() {
+        let env = [("S", "abcdefghijklmnop\n")];
+        let off = diagnose_offline(&settings("S"), &env, None, false);
+        assert!(!off.report.has_errors(), "{}", off.report.render_human());
+        assert!(off.report.has(Code::SecretTrailingNewline));
+    }
+
+    #[test]
+    fn unresolvable_profile_is_a_finding() {
+        let env = [("X", "y")];
+        let off = diagnose_offline(&settings("MISSING"), &env, None, false);
+        assert!(off.report.has(Code::ConfigInvalid));
+        assert!(off.config.is_none());
+    }
+}

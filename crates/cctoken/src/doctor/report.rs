@@ -1,0 +1,358 @@
+//! Findings and the report: stable codes, severities, the human rendering grouped by
+//! severity, and the `--json` shape `{"findings":[{"code","severity","message","fix"}]}`.
+//!
+//! Codes are a contract (SPEC §8: extend, never rename). The §8 codes are listed in
+//! [`SPEC_CODES`]; the others are this implementation's extensions for what §8 leaves
+//! unnamed (parse errors, network checks, the server's verdict).
+
+use std::fmt;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// The request cannot work as it is.
+    Error,
+    /// It may work, but is fragile or unsafe.
+    Warning,
+    /// Worth knowing.
+    Info,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+            Self::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident = $s:literal, $sev:ident;)*) => {
+        /// A stable finding code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code { $($(#[$doc])* $name,)* }
+
+        impl Code {
+            /// The stable spelling, e.g. `secret.trailing-newline`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$name => $s,)* }
+            }
+
+            /// The usual severity (a check may choose another).
+            pub fn default_severity(self) -> Severity {
+                match self { $(Self::$name => Severity::$sev,)* }
+            }
+
+            /// Every code, §8's and the extensions.
+            pub const ALL: &'static [Code] = &[$(Self::$name,)*];
+        }
+    };
+}
+
+codes! {
+    /// Secret or Basic payload ends in a newline.
+    SecretTrailingNewline = "secret.trailing-newline", Error;
+    /// Leading/trailing spaces or tabs.
+    SecretWhitespace = "secret.whitespace", Error;
+    /// A placeholder instead of a secret.
+    SecretPlaceholder = "secret.placeholder", Error;
+    /// Value wrapped in literal quotes.
+    SecretQuoted = "secret.quoted", Error;
+    /// `basic` and `basic-raw` (or body encoding) differ for this secret.
+    SecretEncodingSensitive = "secret.encoding-sensitive", Warning;
+    /// Secret visible on a command line.
+    SecretInArgv = "secret.in-argv", Warning;
+    /// Client id does not look like the provider's ids.
+    ClientIdFormat = "client-id.format", Error;
+    /// Token request sent to the API host.
+    EndpointApiHost = "endpoint.api-host", Error;
+    /// Wrong token path.
+    EndpointPath = "endpoint.path", Error;
+    /// CXone credentials/paths on a Genesys host or the reverse.
+    EndpointPlatformMismatch = "endpoint.platform-mismatch", Error;
+    /// `http://` token URL.
+    EndpointInsecure = "endpoint.insecure", Error;
+    /// JSON body or JSON content type.
+    BodyJson = "body.json", Error;
+    /// Missing or wrong `grant_type`.
+    ParamGrantType = "param.grant-type", Error;
+    /// Parameters the grant does not define.
+    ParamUnknown = "param.unknown", Warning;
+    /// Comma-separated scopes or unencoded spaces.
+    ParamScopeFormat = "param.scope-format", Warning;
+    /// Credentials in both the header and the body.
+    AuthBothMethods = "auth.both-methods", Error;
+    /// Basic value not base64, no `:`, or line-wrapped.
+    AuthBasicMalformed = "auth.basic-malformed", Error;
+    /// No client authentication.
+    AuthMissing = "auth.missing", Error;
+    /// A variable that never expanded.
+    ShellUnexpanded = "shell.unexpanded", Error;
+    /// Asking for a long-lived token.
+    TokenLongLived = "token.long-lived", Warning;
+    /// Raw body value with characters that form decoding changes.
+    ParamUnencoded = "param.unencoded", Error;
+    /// `client_credentials` sent to CXone.
+    CxoneClientCredentials = "cxone.client-credentials", Error;
+    /// The server says `unauthorized_client`.
+    GrantNotEnabled = "grant.not-enabled", Error;
+    /// Server clock differs by more than 60 s.
+    ClockSkew = "clock.skew", Warning;
+    // --- extensions ---
+    /// The input is not a readable curl command, or has no URL.
+    CurlParse = "curl.parse", Error;
+    /// `@file` data is named but not read.
+    CurlDataFile = "curl.data-file", Info;
+    /// curl options doctor does not model.
+    CurlUnknownOption = "curl.unknown-option", Info;
+    /// Token requests must be POST.
+    RequestMethod = "request.method", Error;
+    /// A multipart body.
+    BodyMultipart = "body.multipart", Error;
+    /// BOM, control character, invalid UTF-8 or empty secret.
+    SecretControl = "secret.control", Error;
+    /// Bearer, Digest or another scheme instead of client credentials.
+    AuthOtherScheme = "auth.other-scheme", Error;
+    /// The server answered `invalid_client`.
+    AuthInvalidClient = "auth.invalid-client", Error;
+    /// Result of trying another client authentication method.
+    AuthProbe = "auth.probe", Warning;
+    /// The profile does not resolve.
+    ConfigInvalid = "config.invalid", Error;
+    /// The token host does not resolve.
+    NetDns = "net.dns", Error;
+    /// TCP connection failed.
+    NetConnect = "net.connect", Error;
+    /// TLS handshake or certificate failed.
+    NetTls = "net.tls", Error;
+    /// Proxy variables in effect.
+    NetProxy = "net.proxy", Info;
+    /// Discovery result.
+    Discovery = "discovery", Info;
+    /// The token request failed for another reason.
+    TokenRequest = "token.request", Error;
+    /// A token was issued.
+    TokenOk = "token.ok", Info;
+}
+
+/// The codes SPEC §8 defines.
+pub const SPEC_CODES: &[&str] = &[
+    "secret.trailing-newline",
+    "secret.whitespace",
+    "secret.placeholder",
+    "secret.quoted",
+    "secret.encoding-sensitive",
+    "secret.in-argv",
+    "client-id.format",
+    "endpoint.api-host",
+    "endpoint.path",
+    "endpoint.platform-mismatch",
+    "endpoint.insecure",
+    "body.json",
+    "param.grant-type",
+    "param.unknown",
+    "param.scope-format",
+    "auth.both-methods",
+    "auth.basic-malformed",
+    "auth.missing",
+    "shell.unexpanded",
+    "token.long-lived",
+    "param.unencoded",
+    "cxone.client-credentials",
+    "grant.not-enabled",
+    "clock.skew",
+];
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Stable code.
+    pub code: Code,
+    /// Severity.
+    pub severity: Severity,
+    /// What is wrong, in one line (never a secret).
+    pub message: String,
+    /// What to do, concretely.
+    pub fix: String,
+}
+
+impl Finding {
+    /// A finding with the code's usual severity.
+    pub fn new(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// The same finding with another severity.
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = s;
+        self
+    }
+}
+
+/// All findings of one run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Add a finding (an identical one is not repeated).
+    pub fn push(&mut self, f: Finding) {
+        if !self.findings.contains(&f) {
+            self.findings.push(f);
+        }
+    }
+
+    /// Add several findings.
+    pub fn extend(&mut self, other: Report) {
+        for f in other.findings {
+            self.push(f);
+        }
+    }
+
+    /// Findings, most severe first (stable within a severity).
+    pub fn findings(&self) -> Vec<&Finding> {
+        let mut v: Vec<&Finding> = self.findings.iter().collect();
+        v.sort_by_key(|f| f.severity);
+        v
+    }
+
+    /// The distinct codes present.
+    pub fn codes(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for f in self.findings() {
+            if !v.contains(&f.code.as_str()) {
+                v.push(f.code.as_str());
+            }
+        }
+        v
+    }
+
+    /// True when `code` is present.
+    pub fn has(&self, code: Code) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+
+    /// True when any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// `doctor`'s exit code (SPEC §5): 1 when any error was found, else 0.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.has_errors())
+    }
+
+    /// The report for humans: grouped by severity, each finding with its fix.
+    pub fn render_human(&self) -> String {
+        let count = |s| self.findings.iter().filter(|f| f.severity == s).count();
+        let (e, w, i) = (
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        let mut out = String::new();
+        for (sev, title) in [
+            (Severity::Error, "Errors"),
+            (Severity::Warning, "Warnings"),
+            (Severity::Info, "Info"),
+        ] {
+            let group: Vec<&Finding> = self.findings.iter().filter(|f| f.severity == sev).collect();
+            if group.is_empty() {
+                continue;
+            }
+            out.push_str(title);
+            out.push('\n');
+            for f in group {
+                out.push_str(&format!("  [{}] {}\n", f.code, f.message));
+                out.push_str(&format!("      fix: {}\n", f.fix));
+            }
+            out.push('\n');
+        }
+        let verdict = if e > 0 {
+            "the request cannot work as it is"
+        } else if w > 0 {
+            "no errors found"
+        } else {
+            "no problems found"
+        };
+        out.push_str(&format!(
+            "doctor: {}, {}, {} — {verdict}\n",
+            plural(e, "error"),
+            plural(w, "warning"),
+            plural(i, "note")
+        ));
+        out
+    }
+
+    /// `{"findings":[{"code","severity","message","fix"}…]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "findings": self.findings().iter().map(|f| serde_json::json!({
+                "code": f.code.as_str(),
+                "severity": f.severity.as_str(),
+                "message": f.message,
+                "fix": f.fix,
+            })).collect::<Vec<_>>()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_codes_all_exist_in_the_enum() {
+        for s in SPEC_CODES {
+            assert!(Code::ALL.iter().any(|c| c.as_str() == *s), "{s}");
+        }
+        assert_eq!(SPEC_CODES.len(), 24);
+    }
+
+    #[test]
+    fn json_shape_and_exit_code() {
+        let mut r = Report::default();
+        assert_eq!(r.exit_code(), 0);
+        r.push(Finding::new(Code::SecretInArgv, "m", "f"));
+        assert_eq!(r.exit_code(), 0);
+        r.push(Finding::new(Code::BodyJson, "m2", "f2"));
+        r.push(Finding::new(Code::BodyJson, "m2", "f2"));
+        assert_eq!(r.exit_code(), 1);
+        let j = r.to_json();
+        let f = j["findings"].as_array().unwrap();
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0]["code"], "body.json");
+        assert_eq!(f[0]["severity"], "error");
+        assert!(r
+            .render_human()
+            .starts_with("Errors\n  [body.json] m2\n      fix: f2\n"));
+    }
+}

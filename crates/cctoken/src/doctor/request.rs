@@ -1,0 +1,764 @@
+//! The request model: what would go on the wire — method, URL parts, headers, content type,
+//! form pairs as the server will decode them, the Basic credentials — built from a curl
+//! command by curl's own rules ([`Request::from_curl`]) or from the request cctoken itself
+//! would send ([`Request::from_prepared`]).
+//!
+//! curl's rules modelled here: `-d` pieces are joined with `&` and sent as typed;
+//! `--data-urlencode` percent-encodes the content (`[name]=content`); `--json` sets
+//! `Content-Type`/`Accept: application/json`; `-F` makes a multipart body; `-G` moves the
+//! data into the query; `-u id:secret` becomes `Basic base64(id:secret)` with no
+//! urlencoding; a custom `Authorization` header replaces `-u`'s. This module only describes;
+//! [`super::checks`] judges.
+
+use base64::Engine as _;
+
+use super::curl::{CurlCommand, DataKind};
+use super::expand::{Arg, Seg};
+use crate::auth::PreparedRequest;
+
+/// Where the request description came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A curl command typed by a person (secrets may be on its command line).
+    Curl,
+    /// cctoken's own request for a profile.
+    Profile,
+}
+
+/// The target URL, split.
+#[derive(Debug, Clone, Default)]
+pub struct UrlParts {
+    /// `https`, `http`, … (curl assumes `http` when none is given).
+    pub scheme: String,
+    /// No scheme was written: curl guessed `http://`.
+    pub scheme_guessed: bool,
+    /// Host, lower-case; may contain `${VAR}` when symbolic.
+    pub host: String,
+    /// Path (`/` when empty).
+    pub path: String,
+    /// Query string without `?`.
+    pub query: String,
+    /// Host or path depends on a variable.
+    pub symbolic: bool,
+}
+
+impl UrlParts {
+    /// Split a URL (possibly with `${VAR}` placeholders) the way curl reads it.
+    pub fn parse(display: &str, symbolic: bool) -> Self {
+        let (scheme, rest, guessed) = match display.split_once("://") {
+            Some((s, r)) => (s.to_ascii_lowercase(), r, false),
+            None => ("http".to_owned(), display, true),
+        };
+        let rest = rest.split('#').next().unwrap_or_default();
+        let (authority, path_query) = match rest.find(['/', '?']) {
+            Some(p) => (&rest[..p], &rest[p..]),
+            None => (rest, ""),
+        };
+        let host_port = authority.rsplit('@').next().unwrap_or_default();
+        let host = if host_port.starts_with('[') {
+            host_port
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+        } else {
+            host_port.split(':').next().unwrap_or_default()
+        };
+        let (path, query) = match path_query.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (path_query, ""),
+        };
+        Self {
+            scheme,
+            scheme_guessed: guessed,
+            host: host.trim_end_matches('.').to_ascii_lowercase(),
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.into()
+            },
+            query: query.into(),
+            symbolic,
+        }
+    }
+
+    /// `scheme://host/path` without the query.
+    pub fn without_query(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.host, self.path)
+    }
+}
+
+/// A form parameter as the server will see it.
+#[derive(Debug, Clone)]
+pub struct FormPair {
+    /// Decoded name (`${VAR}` when symbolic).
+    pub name: String,
+    /// The value as it goes on the wire (undecoded).
+    pub raw: Arg,
+    /// The value after form decoding (what the server uses).
+    pub value: Arg,
+    /// Encoded by curl (`--data-urlencode`) or by cctoken.
+    pub encoded: bool,
+    /// A piece without `=` (often the tail of a value that held an unencoded `&`).
+    pub orphan: bool,
+    /// In the URL query rather than the body.
+    pub in_query: bool,
+    /// From a `-F` multipart field.
+    pub multipart: bool,
+}
+
+/// What the body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    None,
+    /// `application/x-www-form-urlencoded` pairs.
+    Form,
+    /// A JSON document (`--json`, or `-d '{…}'`).
+    Json,
+    /// `multipart/form-data` (`-F`).
+    Multipart,
+}
+
+/// Where Basic credentials came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasicOrigin {
+    /// `-u id:secret` (curl builds the header).
+    UserOption,
+    /// A literal `Authorization: Basic …` header.
+    Header,
+}
+
+/// Why a Basic value cannot be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BasicProblem {
+    /// The base64 text contains a line break (GNU `base64` wrapping at this width).
+    Wrapped(Option<usize>),
+    /// Not valid base64.
+    NotBase64 {
+        /// It contains a `:` — probably `id:secret` not encoded at all.
+        looks_plain: bool,
+    },
+    /// The decoded (or `-u`) value has no `:` separating id and secret.
+    NoColon,
+    /// `Authorization: Basic` with nothing after it.
+    Empty,
+}
+
+/// Client credentials presented with HTTP Basic.
+#[derive(Debug, Clone)]
+pub struct Basic {
+    /// Where they came from.
+    pub origin: BasicOrigin,
+    /// The client id (possibly symbolic).
+    pub id: Option<Arg>,
+    /// The secret (possibly symbolic). Never display it.
+    pub secret: Option<Arg>,
+    /// What is wrong with the value itself.
+    pub problems: Vec<BasicProblem>,
+    /// A pipeline encoded a trailing newline into the payload (`echo` without `-n`), known
+    /// even when the payload is symbolic.
+    pub encodes_newline: bool,
+    /// A pipeline may wrap the output (symbolic payload, no `-w0`).
+    pub may_wrap: Option<usize>,
+    /// The value was typed literally (not from a variable) on the command line.
+    pub literal: bool,
+}
+
+/// A token request, as it would go on the wire.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Where the description came from.
+    pub source: Source,
+    /// HTTP method.
+    pub method: String,
+    /// Target URL.
+    pub url: Option<UrlParts>,
+    /// More than one URL was given (e.g. a wrapped, unquoted value split off).
+    pub extra_urls: Vec<String>,
+    /// Headers as sent (`name`, value).
+    pub headers: Vec<(String, Arg)>,
+    /// The effective `Content-Type`.
+    pub content_type: Option<String>,
+    /// What the body is.
+    pub body: BodyKind,
+    /// Form parameters (body, query and multipart fields).
+    pub form: Vec<FormPair>,
+    /// Basic client credentials.
+    pub basic: Option<Basic>,
+    /// `-u` was given but a custom `Authorization` header replaced it.
+    pub user_option_ignored: bool,
+    /// Another Authorization scheme (`Bearer`, `--digest`, …).
+    pub other_auth: Option<String>,
+    /// `@file` data options (not read).
+    pub data_files: Vec<String>,
+    /// curl options not modelled.
+    pub unknown_options: Vec<String>,
+    /// `-K` config file used.
+    pub config_file: bool,
+    /// `$NAME` written inside single quotes somewhere in the request.
+    pub single_quoted_vars: Vec<String>,
+}
+
+/// `application/x-www-form-urlencoded` decoding of known text.
+pub fn form_decode(raw: &Arg) -> Arg {
+    let mut out = raw.clone();
+    for s in &mut out.segs {
+        if let Seg::Text(t) = s {
+            let bytes: Vec<u8> = t
+                .bytes()
+                .map(|b| if b == b'+' { b' ' } else { b })
+                .collect();
+            *t = String::from_utf8_lossy(&percent_decode(&bytes)).into_owned();
+        }
+    }
+    out
+}
+
+fn percent_decode(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// curl's `--data-urlencode` escaping (RFC 3986 unreserved kept, the rest `%XX`).
+pub fn curl_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn escape_arg(a: &Arg) -> Arg {
+    let mut out = a.clone();
+    for s in &mut out.segs {
+        if let Seg::Text(t) = s {
+            *t = curl_escape(t);
+        }
+    }
+    out
+}
+
+/// Split a form-encoded string into pairs.
+fn pairs_of(piece: &Arg, encoded: bool, original: Option<&Arg>, out: &mut Vec<FormPair>) {
+    for part in piece.split('&') {
+        if part.segs.is_empty() {
+            continue;
+        }
+        let (name, raw, orphan) = match part.split_once('=') {
+            Some((n, v)) => (n, v, false),
+            None => (part.clone(), Arg::default(), true),
+        };
+        let value = match original {
+            Some(o) if encoded => o.clone(),
+            _ => form_decode(&raw),
+        };
+        out.push(FormPair {
+            name: form_decode(&name).display(),
+            raw,
+            value,
+            encoded,
+            orphan,
+            in_query: false,
+            multipart: false,
+        });
+    }
+}
+
+impl Request {
+    /// The request curl would send for `c`.
+    pub fn from_curl(c: &CurlCommand) -> Self {
+        let mut r = Request {
+            source: Source::Curl,
+            method: String::new(),
+            url: None,
+            extra_urls: Vec::new(),
+            headers: Vec::new(),
+            content_type: None,
+            body: BodyKind::None,
+            form: Vec::new(),
+            basic: None,
+            user_option_ignored: false,
+            other_auth: None,
+            data_files: Vec::new(),
+            unknown_options: c.unknown_options.clone(),
+            config_file: c.config_file,
+            single_quoted_vars: Vec::new(),
+        };
+        let mut sq = Vec::new();
+        for a in c
+            .urls
+            .iter()
+            .chain(&c.headers)
+            .chain(c.data.iter().map(|d| &d.arg))
+            .chain(&c.user)
+            .chain(&c.json)
+            .chain(&c.forms)
+        {
+            sq.extend(a.single_quoted_vars.iter().cloned());
+        }
+        sq.dedup();
+        r.single_quoted_vars = sq;
+        if let Some((first, rest)) = c.urls.split_first() {
+            r.url = Some(UrlParts::parse(&first.display(), first.is_symbolic()));
+            r.extra_urls = rest
+                .iter()
+                .map(|u| format!("{} bytes", u.display().len()))
+                .collect();
+        }
+        for h in &c.headers {
+            let Some((name, value)) = h.split_once(':') else {
+                continue;
+            };
+            let name = name.display().trim().to_owned();
+            let mut value = value;
+            if let Some(Seg::Text(t)) = value.segs.first_mut() {
+                *t = t.trim_start().to_owned();
+            }
+            value.normalize();
+            r.headers.push((name, value));
+        }
+        // The body.
+        let mut pieces_present = false;
+        for d in &c.data {
+            pieces_present = true;
+            let lit = d.arg.literal();
+            let is_file = |l: &Option<String>| l.as_deref().is_some_and(|s| s.starts_with('@'));
+            match d.kind {
+                DataKind::Data | DataKind::Binary if is_file(&lit) => {
+                    r.data_files
+                        .push(format!("{} {}", d.option, lit.unwrap_or_default()));
+                }
+                DataKind::Data | DataKind::Binary | DataKind::Raw => {
+                    let trimmed = lit.as_deref().map(str::trim_start).unwrap_or_default();
+                    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+                        r.body = BodyKind::Json;
+                        json_pairs(&d.arg, &mut r.form);
+                    } else {
+                        pairs_of(&d.arg, false, None, &mut r.form);
+                    }
+                }
+                DataKind::UrlEncode => urlencode_piece(d, &mut r),
+            }
+        }
+        if let Some(u) = &r.url {
+            if !u.query.is_empty() {
+                let mut q = Vec::new();
+                pairs_of(&Arg::text(&u.query), false, None, &mut q);
+                for mut p in q {
+                    p.in_query = true;
+                    r.form.push(p);
+                }
+            }
+        }
+        if c.get {
+            for p in r.form.iter_mut() {
+                p.in_query = true;
+            }
+        }
+        for f in &c.forms {
+            if let Some((n, v)) = f.split_once('=') {
+                r.form.push(FormPair {
+                    name: n.display(),
+                    raw: v.clone(),
+                    value: v,
+                    encoded: true,
+                    orphan: false,
+                    in_query: false,
+                    multipart: true,
+                });
+            }
+        }
+        for j in &c.json {
+            json_pairs(j, &mut r.form);
+        }
+        if !c.json.is_empty() {
+            r.body = BodyKind::Json;
+        } else if !c.forms.is_empty() {
+            r.body = BodyKind::Multipart;
+        } else if pieces_present && !c.get && r.body != BodyKind::Json {
+            r.body = BodyKind::Form;
+        }
+        r.content_type = r
+            .header("content-type")
+            .map(|v| v.display().trim().to_ascii_lowercase())
+            .or_else(|| match (r.body, c.get) {
+                (_, true) => None,
+                (BodyKind::Json, _) if !c.json.is_empty() => Some("application/json".into()),
+                (BodyKind::Multipart, _) => Some("multipart/form-data".into()),
+                (BodyKind::None, _) => None,
+                _ => Some("application/x-www-form-urlencoded".into()),
+            });
+        r.method = match c.method.as_ref().map(Arg::display) {
+            Some(m) => m.to_ascii_uppercase(),
+            None if c.head => "HEAD".into(),
+            None if c.get => "GET".into(),
+            None if r.body != BodyKind::None || pieces_present => "POST".into(),
+            None => "GET".into(),
+        };
+        // Client authentication.
+        let auth_header = r.header("authorization").cloned();
+        if let Some(value) = auth_header {
+            r.user_option_ignored = c.user.is_some();
+            r.basic_from_header(&value);
+        } else if let Some(user) = &c.user {
+            if let Some(s) = &c.auth_scheme {
+                r.other_auth = Some(s.clone());
+            } else {
+                r.basic = Some(basic_from_user(user));
+            }
+        } else if c.bearer.is_some() {
+            r.other_auth = Some("Bearer (--oauth2-bearer)".into());
+        }
+        r
+    }
+
+    /// The request cctoken would send for a profile.
+    pub fn from_prepared(p: &PreparedRequest) -> Self {
+        let url = &p.url;
+        let parts = UrlParts {
+            scheme: url.scheme().to_owned(),
+            scheme_guessed: false,
+            host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            path: url.path().to_owned(),
+            query: url.query().unwrap_or_default().to_owned(),
+            symbolic: false,
+        };
+        let mut r = Request {
+            source: Source::Profile,
+            method: p.method.to_owned(),
+            url: Some(parts),
+            extra_urls: Vec::new(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), Arg::text(v.wire())))
+                .collect(),
+            content_type: Some("application/x-www-form-urlencoded".into()),
+            body: BodyKind::Form,
+            form: p
+                .form
+                .iter()
+                .map(|(k, v)| FormPair {
+                    name: k.clone(),
+                    raw: Arg::text(&crate::auth::form_urlencode(v.wire())),
+                    value: Arg::text(v.wire()),
+                    encoded: true,
+                    orphan: false,
+                    in_query: false,
+                    multipart: false,
+                })
+                .collect(),
+            basic: None,
+            user_option_ignored: false,
+            other_auth: None,
+            data_files: Vec::new(),
+            unknown_options: Vec::new(),
+            config_file: false,
+            single_quoted_vars: Vec::new(),
+        };
+        if let Some(v) = r.header("authorization").cloned() {
+            r.basic_from_header(&v);
+        }
+        r
+    }
+
+    /// The last value of a header (case-insensitive), as curl lets later ones win.
+    pub fn header(&self, name: &str) -> Option<&Arg> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+
+    /// Body (or query/multipart) parameters named `name`.
+    pub fn params(&self, name: &str) -> impl Iterator<Item = &FormPair> {
+        let name = name.to_owned();
+        self.form.iter().filter(move |p| p.name == name)
+    }
+
+    /// The decoded value of the first parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&Arg> {
+        self.params(name).next().map(|p| &p.value)
+    }
+
+    fn basic_from_header(&mut self, value: &Arg) {
+        let shown = value.display();
+        let scheme = shown
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if !scheme.eq_ignore_ascii_case("basic") {
+            self.other_auth = Some(if scheme.is_empty() {
+                "an empty Authorization header".into()
+            } else {
+                scheme
+            });
+            return;
+        }
+        // Everything after "Basic ".
+        let mut cred = value.clone();
+        if let Some(Seg::Text(t)) = cred.segs.first_mut() {
+            let lower = t.to_ascii_lowercase();
+            let skip = lower.find("basic").map(|p| p + 5).unwrap_or(0);
+            *t = t
+                .get(skip..)
+                .unwrap_or_default()
+                .trim_start_matches([' ', '\t'])
+                .to_owned();
+        }
+        cred.normalize();
+        let literal = self.source == Source::Curl && value.vars().is_empty() && !cred.is_symbolic();
+        let mut b = Basic {
+            origin: BasicOrigin::Header,
+            id: None,
+            secret: None,
+            problems: Vec::new(),
+            encodes_newline: false,
+            may_wrap: None,
+            literal,
+        };
+        for p in &value.pipelines {
+            if p.encoder().is_some() {
+                b.encodes_newline |= p.encodes_newline();
+                if p.output.is_none() {
+                    b.may_wrap = b.may_wrap.or(p.wrap_width());
+                } else if let Some(w) = p.wrap_width() {
+                    if cred.literal().is_some_and(|c| c.contains('\n')) {
+                        b.problems.push(BasicProblem::Wrapped(Some(w)));
+                    }
+                }
+                if b.id.is_none() && p.output.is_none() {
+                    if let Some((id, secret)) = p.payload.as_ref().and_then(|a| a.split_once(':')) {
+                        b.id = Some(id);
+                        b.secret = Some(secret);
+                    }
+                }
+            }
+        }
+        if let Some(text) = cred.literal() {
+            if text.is_empty() {
+                b.problems.push(BasicProblem::Empty);
+            } else {
+                let has_break = text.contains(['\n', '\r']) || text.trim().contains([' ', '\t']);
+                if has_break
+                    && !b
+                        .problems
+                        .iter()
+                        .any(|p| matches!(p, BasicProblem::Wrapped(_)))
+                {
+                    b.problems.push(BasicProblem::Wrapped(None));
+                }
+                let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+                    Ok(bytes) => {
+                        let payload = String::from_utf8_lossy(&bytes).into_owned();
+                        match payload.split_once(':') {
+                            Some((id, secret)) => {
+                                b.id = Some(Arg::text(id));
+                                b.secret = Some(Arg::text(secret));
+                            }
+                            None => b.problems.push(BasicProblem::NoColon),
+                        }
+                    }
+                    Err(_) => b.problems.push(BasicProblem::NotBase64 {
+                        looks_plain: compact.contains(':'),
+                    }),
+                }
+            }
+        }
+        self.basic = Some(b);
+    }
+}
+
+fn urlencode_piece(d: &super::curl::Data, r: &mut Request) {
+    // curl: "content", "=content", "name=content", "@file", "name@file".
+    let arg = &d.arg;
+    let first_text = match arg.segs.first() {
+        Some(Seg::Text(t)) => t.clone(),
+        _ => String::new(),
+    };
+    let eq = first_text.find('=');
+    let at = first_text.find('@');
+    match (eq, at) {
+        (_, Some(a)) if eq.is_none_or(|e| a < e) => {
+            r.data_files.push(format!("{} {}", d.option, first_text));
+            let name = &first_text[..a];
+            if !name.is_empty() {
+                r.form.push(FormPair {
+                    name: name.to_owned(),
+                    raw: Arg::default(),
+                    value: Arg {
+                        segs: vec![Seg::Cmd(format!("@{}", &first_text[a + 1..]))],
+                        ..Arg::default()
+                    },
+                    encoded: true,
+                    orphan: false,
+                    in_query: false,
+                    multipart: false,
+                });
+            }
+        }
+        (Some(_), _) => {
+            let Some((name, content)) = arg.split_once('=') else {
+                return;
+            };
+            let name_text = name.display();
+            let encoded = escape_arg(&content);
+            if name_text.is_empty() {
+                // "=content": the encoded content alone.
+                pairs_of(&encoded, true, Some(&content), &mut r.form);
+            } else {
+                r.form.push(FormPair {
+                    name: name_text,
+                    raw: encoded,
+                    value: content,
+                    encoded: true,
+                    orphan: false,
+                    in_query: false,
+                    multipart: false,
+                });
+            }
+        }
+        _ => {
+            // The whole content encoded, no name: the server sees one nameless piece.
+            let encoded = escape_arg(arg);
+            r.form.push(FormPair {
+                name: encoded.display(),
+                raw: Arg::default(),
+                value: Arg::default(),
+                encoded: true,
+                orphan: true,
+                in_query: false,
+                multipart: false,
+            });
+        }
+    }
+}
+
+/// String members of a literal JSON object, as pairs (for the credential checks only).
+fn json_pairs(arg: &Arg, out: &mut Vec<FormPair>) {
+    let Some(text) = arg.literal() else { return };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+    else {
+        return;
+    };
+    for (k, v) in map {
+        let v = match v {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.push(FormPair {
+            name: k,
+            raw: Arg::text(&v),
+            value: Arg::text(&v),
+            encoded: true,
+            orphan: false,
+            in_query: false,
+            multipart: false,
+        });
+    }
+}
+
+fn basic_from_user(user: &Arg) -> Basic {
+    let literal = !user.is_symbolic();
+    let mut b = Basic {
+        origin: BasicOrigin::UserOption,
+        id: None,
+        secret: None,
+        problems: Vec::new(),
+        encodes_newline: false,
+        may_wrap: None,
+        literal,
+    };
+    match user.split_once(':') {
+        Some((id, secret)) => {
+            b.id = Some(id);
+            b.secret = Some(secret);
+        }
+        None => {
+            b.id = Some(user.clone());
+            b.problems.push(BasicProblem::NoColon);
+        }
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::curl;
+    use super::*;
+
+    fn req(s: &str) -> Request {
+        Request::from_curl(&curl::parse(s).unwrap())
+    }
+
+    #[test]
+    fn data_pieces_join_and_decode() {
+        let r = req("curl https://x/t -d grant_type=client_credentials -d 'scope=a+b' --data-urlencode 'client_secret=p+q&r'");
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.body, BodyKind::Form);
+        assert_eq!(r.param("scope").unwrap().literal().unwrap(), "a b");
+        let s = r.params("client_secret").next().unwrap();
+        assert_eq!(s.raw.literal().unwrap(), "p%2Bq%26r");
+        assert_eq!(s.value.literal().unwrap(), "p+q&r");
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/x-www-form-urlencoded")
+        );
+    }
+
+    #[test]
+    fn user_option_is_raw_basic() {
+        let r = req("curl -u 'id:se:cr%et' https://x/t");
+        let b = r.basic.unwrap();
+        assert_eq!(b.origin, BasicOrigin::UserOption);
+        assert_eq!(b.secret.unwrap().literal().unwrap(), "se:cr%et");
+        assert!(b.literal);
+    }
+
+    #[test]
+    fn wrapped_header_is_detected() {
+        let r = req(
+            r#"curl https://x/t -H "Authorization: Basic $(echo -n '5a1c3a2e-1b2c-4d5e-8f90-123456789abc:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG' | base64)""#,
+        );
+        let b = r.basic.unwrap();
+        assert_eq!(b.problems, vec![BasicProblem::Wrapped(Some(76))]);
+        assert!(!b.encodes_newline);
+        assert_eq!(
+            b.secret.unwrap().literal().unwrap(),
+            "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+        );
+    }
+
+    #[test]
+    fn json_and_get() {
+        assert_eq!(
+            req("curl --json '{\"a\":1}' https://x").body,
+            BodyKind::Json
+        );
+        assert_eq!(req("curl -d '{\"a\":1}' https://x").body, BodyKind::Json);
+        let r = req("curl -G -d grant_type=client_credentials https://x");
+        assert_eq!(r.method, "GET");
+        assert!(r.form[0].in_query);
+    }
+}

@@ -1,0 +1,636 @@
+//! A POSIX/bash word splitter for pasted command lines — it reads a command the way a shell
+//! would, and never runs one.
+//!
+//! [`tokenize`] turns text into [`Token`]s: words (with quote removal, backslash escapes,
+//! `\` line continuations also before CRLF, `$'…'` ANSI-C quoting) and control operators
+//! (`|`, `&&`, `;`, newline, redirections). Expansions stay symbolic: `$VAR`/`${VAR}` become
+//! [`Part::Var`], `$(…)` and backticks [`Part::Subst`]. A `$NAME` inside single quotes is
+//! kept literally, as the shell does, and remembered in [`RawWord::single_quoted_vars`] so
+//! that `doctor` can say it never expanded.
+//!
+//! Deliberately not supported: globbing, brace expansion, here-documents, aliases,
+//! arithmetic (kept as an opaque substitution) and anything that would need to execute code.
+//! Input is bounded by the caller; nesting depth is bounded here, so arbitrary input cannot
+//! overflow the stack.
+
+use std::fmt;
+
+/// One piece of a word before expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Literal text (quotes already removed).
+    Lit(String),
+    /// `$NAME` or `${NAME…}` outside single quotes.
+    Var {
+        /// The variable name (`1`, `@`, … for special parameters).
+        name: String,
+        /// Inside double quotes (no word splitting).
+        quoted: bool,
+    },
+    /// `$(…)` or `` `…` `` command substitution (or `$((…))` arithmetic).
+    Subst {
+        /// The command text inside the substitution.
+        cmd: String,
+        /// Inside double quotes (no word splitting).
+        quoted: bool,
+        /// `$((…))`: arithmetic, never evaluated.
+        arithmetic: bool,
+    },
+}
+
+/// A word as written, before expansion.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawWord {
+    /// The pieces in order.
+    pub parts: Vec<Part>,
+    /// `$NAME` / `${NAME}` found inside single quotes: the shell passes them literally.
+    pub single_quoted_vars: Vec<String>,
+    /// Any quoting was used (so an empty word still counts, e.g. `''`).
+    pub quoted: bool,
+}
+
+impl RawWord {
+    /// The word's text when it has no expansions.
+    pub fn literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Lit(s) => out.push_str(s),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
+    fn push_lit(&mut self, c: char) {
+        if let Some(Part::Lit(s)) = self.parts.last_mut() {
+            s.push(c);
+        } else {
+            self.parts.push(Part::Lit(c.to_string()));
+        }
+    }
+
+    fn push_str(&mut self, t: &str) {
+        for c in t.chars() {
+            self.push_lit(c);
+        }
+    }
+}
+
+/// A word or a control operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A word.
+    Word(RawWord),
+    /// `|`, `||`, `&&`, `;`, `&`, `(`, `)`, a newline (`"\n"`) or a redirection (`>`, `>>`,
+    /// `<`, `2>`, `>&`, …).
+    Op(String),
+}
+
+/// Why a command line could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellError(pub String);
+
+impl fmt::Display for ShellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How deep `$(…)` may nest before we give up (a shell would recurse; we must not).
+pub const MAX_DEPTH: usize = 8;
+
+/// Split `input` into words and operators.
+pub fn tokenize(input: &str) -> Result<Vec<Token>, ShellError> {
+    Lexer {
+        s: input.chars().collect(),
+        i: 0,
+    }
+    .run()
+}
+
+struct Lexer {
+    s: Vec<char>,
+    i: usize,
+}
+
+fn is_name_start(c: char) -> bool {
+    c == '_' || c.is_ascii_alphabetic()
+}
+
+fn is_name_char(c: char) -> bool {
+    c == '_' || c.is_ascii_alphanumeric()
+}
+
+/// `$NAME` / `${NAME}` occurrences in single-quoted text.
+fn vars_in(text: &str) -> Vec<String> {
+    let c: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 1 < c.len() {
+        if c[i] == '$' {
+            let (start, braced) = if c[i + 1] == '{' {
+                (i + 2, true)
+            } else {
+                (i + 1, false)
+            };
+            let mut j = start;
+            while j < c.len() && is_name_char(c[j]) {
+                j += 1;
+            }
+            if j > start && c.get(start).is_some_and(|&ch| is_name_start(ch)) {
+                if !braced || c.get(j) == Some(&'}') {
+                    out.push(c[start..j].iter().collect());
+                }
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+impl Lexer {
+    fn peek(&self, k: usize) -> Option<char> {
+        self.s.get(self.i + k).copied()
+    }
+
+    /// A `\` line continuation (LF or CRLF) at the cursor: skip it.
+    fn continuation(&mut self) -> bool {
+        if self.peek(0) != Some('\\') {
+            return false;
+        }
+        match (self.peek(1), self.peek(2)) {
+            (Some('\n'), _) => self.i += 2,
+            (Some('\r'), Some('\n')) => self.i += 3,
+            _ => return false,
+        }
+        true
+    }
+
+    fn run(mut self) -> Result<Vec<Token>, ShellError> {
+        let mut out = Vec::new();
+        let mut word: Option<RawWord> = None;
+        fn flush(out: &mut Vec<Token>, word: &mut Option<RawWord>) {
+            if let Some(w) = word.take() {
+                out.push(Token::Word(w));
+            }
+        }
+        while let Some(c) = self.peek(0) {
+            if self.continuation() {
+                continue;
+            }
+            match c {
+                ' ' | '\t' => {
+                    flush(&mut out, &mut word);
+                    self.i += 1;
+                }
+                '\r' if self.peek(1) == Some('\n') => {
+                    self.i += 1;
+                }
+                '\r' => {
+                    flush(&mut out, &mut word);
+                    self.i += 1;
+                }
+                '\n' => {
+                    flush(&mut out, &mut word);
+                    out.push(Token::Op("\n".into()));
+                    self.i += 1;
+                }
+                '#' if word.is_none() => {
+                    while self.peek(0).is_some_and(|c| c != '\n') {
+                        self.i += 1;
+                    }
+                }
+                '|' | '&' | ';' | '(' | ')' | '<' | '>' => {
+                    // `2>` and `2>&1`: a bare fd number glued to a redirection.
+                    let mut op = String::new();
+                    if matches!(c, '<' | '>') {
+                        if let Some(w) = &word {
+                            if let Some(lit) = w.literal().filter(|l| {
+                                !w.quoted && !l.is_empty() && l.chars().all(|d| d.is_ascii_digit())
+                            }) {
+                                op.push_str(&lit);
+                                word = None;
+                            }
+                        }
+                    }
+                    flush(&mut out, &mut word);
+                    op.push(c);
+                    self.i += 1;
+                    let next = self.peek(0);
+                    let two = matches!(
+                        (c, next),
+                        ('|', Some('|'))
+                            | ('&', Some('&'))
+                            | (';', Some(';'))
+                            | ('>', Some('>'))
+                            | ('>', Some('&'))
+                            | ('<', Some('<'))
+                            | ('&', Some('>'))
+                            | ('>', Some('|'))
+                    );
+                    if two {
+                        if let Some(n) = next {
+                            op.push(n);
+                        }
+                        self.i += 1;
+                    }
+                    out.push(Token::Op(op));
+                }
+                _ => {
+                    let w = word.get_or_insert_with(RawWord::default);
+                    self.word_char(w, 0)?;
+                }
+            }
+        }
+        flush(&mut out, &mut word);
+        Ok(out)
+    }
+
+    /// Consume one unit of an unquoted word (a character, a quoted string, an expansion).
+    fn word_char(&mut self, w: &mut RawWord, depth: usize) -> Result<(), ShellError> {
+        let Some(c) = self.peek(0) else {
+            return Ok(());
+        };
+        match c {
+            '\\' => {
+                self.i += 1;
+                if let Some(n) = self.peek(0) {
+                    w.push_lit(n);
+                    w.quoted = true;
+                    self.i += 1;
+                }
+            }
+            '\'' => {
+                self.i += 1;
+                w.quoted = true;
+                let start = self.i;
+                while self.peek(0).is_some_and(|c| c != '\'') {
+                    self.i += 1;
+                }
+                if self.peek(0).is_none() {
+                    return Err(ShellError("a single quote (') is never closed".into()));
+                }
+                let text: String = self.s[start..self.i].iter().collect();
+                self.i += 1;
+                w.single_quoted_vars.extend(vars_in(&text));
+                w.push_str(&text);
+                if w.parts.is_empty() {
+                    w.parts.push(Part::Lit(String::new()));
+                }
+            }
+            '"' => {
+                self.i += 1;
+                w.quoted = true;
+                if w.parts.is_empty() {
+                    w.parts.push(Part::Lit(String::new()));
+                }
+                self.double_quoted(w, depth)?;
+            }
+            '$' => self.dollar(w, false, depth)?,
+            '`' => self.backtick(w, false)?,
+            _ => {
+                w.push_lit(c);
+                self.i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn double_quoted(&mut self, w: &mut RawWord, depth: usize) -> Result<(), ShellError> {
+        loop {
+            if self.continuation() {
+                continue;
+            }
+            let Some(c) = self.peek(0) else {
+                return Err(ShellError("a double quote (\") is never closed".into()));
+            };
+            match c {
+                '"' => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                '\\' => match self.peek(1) {
+                    Some(n @ ('$' | '`' | '"' | '\\')) => {
+                        w.push_lit(n);
+                        self.i += 2;
+                    }
+                    _ => {
+                        w.push_lit('\\');
+                        self.i += 1;
+                    }
+                },
+                '$' => self.dollar(w, true, depth)?,
+                '`' => self.backtick(w, true)?,
+                _ => {
+                    w.push_lit(c);
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    fn backtick(&mut self, w: &mut RawWord, quoted: bool) -> Result<(), ShellError> {
+        self.i += 1;
+        let mut cmd = String::new();
+        loop {
+            match self.peek(0) {
+                None => return Err(ShellError("a backtick (`) is never closed".into())),
+                Some('`') => {
+                    self.i += 1;
+                    break;
+                }
+                Some('\\') if matches!(self.peek(1), Some('$' | '`' | '\\')) => {
+                    if let Some(n) = self.peek(1) {
+                        cmd.push(n);
+                    }
+                    self.i += 2;
+                }
+                Some(c) => {
+                    cmd.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+        w.parts.push(Part::Subst {
+            cmd,
+            quoted,
+            arithmetic: false,
+        });
+        Ok(())
+    }
+
+    /// The text of a `$(…)` up to its matching `)`, honouring quotes inside.
+    fn paren_body(&mut self, opens: usize) -> Result<String, ShellError> {
+        let mut depth = opens;
+        let start = self.i;
+        while let Some(c) = self.peek(0) {
+            match c {
+                '\\' => self.i += 2,
+                '\'' => {
+                    self.i += 1;
+                    while self.peek(0).is_some_and(|c| c != '\'') {
+                        self.i += 1;
+                    }
+                    self.i += 1;
+                }
+                '"' => {
+                    self.i += 1;
+                    while let Some(d) = self.peek(0) {
+                        if d == '\\' {
+                            self.i += 2;
+                            continue;
+                        }
+                        if d == '"' {
+                            break;
+                        }
+                        self.i += 1;
+                    }
+                    self.i += 1;
+                }
+                '(' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                ')' => {
+                    depth -= 1;
+                    self.i += 1;
+                    if depth == 0 {
+                        let end = self.i.saturating_sub(opens).max(start);
+                        return Ok(self.s[start..end.min(self.s.len())].iter().collect());
+                    }
+                }
+                _ => self.i += 1,
+            }
+        }
+        Err(ShellError(
+            "a $( command substitution is never closed".into(),
+        ))
+    }
+
+    fn dollar(&mut self, w: &mut RawWord, quoted: bool, depth: usize) -> Result<(), ShellError> {
+        let next = self.peek(1);
+        match next {
+            Some('(') if self.peek(2) == Some('(') => {
+                self.i += 3;
+                let cmd = self.paren_body(2)?;
+                w.parts.push(Part::Subst {
+                    cmd,
+                    quoted,
+                    arithmetic: true,
+                });
+            }
+            Some('(') => {
+                if depth >= MAX_DEPTH {
+                    return Err(ShellError("command substitutions nest too deeply".into()));
+                }
+                self.i += 2;
+                let cmd = self.paren_body(1)?;
+                w.parts.push(Part::Subst {
+                    cmd,
+                    quoted,
+                    arithmetic: false,
+                });
+            }
+            Some('{') => {
+                self.i += 2;
+                let start = self.i;
+                while self.peek(0).is_some_and(|c| c != '}') {
+                    self.i += 1;
+                }
+                if self.peek(0).is_none() {
+                    return Err(ShellError("a ${ expansion is never closed".into()));
+                }
+                let inner: String = self.s[start..self.i].iter().collect();
+                self.i += 1;
+                let name: String = inner
+                    .trim_start_matches('#')
+                    .chars()
+                    .take_while(|&c| is_name_char(c) || "@*#?$!-".contains(c))
+                    .collect();
+                w.parts.push(Part::Var {
+                    name: if name.is_empty() { inner } else { name },
+                    quoted,
+                });
+            }
+            Some('\'') if !quoted => {
+                self.i += 2;
+                self.ansi_c(w)?;
+            }
+            Some('"') if !quoted => {
+                // $"…" (locale translation) behaves like "…".
+                self.i += 2;
+                w.quoted = true;
+                self.double_quoted(w, depth)?;
+            }
+            Some(c) if is_name_start(c) => {
+                self.i += 1;
+                let start = self.i;
+                while self.peek(0).is_some_and(is_name_char) {
+                    self.i += 1;
+                }
+                w.parts.push(Part::Var {
+                    name: self.s[start..self.i].iter().collect(),
+                    quoted,
+                });
+            }
+            Some(c) if c.is_ascii_digit() || "@*#?$!-".contains(c) => {
+                self.i += 2;
+                w.parts.push(Part::Var {
+                    name: c.to_string(),
+                    quoted,
+                });
+            }
+            _ => {
+                w.push_lit('$');
+                self.i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// `$'…'`: backslash escapes as in C.
+    fn ansi_c(&mut self, w: &mut RawWord) -> Result<(), ShellError> {
+        w.quoted = true;
+        if w.parts.is_empty() {
+            w.parts.push(Part::Lit(String::new()));
+        }
+        loop {
+            let Some(c) = self.peek(0) else {
+                return Err(ShellError("a $' string is never closed".into()));
+            };
+            self.i += 1;
+            match c {
+                '\'' => return Ok(()),
+                '\\' => {
+                    let Some(e) = self.peek(0) else { continue };
+                    self.i += 1;
+                    match e {
+                        'n' => w.push_lit('\n'),
+                        't' => w.push_lit('\t'),
+                        'r' => w.push_lit('\r'),
+                        'a' => w.push_lit('\u{7}'),
+                        'b' => w.push_lit('\u{8}'),
+                        'e' | 'E' => w.push_lit('\u{1b}'),
+                        'f' => w.push_lit('\u{c}'),
+                        'v' => w.push_lit('\u{b}'),
+                        '0' => w.push_lit('\0'),
+                        other => w.push_lit(other),
+                    }
+                }
+                other => w.push_lit(other),
+            }
+        }
+    }
+}
+
+/// One simple command of a list: its words, redirection targets removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimpleCommand {
+    /// Words in order.
+    pub words: Vec<RawWord>,
+    /// The operator that ended the command (`|`, `&&`, `;`, `\n`, or empty at the end).
+    pub ended_by: String,
+}
+
+/// Group tokens into simple commands, dropping redirections and their targets.
+pub fn commands(tokens: &[Token]) -> Vec<SimpleCommand> {
+    let mut out = Vec::new();
+    let mut cur = SimpleCommand::default();
+    let mut skip_next_word = false;
+    for t in tokens {
+        match t {
+            Token::Word(w) => {
+                if skip_next_word {
+                    skip_next_word = false;
+                } else {
+                    cur.words.push(w.clone());
+                }
+            }
+            Token::Op(op) if op.contains('<') || op.contains('>') => skip_next_word = true,
+            Token::Op(op) => {
+                cur.ended_by = op.clone();
+                if !cur.words.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                } else {
+                    cur = SimpleCommand::default();
+                }
+            }
+        }
+    }
+    if !cur.words.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<RawWord> {
+        tokenize(s)
+            .unwrap()
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Word(w) => Some(w),
+                Token::Op(_) => None,
+            })
+            .collect()
+    }
+
+    fn lits(s: &str) -> Vec<String> {
+        words(s).iter().map(|w| w.literal().unwrap()).collect()
+    }
+
+    #[test]
+    fn quotes_escapes_and_continuations() {
+        assert_eq!(lits(r#"a 'b c' "d\"e" f\ g"#), ["a", "b c", "d\"e", "f g"]);
+        assert_eq!(
+            lits("curl \\\n  -X POST \\\r\n  x"),
+            ["curl", "-X", "POST", "x"]
+        );
+        assert_eq!(lits(r#""a\nb" 'x'"y"z"#), ["a\\nb", "xyz"]);
+        assert_eq!(lits("$'a\\tb' ''"), ["a\tb", ""]);
+        assert_eq!(lits("a # comment\nb"), ["a", "b"]);
+    }
+
+    #[test]
+    fn vars_are_symbolic_except_in_single_quotes() {
+        let w = words(r#"'$SECRET' "$ID:${SECRET}" $X"#);
+        assert_eq!(w[0].literal().unwrap(), "$SECRET");
+        assert_eq!(w[0].single_quoted_vars, ["SECRET"]);
+        assert!(matches!(&w[1].parts[1], Part::Var { name, quoted: true } if name == "ID"));
+        assert!(matches!(&w[1].parts[3], Part::Var { name, .. } if name == "SECRET"));
+        assert!(matches!(&w[2].parts[0], Part::Var { quoted: false, .. }));
+    }
+
+    #[test]
+    fn substitutions_nest_and_keep_their_text() {
+        let w = words(r#""Basic $(echo -n "a:b" | base64)" `printf %s x`"#);
+        assert!(
+            matches!(&w[0].parts[1], Part::Subst { cmd, .. } if cmd == r#"echo -n "a:b" | base64"#)
+        );
+        assert!(matches!(&w[1].parts[0], Part::Subst { cmd, .. } if cmd == "printf %s x"));
+    }
+
+    #[test]
+    fn operators_and_redirections() {
+        let t = tokenize("curl x 2>&1 | jq . > out.json; echo ok").unwrap();
+        let cmds = commands(&t);
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0].words.len(), 2);
+        assert_eq!(cmds[0].ended_by, "|");
+        assert_eq!(cmds[1].words.len(), 2);
+    }
+
+    #[test]
+    fn unterminated_quotes_are_errors() {
+        assert!(tokenize("curl 'abc").is_err());
+        assert!(tokenize("curl \"abc").is_err());
+        assert!(tokenize("curl $(echo").is_err());
+        assert!(tokenize("curl ${X").is_err());
+    }
+}
