@@ -271,12 +271,20 @@ pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
             .take(line_no)
             .rev()
             .map(|l| l.trim())
-            .find(|l| l.starts_with('['));
+            .find(|l| l.starts_with('['))
+            // A garbled header line may hold a value (a secret): show only header-like lines.
+            .filter(|l| {
+                l.ends_with(']') && !l.contains('=') && !l.contains('"') && !l.contains('\'')
+            });
         let key = lines
             .get(line_no - 1)
             .and_then(|l| l.split_once('='))
             .map(|(k, _)| k.trim())
-            .filter(|k| !k.is_empty() && !k.starts_with('['));
+            .filter(|k| !k.is_empty() && !k.starts_with('['))
+            .filter(|k| {
+                k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            });
         let mut ctx = Vec::new();
         if let Some(t) = table {
             ctx.push(format!("in {t}"));
@@ -300,19 +308,23 @@ pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     Error::config(format!("{location}: {msg}"))
 }
 
-/// Replace the content of every `"..."` in a message by `…`.
+/// Replace the content of every `"..."` and `'...'` in a message by `…`.
 fn redact_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut inside = false;
+    let mut inside: Option<char> = None;
     for c in s.chars() {
-        if c == '"' {
-            if inside {
+        match inside {
+            Some(q) if c == q => {
                 out.push('…');
+                out.push(c);
+                inside = None;
             }
-            inside = !inside;
-            out.push(c);
-        } else if !inside {
-            out.push(c);
+            Some(_) => {}
+            None if c == '"' || c == '\'' => {
+                out.push(c);
+                inside = Some(c);
+            }
+            None => out.push(c),
         }
     }
     out
