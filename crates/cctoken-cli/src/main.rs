@@ -53,6 +53,8 @@ enum Command {
     Exec(cmd::exec::ExecArgs),
     /// An authenticated request to the profile's API (like `gh api`).
     Api(cmd::api::ApiArgs),
+    /// Explain why a token request fails: check a profile, or a pasted curl command (--curl).
+    Doctor(cmd::doctor::DoctorArgs),
     /// Run a local token server (Genesys-, CXone- or RFC-style) for tests and demos.
     Emulator(cmd::emulator::EmulatorArgs),
     /// A two-minute tour against a built-in emulator; needs no network and no setup.
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Get(args) => cmd::get::run(args, &globals),
         Command::Exec(args) => cmd::exec::run(args, &globals),
         Command::Api(args) => cmd::api::run(args, &globals),
+        Command::Doctor(args) => cmd::doctor::run(args, &globals),
         Command::Emulator(args) => {
             cmd::runtime_multi().and_then(|rt| rt.block_on(cmd::emulator::run(args)).map(|()| 0))
         }

@@ -27,6 +27,8 @@ pub struct DemoArgs {}
 
 const DEMO_CLIENT: &str = "demo-client";
 const DEMO_SECRET: &str = "demo+s3cret/=%&";
+/// The classic §0 request: the api. host, `echo` piped into a wrapping `base64`, a JSON body.
+const BROKEN_CURL: &str = "curl -X POST https://api.mypurecloud.ie/oauth/token -H \"Authorization: Basic $(echo -n '5a1c3a2e-1b2c-4d5e-8f90-123456789abc:Zq3kP0sLmN8vB2xY7wT1rE5uI9oA4dF6gH0jK2lM3nB' | base64)\" -H 'Content-Type: application/json' -d '{\"grant_type\":\"client_credentials\"}'";
 
 /// Run the tour.
 pub fn run(_args: DemoArgs, globals: &Globals) -> anyhow::Result<i32> {
@@ -175,6 +177,16 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         println!("cctoken says:  {e}");
         println!("server's log:  {}", last_reason(&base).await);
     }
+
+    step(
+        7,
+        "A broken request pasted from a forum, diagnosed by `cctoken doctor --curl`",
+    );
+    println!("The pasted command (fed to `cctoken doctor --curl -` on stdin):\n  {BROKEN_CURL}\n");
+    print!(
+        "{}",
+        cctoken::doctor::diagnose_curl(BROKEN_CURL).render_human()
+    );
 
     let stats = reqwest_get(&format!("{base}/_emulator/stats")).await?;
     println!(

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod demo;
+pub mod doctor;
 pub mod emulator;
 pub mod exec;
 pub mod get;
