@@ -254,20 +254,23 @@ fn garbage_from_the_server_never_panics() {
 fn transient_faults_are_retried_to_success() {
     let emu = Emu::demo(Flavor::Genesys);
     let home = tmp();
-    emu.fault(r#"{"kind":"status","status":503,"count":2}"#);
-    emu.fault(r#"{"kind":"token_rate_limit","count":1}"#);
-    cctoken(home.path())
-        .args([
-            "get",
-            "--provider",
-            "genesys",
-            "--token-url",
-            &format!("{}/oauth/token", emu.base),
-        ])
-        .args(["--client-id", "demo-client", "--client-secret-env", "S"])
-        .env("S", DEMO_SECRET)
-        .assert()
-        .success();
+    for fault in [
+        r#"{"kind":"status","status":503,"count":2}"#,
+        r#"{"kind":"rate_limit","retry_after":1,"count":1}"#,
+        r#"{"kind":"html","status":502,"count":1}"#,
+        r#"{"kind":"truncate","count":1}"#,
+        r#"{"kind":"reset","count":1}"#,
+        r#"{"kind":"token_rate_limit","count":1}"#,
+    ] {
+        emu.fault(fault);
+        cctoken(home.path())
+            .args(["get", "--provider", "genesys", "--no-cache"])
+            .args(["--token-url", &format!("{}/oauth/token", emu.base)])
+            .args(["--client-id", "demo-client", "--client-secret-env", "S"])
+            .env("S", DEMO_SECRET)
+            .assert()
+            .success();
+    }
 }
 
 #[test]
