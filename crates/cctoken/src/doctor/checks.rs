@@ -595,6 +595,9 @@ fn body_secret_checks(
         return;
     }
     if let Some(v) = p.value.literal() {
+        if unexpanded_text(&v) {
+            return;
+        }
         secrets::check_secret(&v, &ctx, report);
         if r.source == Source::Curl {
             report.push(secrets::in_argv(
@@ -625,7 +628,7 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
         let (msg, fix) = match p {
             BasicProblem::Wrapped(w) => (
                 format!(
-                    "the Basic value contains a line break: {} wraps base64 output at {} columns{}, so the header is cut in two",
+                    "the Basic value contains a line break: {} wraps its output at {} columns{}, so the header is cut in two",
                     if *w == Some(64) { "openssl base64" } else { "GNU base64" },
                     w.unwrap_or(76),
                     id_secret_len.map(|n| format!(" and id:secret is {n} bytes (over {})", w.unwrap_or(76) / 4 * 3)).unwrap_or_default()
@@ -686,6 +689,8 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
         secrets::check_client_id(&id, genesys, from, report);
     }
     match b.secret.as_ref().map(|s| (s.literal(), s)) {
+        // An unexpanded `$VAR` / `{{var}}` is reported by `unexpanded`, not as a secret.
+        Some((Some(secret), _)) if unexpanded_text(&secret) => {}
         Some((Some(secret), _)) => {
             let ctx = Ctx {
                 kind: Kind::ClientSecret,
@@ -698,8 +703,9 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
                 secrets::check_secret(&secret, &ctx, report);
             }
             let fp = Fingerprint::of(secret.as_bytes());
-            if secrets::encoding_sensitive(&secret) {
-                encoding_finding(r, &secret, &fp, plat, report);
+            let bare = secret.trim_end_matches(['\r', '\n']);
+            if secrets::encoding_sensitive(bare) && !secrets::sensitive_chars(bare).is_empty() {
+                encoding_finding(r, bare, &fp, plat, report);
             }
             if r.source == Source::Curl {
                 if b.literal {
@@ -805,6 +811,10 @@ fn unexpanded(r: &Request, report: &mut Report) {
             ));
         }
     }
+}
+
+fn unexpanded_text(t: &str) -> bool {
+    literal_var(t).is_some() || template_var(t).is_some()
 }
 
 fn literal_var(t: &str) -> Option<String> {

@@ -542,8 +542,10 @@ impl Request {
                 b.encodes_newline |= p.encodes_newline();
                 if p.output.is_none() {
                     b.may_wrap = b.may_wrap.or(p.wrap_width());
-                } else if let Some(w) = p.wrap_width() {
-                    if cred.literal().is_some_and(|c| c.contains('\n')) {
+                } else if let (Some(w), Some(out)) = (p.wrap_width(), &p.output) {
+                    // The output really has a line break inside (quoted: the header holds
+                    // it; unquoted: the shell split the header there).
+                    if super::pipeline::substitution_text(out).contains('\n') {
                         b.problems.push(BasicProblem::Wrapped(Some(w)));
                     }
                 }

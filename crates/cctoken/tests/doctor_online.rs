@@ -1,0 +1,218 @@
+//! `doctor` on a profile against the in-process emulator: the server's verdict mapped to
+//! codes (`grant.not-enabled`, `auth.invalid-client` with fingerprints), `--probe-auth`,
+//! a secret ending in a tab (`secret.whitespace`), clock skew from `Date` with an injected
+//! clock, and DNS failure.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cctoken::clock::{ManualClock, SharedClock};
+use cctoken::config::ProfileSettings;
+use cctoken::doctor::{online, profile, Code, Report, Severity};
+use cctoken::provider::ProviderKind;
+use cctoken::secret::Fingerprint;
+use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
+
+const SECRET: &str = "demo+s3cret/=%&";
+
+async fn emulator() -> RunningEmulator {
+    cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Generic).with_demo())
+        .await
+        .expect("emulator")
+}
+
+fn settings(emu: &RunningEmulator, id: &str, auth: Option<&str>) -> ProfileSettings {
+    ProfileSettings {
+        provider: Some(ProviderKind::Generic),
+        token_url: Some(format!(
+            "{}/oauth/token",
+            emu.base_url().trim_end_matches('/')
+        )),
+        client_id: Some(id.into()),
+        client_secret_env: Some("S".into()),
+        auth: auth.map(|a| a.parse().unwrap()),
+        ..ProfileSettings::default()
+    }
+}
+
+async fn doctor(s: &ProfileSettings, secret: &str, probe: bool, clock: SharedClock) -> Report {
+    let env = [("S", secret)];
+    let off = profile::diagnose_offline(s, &env, None, false);
+    let mut report = off.report;
+    let config = off.config.expect("profile resolves");
+    let opts = online::OnlineOptions {
+        probe_auth: probe,
+        clock,
+        env: &env,
+        timeout: Duration::from_secs(5),
+    };
+    online::diagnose(&config, &opts, &mut report).await;
+    report
+}
+
+fn now() -> SharedClock {
+    cctoken::clock::system()
+}
+
+#[tokio::test]
+async fn a_working_client_gets_token_ok_and_no_errors() {
+    let emu = emulator().await;
+    let r = doctor(&settings(&emu, "demo-client", None), SECRET, false, now()).await;
+    assert!(!r.has_errors(), "{}", r.render_human());
+    assert!(r.has(Code::TokenOk));
+    assert_eq!(r.exit_code(), 0);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn unauthorized_client_is_grant_not_enabled() {
+    let emu = emulator().await;
+    let r = doctor(&settings(&emu, "demo-nogrant", None), SECRET, false, now()).await;
+    assert!(r.has(Code::GrantNotEnabled), "{}", r.render_human());
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::GrantNotEnabled)
+        .unwrap();
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.message.contains("demo-nogrant"));
+    assert_eq!(r.exit_code(), 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_client_is_explained_with_the_presented_fingerprint() {
+    let emu = emulator().await;
+    let wrong = "not-the-demo-secret";
+    let r = doctor(&settings(&emu, "demo-client", None), wrong, true, now()).await;
+    let text = r.render_human();
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AuthInvalidClient)
+        .unwrap_or_else(|| panic!("no invalid_client finding:\n{text}"))
+        .clone();
+    assert!(
+        f.message
+            .contains(&Fingerprint::of(wrong.as_bytes()).to_string()),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("demo-client"));
+    assert!(!f.fix.is_empty());
+    // --probe-auth: no other method helps, so the secret itself is wrong.
+    let probe = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AuthProbe)
+        .unwrap()
+        .clone();
+    assert_eq!(probe.severity, Severity::Info, "{text}");
+    assert!(!text.contains(wrong));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn probe_auth_finds_the_method_the_server_accepts() {
+    let emu = emulator().await;
+    // The generic flavor follows RFC 6749 §2.3.1 strictly: raw Basic fails for this secret.
+    let r = doctor(
+        &settings(&emu, "demo-client", Some("basic-raw")),
+        SECRET,
+        true,
+        now(),
+    )
+    .await;
+    let text = r.render_human();
+    assert!(r.has(Code::AuthInvalidClient), "{text}");
+    let probe = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AuthProbe)
+        .unwrap()
+        .clone();
+    assert_eq!(probe.severity, Severity::Warning, "{text}");
+    assert!(
+        probe.message.contains("accepts --auth basic"),
+        "{}",
+        probe.message
+    );
+    assert!(r.has(Code::SecretEncodingSensitive), "{text}");
+    assert!(!text.contains(SECRET));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_secret_ending_in_a_tab_is_secret_whitespace() {
+    let emu = emulator().await;
+    let r = doctor(
+        &settings(&emu, "demo-client", None),
+        &format!("{SECRET}\t"),
+        false,
+        now(),
+    )
+    .await;
+    let text = r.render_human();
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::SecretWhitespace && f.severity == Severity::Error)
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    assert!(f.message.contains("trailing tab"), "{}", f.message);
+    assert!(f.message.contains("env S"), "{}", f.message);
+    // The server accepts the secret once the tab is gone: the tab is the whole problem.
+    assert!(r.has(Code::TokenOk), "{text}");
+    assert_eq!(r.exit_code(), 1);
+    assert!(!text.contains(SECRET));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn server_clock_difference_is_clock_skew() {
+    let emu = emulator().await;
+    let clock = ManualClock::new(SystemTime::now() + Duration::from_secs(300));
+    let r = doctor(
+        &settings(&emu, "demo-client", None),
+        SECRET,
+        false,
+        Arc::new(clock),
+    )
+    .await;
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::ClockSkew)
+        .unwrap_or_else(|| panic!("{}", r.render_human()))
+        .clone();
+    assert!(f.message.contains("ahead of"), "{}", f.message);
+    // Within the 60 s tolerance nothing is said.
+    let clock = ManualClock::new(SystemTime::now() + Duration::from_secs(20));
+    let r = doctor(
+        &settings(&emu, "demo-client", None),
+        SECRET,
+        false,
+        Arc::new(clock),
+    )
+    .await;
+    assert!(!r.has(Code::ClockSkew));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_is_net_dns() {
+    let s = ProfileSettings {
+        provider: Some(ProviderKind::Generic),
+        token_url: Some("https://login.doctor-test.invalid/oauth/token".into()),
+        client_id: Some("x".into()),
+        client_secret_env: Some("S".into()),
+        ..ProfileSettings::default()
+    };
+    let r = doctor(&s, "abc", false, now()).await;
+    assert!(
+        r.has(Code::NetDns) || r.has(Code::NetConnect),
+        "{}",
+        r.render_human()
+    );
+    assert!(r.has_errors());
+}
