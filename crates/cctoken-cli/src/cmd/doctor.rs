@@ -1,0 +1,121 @@
+//! `cctoken doctor`: check a profile (offline, then online unless `--offline`) or analyse a
+//! pasted curl command (`--curl 'CMD'`, `--curl -` for stdin), and print the findings.
+//!
+//! An adapter over [`cctoken::doctor`]: options in, report out. Exit codes (SPEC §5): 0 no
+//! error found, 1 errors found, 2 usage. A pasted curl command is only analysed — never
+//! run, and its credentials are never sent anywhere.
+
+use std::io::{IsTerminal as _, Read as _};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cctoken::config::ProcessEnv;
+use cctoken::doctor::{self, online, profile, Report};
+
+use super::Globals;
+use crate::opts::ProfileOpts;
+
+/// Arguments of `cctoken doctor`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  # why does this request get 401 invalid_client? (nothing is executed or sent)
+  cctoken doctor --curl 'curl -X POST https://api.mypurecloud.ie/oauth/token -d grant_type=client_credentials -u \"$ID:$SECRET\"'
+
+  # the same from a file or the clipboard
+  xclip -o | cctoken doctor --curl -
+
+  # check a profile: secret bytes, client id, token URL, then DNS, TLS, clock, one token request
+  cctoken doctor -p genesys-prod
+
+  # on invalid_client, also try the other client authentication methods
+  cctoken doctor -p partner-api --probe-auth
+
+Exit codes: 0 no errors found, 1 errors found, 2 usage error.
+Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...); --json prints
+{\"findings\":[{\"code\",\"severity\",\"message\",\"fix\"}]}. Secrets appear only as fingerprints.")]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub profile: ProfileOpts,
+    /// Analyse this curl command line instead of a profile ('-' reads it from stdin).
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
+    pub curl: Option<String>,
+    /// Only the checks that need no network.
+    #[arg(long)]
+    pub offline: bool,
+    /// Machine-readable output: {"findings":[{"code","severity","message","fix"}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// After invalid_client, try the other client authentication methods (basic, basic-raw,
+    /// post) and report which one the server accepts.
+    #[arg(long)]
+    pub probe_auth: bool,
+}
+
+/// Timeout of each online step.
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Run `cctoken doctor`.
+pub fn run(args: DoctorArgs, globals: &Globals) -> anyhow::Result<i32> {
+    let report = match &args.curl {
+        Some(cmd) => doctor::diagnose_curl(&read_curl(cmd)?),
+        None => diagnose_profile(&args, globals)?,
+    };
+    print(&report, args.json)?;
+    Ok(report.exit_code())
+}
+
+fn read_curl(arg: &str) -> anyhow::Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprintln!("cctoken: paste the curl command, then Ctrl-D");
+    }
+    let mut buf = Vec::new();
+    stdin
+        .by_ref()
+        .take(doctor::curl::MAX_INPUT as u64 + 1)
+        .read_to_end(&mut buf)
+        .context("cannot read the curl command from stdin")?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Report> {
+    let _ = globals;
+    // Usage errors (a secret on argv, an unknown profile name) exit 2 via the error path.
+    let settings = args.profile.settings()?;
+    let stdin: Option<Box<dyn std::io::Read>> =
+        if settings.client_secret_stdin || settings.access_key_secret_stdin {
+            Some(Box::new(std::io::stdin()))
+        } else {
+            None
+        };
+    let off = profile::diagnose_offline(
+        &settings,
+        &ProcessEnv,
+        stdin,
+        args.profile.keep_secret_bytes,
+    );
+    let mut report = off.report;
+    if let (false, Some(config)) = (args.offline, off.config) {
+        let rt = super::runtime()?;
+        let opts = online::OnlineOptions {
+            probe_auth: args.probe_auth,
+            clock: cctoken::clock::system(),
+            env: &ProcessEnv,
+            timeout: STEP_TIMEOUT,
+        };
+        rt.block_on(online::diagnose(&config, &opts, &mut report));
+    }
+    Ok(report)
+}
+
+fn print(report: &Report, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.render_human());
+    }
+    Ok(())
+}
