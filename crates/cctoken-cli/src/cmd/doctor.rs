@@ -113,7 +113,7 @@ fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Repo
 
 fn print(report: &Report, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+        println!("{}", report.to_json_pretty());
     } else {
         print!("{}", report.render_human());
     }

@@ -359,9 +359,9 @@ fn grant(r: &Request, plat: Platform, report: &mut Report) {
 }
 
 fn params(r: &Request, report: &mut Report) {
-    if r.body == BodyKind::Json {
-        return;
-    }
+    // A JSON body's members are not parameters (body.json says why); only a lifetime wish
+    // among them is still worth its explanation.
+    let json = r.body == BodyKind::Json;
     let grant = r
         .param("grant_type")
         .and_then(Arg::literal)
@@ -385,6 +385,9 @@ fn params(r: &Request, report: &mut Report) {
     let mut prev: Option<&str> = None;
     for p in &r.form {
         let lname = p.name.to_ascii_lowercase();
+        if json && !LIFETIME_PARAMS.contains(&lname.as_str()) {
+            continue;
+        }
         if p.orphan && !p.encoded && !p.name.is_empty() {
             let after = prev.map(|n| format!(" after `{n}`")).unwrap_or_default();
             report.push(Finding::new(
@@ -414,7 +417,7 @@ fn params(r: &Request, report: &mut Report) {
                 format!("remove `{}` (client_credentials takes grant_type and optionally scope/audience)", crate::error::excerpt(&p.name, 40)),
             ));
         }
-        if lname == "scope" {
+        if lname == "scope" && r.source == Source::Curl {
             scope(p, report);
         }
         if !p.encoded

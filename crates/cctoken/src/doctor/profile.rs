@@ -1,7 +1,7 @@
 //! Offline checks of a profile: the secret's raw bytes as read from their source, the
 //! client id, and the request cctoken would send (token URL, host, path, parameters).
 //!
-//! The normal path ([`crate::config::resolve`]) refuses a secret with, say, a trailing tab
+//! The normal path ([`crate::config::resolve()`]) refuses a secret with, say, a trailing tab
 //! — correct for `get`, useless for a diagnosis. Here the profile is resolved with
 //! `keep_secret_bytes` so the exact bytes of every source (env var, file, command, stdin)
 //! arrive unmodified, and [`diagnose_offline`] explains them. It returns the configuration
@@ -167,7 +167,7 @@ fn examine(
             .severity(Severity::Info),
         );
     }
-    let place = format!("{origin}");
+    let place = origin.to_owned();
     let hint = match origin.split_whitespace().next() {
         Some("env") => {
             "set the variable to the bare value (CI secrets: re-paste without surrounding spaces)"
@@ -204,7 +204,7 @@ fn examine(
     report.push(
         Finding::new(
             Code::SecretWhitespace,
-            format!("`cctoken get` refuses this {label}; the online checks below use it with the surrounding whitespace removed"),
+            format!("`cctoken get` refuses this {label}; doctor's online checks (unless --offline) use it with the surrounding whitespace removed"),
             "fix the source; if the server really expects those bytes, pass --keep-secret-bytes",
         )
         .severity(Severity::Info),

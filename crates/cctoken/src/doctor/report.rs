@@ -312,7 +312,37 @@ impl Report {
         out
     }
 
-    /// `{"findings":[{"code","severity","message","fix"}…]}`.
+    /// `{"findings":[{"code","severity","message","fix"}…]}`, pretty-printed with the keys in
+    /// that order (the order a human reads them in).
+    pub fn to_json_pretty(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            findings: Vec<Item<'a>>,
+        }
+        #[derive(serde::Serialize)]
+        struct Item<'a> {
+            code: &'static str,
+            severity: &'static str,
+            message: &'a str,
+            fix: &'a str,
+        }
+        let out = Out {
+            findings: self
+                .findings()
+                .into_iter()
+                .map(|f| Item {
+                    code: f.code.as_str(),
+                    severity: f.severity.as_str(),
+                    message: &f.message,
+                    fix: &f.fix,
+                })
+                .collect(),
+        };
+        // Infallible: plain strings in plain structs always serialize.
+        serde_json::to_string_pretty(&out).unwrap_or_default()
+    }
+
+    /// `{"findings":[{"code","severity","message","fix"}…]}` as a JSON value.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "findings": self.findings().iter().map(|f| serde_json::json!({
