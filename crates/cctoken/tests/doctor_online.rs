@@ -45,6 +45,7 @@ async fn doctor(s: &ProfileSettings, secret: &str, probe: bool, clock: SharedClo
         clock,
         env: &env,
         timeout: Duration::from_secs(5),
+        trace: None,
     };
     online::diagnose(&config, &opts, &mut report).await;
     report
@@ -137,7 +138,20 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
         "{}",
         probe.message
     );
-    assert!(r.has(Code::SecretEncodingSensitive), "{text}");
+    let enc = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::SecretEncodingSensitive)
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    // The fingerprint is the secret's own, not that of its urlencoded form.
+    assert!(
+        enc.message
+            .contains(&Fingerprint::of(SECRET.as_bytes()).to_string()),
+        "{}",
+        enc.message
+    );
+    assert!(enc.message.contains("uses basic-raw"), "{}", enc.message);
     assert!(!text.contains(SECRET));
     emu.shutdown().await;
 }
@@ -215,4 +229,75 @@ async fn an_unresolvable_host_is_net_dns() {
         r.render_human()
     );
     assert!(r.has_errors());
+}
+
+#[tokio::test]
+async fn discovery_is_reported_and_followed() {
+    let emu = emulator().await;
+    let s = ProfileSettings {
+        provider: Some(ProviderKind::Generic),
+        issuer: Some(emu.base_url()),
+        client_id: Some("demo-client".into()),
+        client_secret_env: Some("S".into()),
+        ..ProfileSettings::default()
+    };
+    let r = doctor(&s, SECRET, false, now()).await;
+    let text = r.render_human();
+    let d = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::Discovery)
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    assert!(d.message.contains("token endpoint"), "{}", d.message);
+    assert!(r.has(Code::TokenOk), "{text}");
+    assert!(!r.has_errors(), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
+    let emu = cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Cxone).with_demo())
+        .await
+        .expect("emulator");
+    let s = ProfileSettings {
+        provider: Some(ProviderKind::Cxone),
+        issuer: Some(emu.base_url()),
+        client_id: Some("demo-app".into()),
+        client_secret_env: Some("S".into()),
+        access_key_id: Some("DEMOACCESSKEY".into()),
+        access_key_secret_env: Some("K".into()),
+        ..ProfileSettings::default()
+    };
+    let run = |key: &'static str| {
+        let s = s.clone();
+        async move {
+            let env = [("S", "demo-app-secret"), ("K", key)];
+            let off = profile::diagnose_offline(&s, &env, None, false);
+            let mut report = off.report;
+            let opts = online::OnlineOptions {
+                probe_auth: false,
+                clock: now(),
+                env: &env,
+                timeout: Duration::from_secs(5),
+                trace: None,
+            };
+            online::diagnose(&off.config.unwrap(), &opts, &mut report).await;
+            report
+        }
+    };
+    let r = run("demo/access+key====").await;
+    assert!(!r.has_errors(), "{}", r.render_human());
+    assert!(r.has(Code::TokenOk));
+    let r = run(" demo/access+key====").await;
+    let text = r.render_human();
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::SecretWhitespace && f.severity == Severity::Error)
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    assert!(f.message.contains("access key secret") && f.message.contains("leading space"));
+    assert!(!text.contains("demo/access+key===="));
+    emu.shutdown().await;
 }

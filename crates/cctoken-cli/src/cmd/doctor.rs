@@ -82,7 +82,6 @@ fn read_curl(arg: &str) -> anyhow::Result<String> {
 }
 
 fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Report> {
-    let _ = globals;
     // Usage errors (a secret on argv, an unknown profile name) exit 2 via the error path.
     let settings = args.profile.settings()?;
     let stdin: Option<Box<dyn std::io::Read>> =
@@ -105,6 +104,7 @@ fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Repo
             clock: cctoken::clock::system(),
             env: &ProcessEnv,
             timeout: STEP_TIMEOUT,
+            trace: globals.trace.then(super::trace_sink),
         };
         rt.block_on(online::diagnose(&config, &opts, &mut report));
     }

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::report::{Code, Finding, Report, Severity};
 use crate::auth::AuthMethod;
-use crate::client::{Client, RetryPolicy};
+use crate::client::{Client, RetryPolicy, TraceSink};
 use crate::clock::SharedClock;
 use crate::config::{ClientConfig, EnvLookup};
 use crate::error::{Error, ErrorKind};
@@ -34,6 +34,20 @@ pub struct OnlineOptions<'a> {
     pub env: &'a dyn EnvLookup,
     /// Timeout of each network step.
     pub timeout: Duration,
+    /// `--trace`: every token-server exchange, redacted.
+    pub trace: Option<TraceSink>,
+}
+
+impl OnlineOptions<'_> {
+    fn client(&self, config: ClientConfig) -> Result<Client, Error> {
+        let c = Client::new(config)?
+            .with_retry(no_retry())
+            .with_clock(self.clock.clone());
+        Ok(match &self.trace {
+            Some(t) => c.with_trace(t.clone()),
+            None => c,
+        })
+    }
 }
 
 fn no_retry() -> RetryPolicy {
@@ -45,9 +59,7 @@ fn no_retry() -> RetryPolicy {
 
 /// Run the online checks for `config`, adding findings to `report`.
 pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &mut Report) {
-    let client = Client::new(config.clone())
-        .map(|c| c.with_retry(no_retry()).with_clock(opts.clock.clone()));
-    let client = match client {
+    let client = match opts.client(config.clone()) {
         Ok(c) => c,
         Err(e) => {
             report.push(Finding::new(
@@ -198,8 +210,7 @@ async fn probe(
     for m in others {
         let mut cfg = config.clone();
         cfg.auth = Some(m);
-        let Ok(c) = Client::new(cfg) else { continue };
-        let c = c.with_retry(no_retry()).with_clock(opts.clock.clone());
+        let Ok(c) = opts.client(cfg) else { continue };
         match c.fetch_token().await {
             Ok(_) => {
                 report.push(Finding::new(

@@ -120,6 +120,7 @@ pub fn diagnose_offline(
     if let Ok(client) = Client::new(config.clone()) {
         match client.resolve_offline() {
             Some(resolved) => {
+                encoding(&config, resolved.auth, &mut report);
                 let req = client.prepare(&resolved, &client.initial_grant());
                 checks::check(&Request::from_prepared(&req), &mut report);
             }
@@ -135,6 +136,32 @@ pub fn diagnose_offline(
         config: Some(config),
         secret_origin: Some(rp.secret_origin),
     }
+}
+
+/// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is
+/// configured.
+fn encoding(config: &ClientConfig, auth: crate::auth::AuthMethod, report: &mut Report) {
+    let secret = config.client_secret.expose_secret();
+    if !secrets::encoding_sensitive(secret) || auth == crate::auth::AuthMethod::Post {
+        return;
+    }
+    let other = if auth == crate::auth::AuthMethod::Basic {
+        "basic-raw"
+    } else {
+        "basic"
+    };
+    report.push(
+        Finding::new(
+            Code::SecretEncodingSensitive,
+            format!(
+                "the client secret ({}) contains {}, where `--auth basic` (RFC 6749, urlencoded) and `--auth basic-raw` send different bytes; this profile uses {auth}",
+                config.client_secret.fingerprint(),
+                secrets::sensitive_chars(secret)
+            ),
+            format!("if the server answers invalid_client, try --auth {other} (`cctoken doctor --probe-auth` tries every method)"),
+        )
+        .severity(Severity::Info),
+    );
 }
 
 /// Diagnose raw secret bytes; return the secret to send for the online checks.

@@ -197,7 +197,11 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
             }
             let fp = Fingerprint::of(secret.as_bytes());
             let bare = secret.trim_end_matches(['\r', '\n']);
-            if secrets::encoding_sensitive(bare) && !secrets::sensitive_chars(bare).is_empty() {
+            // A profile's header holds the already-encoded form; `profile` judges the secret.
+            if r.source == Source::Curl
+                && secrets::encoding_sensitive(bare)
+                && !secrets::sensitive_chars(bare).is_empty()
+            {
                 encoding_finding(r, bare, &fp, plat, report);
             }
             if r.source == Source::Curl {
