@@ -3,7 +3,7 @@
 mod common;
 
 use cctoken_emulator::Flavor;
-use common::{cctoken, Emu, DEMO_SECRET};
+use common::{cctoken, get, Emu, DEMO_SECRET};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -120,20 +120,17 @@ fn cxone_access_key_flow_finds_tenant_api_base() {
 fn wrong_secret_exits_3_with_hint_and_fingerprint() {
     let emu = Emu::demo(Flavor::Genesys);
     let home = tmp();
-    let out = cctoken(home.path())
-        .args([
-            "get",
-            "--provider",
-            "genesys",
-            "--token-url",
-            &format!("{}/oauth/token", emu.base),
-        ])
-        .args(["--client-id", "demo-client", "--client-secret-env", "S"])
-        .env("S", "wrong-secret-value")
-        .assert()
-        .code(3)
-        .get_output()
-        .clone();
+    let out = get(
+        home.path(),
+        &emu.token_url(),
+        "demo-client",
+        "wrong-secret-value",
+    )
+    .args(["--provider", "genesys"])
+    .assert()
+    .code(3)
+    .get_output()
+    .clone();
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("invalid_client"), "{err}");
     assert!(err.contains("presented secret: len=18 sha256:"), "{err}");
@@ -146,10 +143,7 @@ fn wrong_secret_exits_3_with_hint_and_fingerprint() {
 fn client_without_grant_exits_3_naming_the_grant() {
     let emu = Emu::demo(Flavor::Generic);
     let home = tmp();
-    let out = cctoken(home.path())
-        .args(["get", "--token-url", &format!("{}/oauth/token", emu.base)])
-        .args(["--client-id", "demo-nogrant", "--client-secret-env", "S"])
-        .env("S", DEMO_SECRET)
+    let out = get(home.path(), &emu.token_url(), "demo-nogrant", DEMO_SECRET)
         .assert()
         .code(3)
         .get_output()
@@ -162,10 +156,7 @@ fn client_without_grant_exits_3_naming_the_grant() {
 #[test]
 fn trailing_whitespace_in_secret_is_a_clear_error() {
     let home = tmp();
-    let out = cctoken(home.path())
-        .args(["get", "--token-url", "http://127.0.0.1:9/oauth/token"])
-        .args(["--client-id", "x", "--client-secret-env", "S"])
-        .env("S", "abc\t")
+    let out = get(home.path(), "http://127.0.0.1:9/oauth/token", "x", "abc\t")
         .assert()
         .code(2)
         .get_output()
@@ -207,14 +198,8 @@ fn server_down_exits_4_after_bounded_retries() {
         .port();
     let home = tmp();
     let started = std::time::Instant::now();
-    let out = cctoken(home.path())
-        .args([
-            "get",
-            "--token-url",
-            &format!("http://127.0.0.1:{port}/oauth/token"),
-        ])
-        .args(["--client-id", "x", "--client-secret-env", "S"])
-        .env("S", "secret")
+    let url = format!("http://127.0.0.1:{port}/oauth/token");
+    let out = get(home.path(), &url, "x", "secret")
         .assert()
         .code(4)
         .get_output()
@@ -235,10 +220,7 @@ fn garbage_from_the_server_never_panics() {
         r#"{"kind":"status","status":503,"count":50}"#,
     ] {
         emu.fault(fault);
-        let out = cctoken(home.path())
-            .args(["get", "--token-url", &format!("{}/oauth/token", emu.base)])
-            .args(["--client-id", "demo-client", "--client-secret-env", "S"])
-            .env("S", DEMO_SECRET)
+        let out = get(home.path(), &emu.token_url(), "demo-client", DEMO_SECRET)
             .assert()
             .code(4)
             .get_output()
@@ -263,11 +245,8 @@ fn transient_faults_are_retried_to_success() {
         r#"{"kind":"token_rate_limit","count":1}"#,
     ] {
         emu.fault(fault);
-        cctoken(home.path())
-            .args(["get", "--provider", "genesys", "--no-cache"])
-            .args(["--token-url", &format!("{}/oauth/token", emu.base)])
-            .args(["--client-id", "demo-client", "--client-secret-env", "S"])
-            .env("S", DEMO_SECRET)
+        get(home.path(), &emu.token_url(), "demo-client", DEMO_SECRET)
+            .args(["--provider", "genesys", "--no-cache"])
             .assert()
             .success();
     }

@@ -84,6 +84,22 @@ impl Drop for Emu {
     }
 }
 
+/// `cctoken get --token-url URL --client-id ID --client-secret-env S` with `S=secret`.
+pub fn get(home: &std::path::Path, token_url: &str, id: &str, secret: &str) -> Command {
+    let mut c = cctoken(home);
+    c.args(["get", "--token-url", token_url])
+        .args(["--client-id", id, "--client-secret-env", "S"])
+        .env("S", secret);
+    c
+}
+
+impl Emu {
+    /// The emulator's token endpoint.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth/token", self.base)
+    }
+}
+
 /// The real binary with a clean environment: no config, no cache, no inherited secrets.
 pub fn cctoken(home: &std::path::Path) -> Command {
     let mut c = Command::cargo_bin("cctoken").expect("binary");
