@@ -184,15 +184,66 @@ fn show_problems_exit_2() {
 }
 
 #[test]
-fn set_secret_says_keyring_is_not_available() {
+fn set_secret_without_a_keyring_is_a_clear_error() {
     let home = tmp();
-    cctoken(home.path())
+    let out = cctoken(home.path())
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .args(["profiles", "set-secret", "x"])
+        .write_stdin("CANARY-keyring-secret\n")
         .assert()
         .code(2)
-        .stderr(predicates::str::contains(
-            "keyring support is not available yet",
-        ));
+        .get_output()
+        .clone();
+    let err = stderr(&out);
+    assert!(err.contains("OS keyring is not available"), "{err}");
+    assert!(err.contains("client_secret_file"), "{err}");
+    assert!(!err.contains("CANARY") && stdout(&out).is_empty(), "{err}");
+}
+
+/// The real OS keyring: GNOME Keyring's Secret Service on a private D-Bus session
+/// (installed by scripts/install-peers). `set-secret` stores, `get -p` reads it back.
+#[test]
+fn keyring_round_trip_with_gnome_keyring() {
+    let keyring = common::peers::require_peer_program("gnome-keyring-daemon");
+    let session = common::peers::require_peer_program("dbus-run-session");
+    if keyring.is_none() || session.is_none() {
+        return;
+    }
+    let emu = Emu::demo(Flavor::Generic);
+    let home = tmp();
+    let cfg = write(
+        home.path(),
+        "config.toml",
+        &format!(
+            "[profiles.kr]\nprovider = \"generic\"\ntoken_url = \"{}/oauth/token\"\n\
+             client_id = \"demo-client\"\nclient_secret_keyring = true\n",
+            emu.base
+        ),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("cctoken");
+    let script = r#"
+        printf unlock-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+        printf '%s\n' "$SECRET" | "$BIN" profiles set-secret kr || exit 10
+        "$BIN" get -p kr --config "$CFG" --no-cache || exit 11
+    "#;
+    let out = std::process::Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env("BIN", &bin)
+        .env("CFG", &cfg)
+        .env("SECRET", DEMO_SECRET)
+        .env_remove("CCTOKEN_CLIENT_SECRET")
+        .output()
+        .expect("dbus-run-session");
+    let so = stdout(&out);
+    assert!(out.status.success(), "{so}\n{}", stderr(&out));
+    assert!(so.contains("stored the secret of profile 'kr'"), "{so}");
+    assert!(so.contains("len=15 sha256:79d70e31"), "{so}");
+    assert!(!so.contains(DEMO_SECRET), "{so}");
+    let token = so.lines().last().unwrap_or("");
+    assert!(token.len() > 10 && !token.contains(' '), "{so}");
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //!
 //! `list` and `show` describe where each secret comes from (`env GC_SECRET (set)`) and, for
 //! `show`, its fingerprint (`len=40 sha256:1a2b3c4d`) so two machines can compare without
-//! revealing it. `test` obtains one real token. `set-secret` (OS keyring) is not available
-//! yet and says so. Everything is read through the library ([`cctoken::config`]); this
+//! revealing it. `test` obtains one real token. `set-secret` stores a secret (read from stdin)
+//! in the OS keyring. Everything is read through the library ([`cctoken::config`]); this
 //! module only formats.
 
 use std::path::{Path, PathBuf};
@@ -69,16 +69,20 @@ request rejected, 4 temporarily unavailable (retry later)."
         #[arg(long)]
         keep_secret_bytes: bool,
     },
-    /// Store a profile's secret in the OS keyring (not available yet).
+    /// Store a profile's client secret in the OS keyring (read from stdin, never argv).
     #[command(
-        after_help = "Until keyring support lands, point the profile at the secret with\n\
-client_secret_file = \"/path\", client_secret_env = \"VAR\" or client_secret_cmd = \"pass show x\"."
+        after_help = "Examples:\n  pass show genesys/prod | cctoken profiles set-secret genesys-prod\n  \
+cctoken profiles set-secret genesys-prod            # type it, then Enter and Ctrl-D\n\n\
+Then set client_secret_keyring = true in [profiles.genesys-prod]. The keyring is the Secret\n\
+Service on Linux (GNOME Keyring, KWallet), Keychain on macOS, Credential Manager on Windows;\n\
+headless machines usually have none: use client_secret_file/env/cmd there."
     )]
     SetSecret {
-        /// Profile name.
+        /// Profile name (the keyring entry's name; the profile need not exist yet).
         name: String,
-        #[command(flatten)]
-        file: FileArgs,
+        /// Store the bytes exactly as read (see `get --help`).
+        #[arg(long)]
+        keep_secret_bytes: bool,
     },
 }
 
@@ -96,12 +100,31 @@ pub async fn run(cmd: ProfilesCmd, json: bool) -> anyhow::Result<i32> {
             file,
             keep_secret_bytes,
         } => test(&name, &file, keep_secret_bytes, json).await,
-        ProfilesCmd::SetSecret { .. } => Err(cctoken::Error::config(
-            "OS keyring support is not available yet; use client_secret_file, client_secret_env \
-             or client_secret_cmd in the profile",
-        )
-        .into()),
+        ProfilesCmd::SetSecret {
+            name,
+            keep_secret_bytes,
+        } => set_secret(&name, keep_secret_bytes, json),
     }
+}
+
+/// `profiles set-secret`: stdin → normalise → OS keyring; prints only the fingerprint.
+fn set_secret(name: &str, keep_secret_bytes: bool, json: bool) -> anyhow::Result<i32> {
+    use std::io::Read as _;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(cctoken::config::env::MAX_SECRET_BYTES as u64 + 1)
+        .read_to_end(&mut raw)?;
+    let n = cctoken::secret::normalize_secret(raw, keep_secret_bytes)
+        .map_err(|p| cctoken::Error::config(format!("the secret read from stdin: {p}")))?;
+    cctoken::config::keyring::store(name, &n.secret)?;
+    let fp = n.secret.fingerprint().to_string();
+    if json {
+        println!("{}", json!({"profile": name, "stored": true, "secret": fp}));
+    } else {
+        println!("stored the secret of profile '{name}' in the OS keyring ({fp})");
+        println!("use it with: client_secret_keyring = true  in [profiles.{name}]");
+    }
+    Ok(0)
 }
 
 fn load(file: &FileArgs) -> Result<ConfigFile, cctoken::Error> {

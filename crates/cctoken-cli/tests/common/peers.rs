@@ -120,6 +120,16 @@ pub fn venv_python() -> PathBuf {
     peers_dir().join("venv").join("bin").join("python")
 }
 
+/// Finds a program from Debian's packages on `PATH` (e.g. `gnome-keyring-daemon`), or reports
+/// it missing (see [`missing_peer`]) and returns `None`.
+pub fn require_peer_program(program: &str) -> Option<PathBuf> {
+    let found = which(program);
+    if found.is_none() {
+        missing_peer(program, "it is not on PATH");
+    }
+    found
+}
+
 /// Locates a peer, or reports it missing (see [`missing_peer`]) and returns `None`.
 ///
 /// Returns the package directory for npm peers, the venv's Python for the Genesys SDK and the

@@ -6,6 +6,7 @@
 
 pub mod env;
 pub mod gc;
+pub mod keyring;
 pub mod profile;
 pub mod resolve;
 pub mod sources;

@@ -55,7 +55,7 @@ pub struct ProfileSettings {
     pub client_secret_file: Option<PathBuf>,
     /// Shell command (`sh -c`) whose stdout is the client secret.
     pub client_secret_cmd: Option<String>,
-    /// Read the client secret from the OS keyring (not available yet).
+    /// Read the client secret from the OS keyring (`cctoken profiles set-secret NAME`).
     pub client_secret_keyring: Option<bool>,
     /// Read the client secret from stdin (`--client-secret-stdin`; not a TOML key).
     #[serde(skip)]

@@ -11,8 +11,8 @@
 //! else accidental is an error naming the source and byte position.
 //!
 //! Errors and notes name the source (`env GC_SECRET`, `file /run/secrets/x`, ``command
-//! `pass show x` ``) and never hold the value or a command's output. The OS keyring is not
-//! implemented yet: asking for it is a clear error.
+//! `pass show x` ``) and never hold the value or a command's output. The OS keyring is
+//! read through [`super::keyring`].
 
 use std::fmt;
 use std::io::Read;
@@ -44,8 +44,8 @@ pub enum SecretSource {
         /// The raw value (normalised when loaded, like every other source).
         value: ClientSecret,
     },
-    /// The OS keyring (not available yet).
-    Keyring,
+    /// The OS keyring entry of this profile (see [`super::keyring`]).
+    Keyring(String),
 }
 
 impl fmt::Display for SecretSource {
@@ -56,7 +56,7 @@ impl fmt::Display for SecretSource {
             Self::Command(c) => write!(f, "command `{c}`"),
             Self::Stdin => f.write_str("stdin"),
             Self::Inline { origin, .. } => f.write_str(origin),
-            Self::Keyring => f.write_str("OS keyring"),
+            Self::Keyring(profile) => write!(f, "OS keyring entry for profile {profile}"),
         }
     }
 }
@@ -144,7 +144,10 @@ pub fn plan_client_secret(
         c.push(("client_secret_cmd", SecretSource::Command(cmd.clone())));
     }
     if s.client_secret_keyring == Some(true) {
-        c.push(("client_secret_keyring", SecretSource::Keyring));
+        let profile = s.name.clone().ok_or_else(|| {
+            Error::config("client_secret_keyring needs a named profile (the keyring entry's name)")
+        })?;
+        c.push(("client_secret_keyring", SecretSource::Keyring(profile)));
     }
     if let Some(src) = single(SecretKind::Client, c)? {
         return Ok(src);
@@ -252,12 +255,7 @@ pub fn load_secret(
             buf
         }
         SecretSource::Inline { value, .. } => value.expose_secret().as_bytes().to_vec(),
-        SecretSource::Keyring => {
-            return Err(Error::config(
-                "OS keyring support is not available yet; use client_secret_file, \
-                 client_secret_env or client_secret_cmd in the profile",
-            ))
-        }
+        SecretSource::Keyring(profile) => super::keyring::load(profile)?,
     };
     let n = normalize_secret(raw, keep_bytes)
         .map_err(|p| Error::config(format!("{label} from {origin}: {p}")))?;
