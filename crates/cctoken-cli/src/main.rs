@@ -108,3 +108,24 @@ fn main() -> ExitCode {
         Err(e) => exit::report(&e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own consistency checks over every subcommand (duplicate flags and the like).
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completions_generate_for_every_shell() {
+        use clap::ValueEnum as _;
+        for shell in clap_complete::Shell::value_variants() {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cctoken", &mut out);
+            assert!(String::from_utf8_lossy(&out).contains("cctoken"), "{shell}");
+        }
+    }
+}

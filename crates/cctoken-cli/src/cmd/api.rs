@@ -29,9 +29,6 @@ pretty-printed. Exit 1 when the API answers with HTTP 400 or above (the body is 
 pub struct ApiArgs {
     #[command(flatten)]
     pub profile: ProfileOpts,
-    /// The API base URL (default: the profile's, or the provider's for the region).
-    #[arg(long, value_name = "URL")]
-    pub api_base: Option<String>,
     /// HTTP method.
     #[arg(short = 'X', long = "method", default_value = "GET")]
     pub method: String,
@@ -72,12 +69,10 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
             Ok(t) => t,
             Err(e) => return Ok(super::get::fail(&e, false)),
         };
-        let base = match &args.api_base {
-            Some(b) => cctoken::provider::parse_url("--api-base", b)?,
-            None => session.client.api_base(&token).await?.ok_or_else(|| {
-                Error::config("no API base: give --api-base or set api_base in the profile")
-            })?,
-        };
+        // --api-base (a profile option) is already part of the resolved configuration.
+        let base = session.client.api_base(&token).await?.ok_or_else(|| {
+            Error::config("no API base: give --api-base or set api_base in the profile")
+        })?;
         let url = target_url(&base, &args.path)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("cctoken/", env!("CARGO_PKG_VERSION")))

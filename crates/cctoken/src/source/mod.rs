@@ -195,17 +195,19 @@ impl TokenSource {
     }
 
     /// Force a new token now (e.g. after the API answered 401 to the current one); shares
-    /// a request that is already in flight.
+    /// a request that is already in flight. The rejected token is handed to the fetcher, so
+    /// a cache behind it drops that token instead of serving it again.
     pub async fn invalidate_and_refresh(&self, rejected: &AccessToken) -> Result<Token, Error> {
-        {
-            let _g = self.inner.flight.lock().await;
-            let cur = self.inner.current.load_full();
-            if cur.as_ref().is_some_and(|t| &t.access_token == rejected) {
-                self.inner.current.store(None);
-                self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        let _g = self.inner.flight.lock().await;
+        let cur = self.inner.current.load_full();
+        if let Some(t) = cur.as_deref() {
+            if &t.access_token != rejected && self.usable(t, self.inner.clock.now()) {
+                return Ok(t.clone()); // already replaced by a concurrent caller
             }
         }
-        self.refresh_blocking().await
+        let token = self.inner.fetcher.fetch(cur.as_deref()).await?;
+        self.store(token.clone());
+        Ok(token)
     }
 
     async fn refresh_blocking(&self) -> Result<Token, Error> {

@@ -1,0 +1,107 @@
+//! `cctoken api` against the Genesys-flavored emulator: the token is attached, a revoked
+//! token is refreshed once, HTTP errors exit 1 with the body, and the token never leaves
+//! the API base's origin.
+
+mod common;
+
+use cctoken_emulator::Flavor;
+use common::{cctoken, Emu, DEMO_SECRET};
+
+fn api(home: &std::path::Path, emu: &Emu) -> assert_cmd::Command {
+    let mut c = cctoken(home);
+    c.args([
+        "api",
+        "--provider",
+        "genesys",
+        "--token-url",
+        &emu.token_url(),
+    ])
+    .args(["--client-id", "demo-client", "--client-secret-env", "S"])
+    .env("S", DEMO_SECRET);
+    c
+}
+
+#[test]
+fn calls_the_api_with_the_token() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    let out = api(home.path(), &emu)
+        .arg("/api/v2/tokens/me")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON body");
+    assert_eq!(v["OAuthClient"]["id"], "demo-client", "{v}");
+}
+
+#[test]
+fn http_errors_exit_1_with_the_body() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    let out = api(home.path(), &emu)
+        .arg("/api/v2/no/such/thing")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(!out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+}
+
+#[test]
+fn a_revoked_token_is_refreshed_once() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    // Put a token in the cache, then revoke it behind cctoken's back.
+    api(home.path(), &emu)
+        .arg("/api/v2/tokens/me")
+        .assert()
+        .success();
+    api(home.path(), &emu)
+        .args(["-X", "DELETE", "/api/v2/tokens/me"])
+        .assert()
+        .success();
+    let issued = emu.get_json("/_emulator/stats")["tokens_issued_total"]
+        .as_u64()
+        .unwrap();
+    api(home.path(), &emu)
+        .arg("/api/v2/tokens/me")
+        .assert()
+        .success();
+    let after = emu.get_json("/_emulator/stats")["tokens_issued_total"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after, issued + 1, "one new token after the 401");
+}
+
+#[test]
+fn the_token_never_goes_to_another_origin() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    let out = api(home.path(), &emu)
+        .arg("https://evil.example/api/v2/users/me")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to send the token"));
+}
+
+#[test]
+fn headers_and_body_are_checked() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    api(home.path(), &emu)
+        .args(["-H", "Authorization: Bearer x", "/api/v2/tokens/me"])
+        .assert()
+        .code(2);
+    api(home.path(), &emu)
+        .args(["-H", "no-colon", "/api/v2/tokens/me"])
+        .assert()
+        .code(2);
+    api(home.path(), &emu)
+        .args(["--data", "@/nonexistent/body.json", "/api/v2/tokens/me"])
+        .assert()
+        .failure();
+}
