@@ -26,6 +26,8 @@ pub mod config;
 pub mod doctor;
 pub mod error;
 pub mod hint;
+#[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
+pub mod integrations;
 pub mod provider;
 pub mod secret;
 pub mod source;

@@ -1,0 +1,254 @@
+//! The profiles an agent serves: one [`TokenSource`] per profile, the counters behind
+//! `/metrics`, and the background task that keeps every token fresh.
+//!
+//! A profile's fetcher is wrapped in [`Counted`], which counts refreshes and failures and
+//! remembers the last token obtained. That last token is what lets the agent keep
+//! answering while the token server is down: as long as it has not expired, it is still a
+//! valid token, even when it is inside the source's safety margin.
+//!
+//! Profiles that could not be configured (a missing secret, say) are kept as
+//! [`Registry::add_broken`] entries, so a consumer asking for them gets the configuration
+//! error instead of a puzzling "unknown profile". The registry knows nothing about config
+//! files or flags; the CLI builds it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use cctoken::clock::SharedClock;
+use cctoken::error::Error;
+use cctoken::source::{BoxFuture, Fetch, TokenSource};
+use cctoken::token::Token;
+use url::Url;
+
+/// How often the background task looks at each profile's token.
+pub const DEFAULT_TICK: Duration = Duration::from_secs(1);
+/// How many profiles may wait for the token server at once.
+pub const COLD_CONCURRENCY: usize = 16;
+/// Longest pause between attempts for a profile that has no token.
+pub const MAX_COLD_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Counters of one profile (what `/metrics` shows).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Tokens obtained (from the server or the shared cache).
+    pub refreshes: AtomicU64,
+    /// Failed attempts to obtain a token.
+    pub failures: AtomicU64,
+    /// Token requests answered by the agent for this profile.
+    pub served: AtomicU64,
+    last: ArcSwapOption<Token>,
+    last_error: ArcSwapOption<Error>,
+}
+
+impl Counters {
+    /// The last token obtained, whatever its age.
+    pub fn last_token(&self) -> Option<Arc<Token>> {
+        self.last.load_full()
+    }
+
+    /// The last failure, cleared by the next success.
+    pub fn last_error(&self) -> Option<Arc<Error>> {
+        self.last_error.load_full()
+    }
+}
+
+/// A [`Fetch`] that counts and remembers what the wrapped fetcher returns.
+pub struct Counted {
+    inner: Arc<dyn Fetch>,
+    counters: Arc<Counters>,
+}
+
+impl Fetch for Counted {
+    fn fetch<'a>(&'a self, current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async move {
+            match self.inner.fetch(current).await {
+                Ok(t) => {
+                    self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+                    self.counters.last.store(Some(Arc::new(t.clone())));
+                    self.counters.last_error.store(None);
+                    Ok(t)
+                }
+                Err(e) => {
+                    self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                    self.counters.last_error.store(Some(Arc::new(e.clone())));
+                    Err(e)
+                }
+            }
+        })
+    }
+}
+
+/// One served profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The profile's name.
+    pub name: Arc<str>,
+    /// Its token source (over the on-disk cache in the CLI).
+    pub source: TokenSource,
+    /// Its counters.
+    pub counters: Arc<Counters>,
+    /// The API base, when known without a token (sent to clients as `api_base`).
+    pub api_base: Option<Url>,
+}
+
+/// A profile that is configured but unusable, with the reason.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    /// Why it cannot produce tokens (a configuration error; no secret inside).
+    pub error: Arc<Error>,
+}
+
+/// Profiles by name.
+#[derive(Debug)]
+pub struct Registry {
+    clock: SharedClock,
+    profiles: HashMap<Arc<str>, Profile>,
+    broken: HashMap<String, Broken>,
+}
+
+impl Registry {
+    /// An empty registry whose sources use `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            profiles: HashMap::new(),
+            broken: HashMap::new(),
+        }
+    }
+
+    /// The clock of the sources.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Serve `name` with tokens from `fetcher` (a `CachedClient` or `Client`).
+    pub fn add(&mut self, name: &str, fetcher: impl Fetch, api_base: Option<Url>) -> &Profile {
+        self.add_arc(name, Arc::new(fetcher), api_base)
+    }
+
+    /// [`Registry::add`] with a shared fetcher.
+    pub fn add_arc(
+        &mut self,
+        name: &str,
+        fetcher: Arc<dyn Fetch>,
+        api_base: Option<Url>,
+    ) -> &Profile {
+        let counters = Arc::new(Counters::default());
+        let counted = Counted {
+            inner: fetcher,
+            counters: counters.clone(),
+        };
+        let name: Arc<str> = Arc::from(name);
+        self.broken.remove(&*name);
+        let profile = Profile {
+            name: name.clone(),
+            source: TokenSource::new(counted, self.clock.clone()),
+            counters,
+            api_base,
+        };
+        self.profiles.insert(name.clone(), profile);
+        &self.profiles[&name]
+    }
+
+    /// Record a profile that could not be configured; requests for it get `error`.
+    pub fn add_broken(&mut self, name: &str, error: Error) {
+        self.broken.insert(
+            name.to_owned(),
+            Broken {
+                error: Arc::new(error),
+            },
+        );
+    }
+
+    /// A served profile.
+    pub fn get(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    /// A broken profile.
+    pub fn broken(&self, name: &str) -> Option<&Broken> {
+        self.broken.get(name)
+    }
+
+    /// Served profiles, sorted by name.
+    pub fn profiles(&self) -> Vec<&Profile> {
+        let mut v: Vec<&Profile> = self.profiles.values().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Names of the broken profiles, sorted.
+    pub fn broken_names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.broken.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Number of served profiles.
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// True when no profile is served.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+}
+
+impl Profile {
+    /// A token for a consumer: the source's (fresh, refreshed ahead), or — while the
+    /// server fails — the last token obtained if it has not expired yet.
+    pub async fn token(&self, clock: &SharedClock) -> Result<Token, Error> {
+        match self.source.token().await {
+            Ok(t) => Ok(t),
+            Err(e) => match self.counters.last_token() {
+                Some(t) if t.remaining(clock.now()) >= Duration::from_secs(1) => {
+                    tracing::debug!(profile = %self.name, "serving the last token while the server fails");
+                    Ok((*t).clone())
+                }
+                _ => Err(e),
+            },
+        }
+    }
+}
+
+/// Keep `profile` fresh until `stop` resolves: look at the token every `tick` (which lets
+/// the source start its refresh-ahead), and back off while there is no token at all.
+///
+/// Requests that have to wait for the server (no usable token) take a permit of `cold`
+/// first, so an agent starting with 1,000 profiles does not open 1,000 connections at once.
+pub async fn keep_fresh(
+    profile: Profile,
+    tick: Duration,
+    cold: Arc<tokio::sync::Semaphore>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut cold_backoff = tick;
+    loop {
+        let permit = match profile.source.peek() {
+            Some(_) => None,
+            None => cold.clone().acquire_owned().await.ok(),
+        };
+        let result = profile.source.token().await;
+        drop(permit);
+        let pause = match result {
+            Ok(_) => {
+                cold_backoff = tick;
+                tick
+            }
+            Err(e) => {
+                tracing::warn!(profile = %profile.name, "no token: {e}");
+                let pause = cold_backoff;
+                cold_backoff = (cold_backoff * 2).min(MAX_COLD_BACKOFF);
+                pause
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The agent's HTTP API: `GET /v1/token/{profile}`, `/healthz`, `/metrics`.
+//!
+//! [`app`] has no access control: it is what the Unix socket serves, where the socket's
+//! 0600 mode is the control. [`crate::guard`] puts the key and `Host` checks in front of it
+//! for TCP. Token answers carry `Cache-Control: no-store`; errors are JSON
+//! ([`ErrorResponse`]) and never contain a token or a secret.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::registry::Registry;
+use crate::wire::ErrorResponse;
+
+/// Shared state of the routes: the registry and when the agent started.
+#[derive(Debug, Clone)]
+pub struct AgentState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Registry,
+    started: Instant,
+}
+
+impl AgentState {
+    /// State over a filled registry.
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+}
+
+/// The agent's routes, without access control (see [`crate::guard::tcp`] for TCP).
+pub fn app(state: AgentState) -> Router {
+    Router::new()
+        .route("/v1/token/{profile}", get(token))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A JSON error answer.
+pub fn error_response(status: StatusCode, body: &ErrorResponse) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[derive(Serialize)]
+struct TokenBody<'a> {
+    access_token: &'a str,
+    token_type: &'a str,
+    expires_in: u64,
+    expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_base: Option<&'a str>,
+}
+
+async fn token(State(st): State<AgentState>, Path(name): Path<String>) -> Response {
+    let reg = st.registry();
+    let Some(profile) = reg.get(&name) else {
+        if let Some(b) = reg.broken(&name) {
+            return error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &ErrorResponse::from_error(&b.error),
+            );
+        }
+        return error_response(StatusCode::NOT_FOUND, &unknown_profile(reg, &name));
+    };
+    profile.counters.served.fetch_add(1, Ordering::Relaxed);
+    let clock = reg.clock();
+    match profile.token(clock).await {
+        Ok(t) => {
+            let body = TokenBody {
+                access_token: t.access_token.expose_secret(),
+                token_type: t.token_type,
+                expires_in: t.remaining(clock.now()).as_secs(),
+                expires_at: humantime::format_rfc3339_seconds(t.expires_at()).to_string(),
+                api_base: profile.api_base.as_ref().map(url::Url::as_str),
+            };
+            // Serialising a struct of strings and integers cannot fail.
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let mut r = Response::new(axum::body::Body::from(bytes));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => {
+            let mut r = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &ErrorResponse::from_error(&e),
+            );
+            if let Some(ra) = e.retry_after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
+            }
+            r
+        }
+    }
+}
+
+fn unknown_profile(reg: &Registry, name: &str) -> ErrorResponse {
+    let names: Vec<&str> = reg.profiles().iter().map(|p| &*p.name).take(20).collect();
+    let more = reg.len().saturating_sub(names.len());
+    let have = match (names.is_empty(), more) {
+        (true, _) => "it serves no profiles".to_owned(),
+        (false, 0) => format!("it serves: {}", names.join(", ")),
+        (false, n) => format!("it serves: {} and {n} more", names.join(", ")),
+    };
+    let mut e = ErrorResponse::new(
+        "unknown_profile",
+        format!("this agent does not serve profile '{name}'; {have}"),
+    );
+    e.hint =
+        Some("start the agent with --profile NAME, or add the profile to its config file".into());
+    e
+}
+
+async fn healthz(State(st): State<AgentState>) -> Response {
+    let reg = st.registry();
+    let ready = reg
+        .profiles()
+        .iter()
+        .filter(|p| p.source.peek().is_some())
+        .count();
+    let body = serde_json::json!({
+        "status": "ok",
+        "profiles": reg.len(),
+        "ready": ready,
+        "broken": reg.broken_names().len(),
+        "uptime_seconds": st.inner.started.elapsed().as_secs(),
+    });
+    axum::Json(body).into_response()
+}
+
+/// Prometheus label value escaping (backslash, quote, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The Prometheus text exposition of the registry's counters.
+pub fn render_metrics(reg: &Registry, started: Instant) -> String {
+    let now = reg.clock().now();
+    let profiles = reg.profiles();
+    let mut out = String::with_capacity(256 + profiles.len() * 300);
+    let mut family =
+        |name: &str,
+         kind: &str,
+         help: &str,
+         value: &dyn Fn(&crate::registry::Profile) -> Option<String>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for p in &profiles {
+                if let Some(v) = value(p) {
+                    let _ = writeln!(out, "{name}{{profile=\"{}\"}} {v}", label(&p.name));
+                }
+            }
+        };
+    family(
+        "cctoken_agent_refreshes_total",
+        "counter",
+        "Tokens obtained for the profile (from the token server or the shared cache).",
+        &|p| Some(p.counters.refreshes.load(Ordering::Relaxed).to_string()),
+    );
+    family(
+        "cctoken_agent_refresh_failures_total",
+        "counter",
+        "Failed attempts to obtain a token for the profile.",
+        &|p| Some(p.counters.failures.load(Ordering::Relaxed).to_string()),
+    );
+    family(
+        "cctoken_agent_consecutive_failures",
+        "gauge",
+        "Background refreshes that failed in a row (0 when the last one succeeded).",
+        &|p| Some(p.source.consecutive_failures().to_string()),
+    );
+    family(
+        "cctoken_agent_token_requests_total",
+        "counter",
+        "Token requests answered by the agent for the profile.",
+        &|p| Some(p.counters.served.load(Ordering::Relaxed).to_string()),
+    );
+    family(
+        "cctoken_agent_token_expiry_seconds",
+        "gauge",
+        "Seconds until the profile's current token expires (absent before the first token).",
+        &|p| {
+            p.counters.last_token().map(|t| {
+                let left = t
+                    .expires_at()
+                    .duration_since(now)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or_else(|e| -e.duration().as_secs_f64());
+                format!("{left:.3}")
+            })
+        },
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cctoken_agent_profiles Profiles the agent serves.\n# TYPE cctoken_agent_profiles gauge\ncctoken_agent_profiles {}",
+        reg.len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cctoken_agent_broken_profiles Configured profiles that cannot produce tokens.\n# TYPE cctoken_agent_broken_profiles gauge\ncctoken_agent_broken_profiles {}",
+        reg.broken_names().len()
+    );
+    let _ = writeln!(
+        out,
+        "# HELP cctoken_agent_uptime_seconds Seconds since the agent started.\n# TYPE cctoken_agent_uptime_seconds gauge\ncctoken_agent_uptime_seconds {}",
+        started.elapsed().as_secs()
+    );
+    out
+}
+
+async fn metrics(State(st): State<AgentState>) -> Response {
+    let text = render_metrics(st.registry(), st.inner.started);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        &ErrorResponse::new(
+            "not_found",
+            "no such endpoint; try GET /v1/token/{profile}, /healthz or /metrics",
+        ),
+    )
+}

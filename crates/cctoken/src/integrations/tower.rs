@@ -1,0 +1,109 @@
+//! [`BearerLayer`]: a `tower::Layer` that attaches `authorization: Bearer …` from a
+//! [`TokenSource`] to every `http::Request`.
+//!
+//! It works with any tower service over `http::Request<B>`; the main customer is a `tonic`
+//! client, whose `Channel` is exactly such a service:
+//!
+//! ```no_run
+//! # async fn demo(source: cctoken::source::TokenSource) -> Result<(), Box<dyn std::error::Error>> {
+//! # use tower::ServiceBuilder;
+//! # mod tonic { pub mod transport { pub struct Channel; impl Channel { pub fn from_static(_: &str) -> Self { Channel } pub async fn connect(self) -> Result<Self, std::io::Error> { Ok(Channel) } } } }
+//! use cctoken::integrations::tower::BearerLayer;
+//! let channel = tonic::transport::Channel::from_static("http://[::1]:50051").connect().await?;
+//! let authed = ServiceBuilder::new().layer(BearerLayer::new(source)).service(channel);
+//! // then: MyServiceClient::new(authed), or tonic::client::Grpc::new(authed)
+//! # Ok(()) }
+//! ```
+//!
+//! The token is fetched before the inner service is called: on the hot path that is a
+//! lock-free read of the source's current token; only a cold start or an expired token
+//! waits for a token request (shared with every other caller). A token failure becomes the
+//! service's error ([`BoxError`]), which tonic reports as a `Status`.
+//!
+//! It does not retry on `401`/`UNAUTHENTICATED`: a streamed request body cannot be replayed.
+//! A service that sees one can call [`TokenSource::invalidate_and_refresh`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::header::AUTHORIZATION;
+use tower::{Layer, Service};
+
+use crate::source::TokenSource;
+
+/// The error type of [`BearerService`]: the inner service's error or the token error.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A layer that sets `authorization: Bearer <token>` from `source` on every request.
+#[derive(Debug, Clone)]
+pub struct BearerLayer {
+    source: TokenSource,
+}
+
+impl BearerLayer {
+    /// A layer over a shared token source.
+    pub fn new(source: TokenSource) -> Self {
+        Self { source }
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = BearerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BearerService {
+            inner,
+            source: self.source.clone(),
+        }
+    }
+}
+
+/// The service produced by [`BearerLayer`].
+#[derive(Debug, Clone)]
+pub struct BearerService<S> {
+    inner: S,
+    source: TokenSource,
+}
+
+impl<S> BearerService<S> {
+    /// Wrap `inner` directly (same as `BearerLayer::new(source).layer(inner)`).
+    pub fn new(inner: S, source: TokenSource) -> Self {
+        Self { inner, source }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, B> Service<http::Request<B>> for BearerService<S>
+where
+    S: Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        // Use the service that poll_ready prepared and leave a fresh clone in its place
+        // (tower's documented pattern for services that call their inner one later).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let source = self.source.clone();
+        Box::pin(async move {
+            let token = source.access_token().await?;
+            let value = super::bearer_value(&token)?;
+            req.headers_mut().insert(AUTHORIZATION, value);
+            inner.call(req).await.map_err(Into::into)
+        })
+    }
+}
