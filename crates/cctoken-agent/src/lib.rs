@@ -33,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod client;
 pub mod guard;
 pub mod proxy;
 pub mod registry;

@@ -55,6 +55,8 @@ enum Command {
     Api(cmd::api::ApiArgs),
     /// Explain why a token request fails: check a profile, or a pasted curl command (--curl).
     Doctor(cmd::doctor::DoctorArgs),
+    /// Keep profiles' tokens fresh and serve them on a Unix socket, loopback TCP and proxies.
+    Agent(cmd::agent::AgentArgs),
     /// Run a local token server (Genesys-, CXone- or RFC-style) for tests and demos.
     Emulator(cmd::emulator::EmulatorArgs),
     /// A two-minute tour against a built-in emulator; needs no network and no setup.
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => cmd::exec::run(args, &globals),
         Command::Api(args) => cmd::api::run(args, &globals),
         Command::Doctor(args) => cmd::doctor::run(args, &globals),
+        Command::Agent(args) => cmd::agent::run(args, &globals),
         Command::Emulator(args) => {
             cmd::runtime_multi().and_then(|rt| rt.block_on(cmd::emulator::run(args)).map(|()| 0))
         }

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use cctoken::error::Error;
 use url::Url;
 
-use super::session::Session;
+use super::session::Tokens;
 use super::Globals;
 use crate::opts::ProfileOpts;
 
@@ -57,20 +57,20 @@ const MAX_PAGES: usize = 10_000;
 
 /// Run `cctoken api`.
 pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
-    let session = Session::open(&args.profile, args.no_cache, globals)?;
+    let tokens = Tokens::open(&args.profile, args.no_cache, globals)?;
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Error::config(format!("-X '{}' is not an HTTP method", args.method)))?;
     let headers = parse_headers(&args.headers)?;
     let body = read_body(args.data.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let source = session.source();
+        let source = tokens.source();
         let token = match source.token().await {
             Ok(t) => t,
             Err(e) => return Ok(super::get::fail(&e, false)),
         };
         // --api-base (a profile option) is already part of the resolved configuration.
-        let base = session.client.api_base(&token).await?.ok_or_else(|| {
+        let base = tokens.api_base(&token).await?.ok_or_else(|| {
             Error::config("no API base: give --api-base or set api_base in the profile")
         })?;
         let url = target_url(&base, &args.path)?;

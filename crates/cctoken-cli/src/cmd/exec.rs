@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use cctoken::provider::{ProviderConfig, ProviderKind};
+use cctoken::provider::ProviderKind;
 use cctoken::secret::AccessToken;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::signal::unix::{signal, SignalKind};
 
-use super::session::Session;
+use super::session::Tokens;
 use super::Globals;
 use crate::opts::ProfileOpts;
 
@@ -65,9 +65,9 @@ pub fn run(args: ExecArgs, globals: &Globals) -> anyhow::Result<i32> {
             )));
         }
     }
-    let session = Session::open(&args.profile, args.no_cache, globals)?;
+    let tokens = Tokens::open(&args.profile, args.no_cache, globals)?;
     let rt = super::runtime()?;
-    rt.block_on(supervise(args, session))
+    rt.block_on(supervise(args, tokens))
 }
 
 /// A private 0700 directory holding the token file; removed on drop.
@@ -126,13 +126,13 @@ fn rand_u32() -> u32 {
     t ^ std::process::id().rotate_left(16)
 }
 
-async fn supervise(args: ExecArgs, session: Session) -> anyhow::Result<i32> {
-    let source = session.source();
+async fn supervise(args: ExecArgs, tokens: Tokens) -> anyhow::Result<i32> {
+    let source = tokens.source();
     let token = match source.token().await {
         Ok(t) => t,
         Err(e) => return Ok(super::get::fail(&e, false)),
     };
-    let api_base = session.client.api_base(&token).await.unwrap_or_else(|e| {
+    let api_base = tokens.api_base(&token).await.unwrap_or_else(|e| {
         tracing::warn!("could not find the API base: {e}");
         None
     });
@@ -154,13 +154,10 @@ async fn supervise(args: ExecArgs, session: Session) -> anyhow::Result<i32> {
     if let Some(base) = &api_base {
         cmd.env("CCTOKEN_API_BASE", base.as_str().trim_end_matches('/'));
     }
-    if session.resolved.config.kind() == ProviderKind::Genesys {
+    if tokens.kind() == ProviderKind::Genesys {
         cmd.env("GENESYSCLOUD_ACCESS_TOKEN", secret);
-        if let ProviderConfig::Genesys {
-            region: Some(r), ..
-        } = &session.resolved.config.provider
-        {
-            cmd.env("GENESYSCLOUD_REGION", r.name);
+        if let Some(r) = tokens.region() {
+            cmd.env("GENESYSCLOUD_REGION", r);
         }
     }
     // The child must not inherit our secrets.

@@ -57,6 +57,11 @@ pub struct GetArgs {
 /// Run `cctoken get`.
 pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
     let format = if args.json { Format::Json } else { args.format };
+    if !args.dry_run {
+        if let Some((agent, name)) = super::session::agent(&args.profile)? {
+            return via_agent(&args, &agent, &name, format);
+        }
+    }
     let session = Session::open(&args.profile, args.no_cache, globals)?;
     let Session {
         resolved,
@@ -73,7 +78,14 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
         match c.cached(min_ttl) {
             Ok(Some(token)) if !needs_network_for_output(&client, format) => {
                 let api_base = client.resolve_offline().and_then(|r| r.api_base);
-                return print_token(&resolved, &token, api_base.as_ref(), true, format);
+                return print_token(
+                    resolved.name.as_deref(),
+                    resolved.config.kind(),
+                    &token,
+                    api_base.as_ref(),
+                    true,
+                    format,
+                );
             }
             Ok(_) => {}
             Err(e) => return Ok(fail(&e, json)),
@@ -98,33 +110,74 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
         Ok(v) => v,
         Err(e) => return Ok(fail(&e, json)),
     };
-    let now = std::time::SystemTime::now();
-    if let Some(min) = args.min_ttl {
-        if token.remaining(now) < min {
-            let e = Error {
-                class: Class::Permanent,
-                hint: Some(
-                    "tokens cannot be made to live longer than the server's lifetime; run the \
-                     job under `cctoken exec` (keeps a fresh token in a file and env) or ask \
-                     `cctoken agent` instead"
-                        .into(),
-                ),
-                ..Error::config(format!(
-                    "the server issues tokens valid for {}, less than --min-ttl {}",
-                    humantime::format_duration(token.expires_in),
-                    humantime::format_duration(min)
-                ))
-            };
-            return Ok(fail(&e, json));
-        }
+    if let Some(e) = short_of_min_ttl(&token, args.min_ttl) {
+        return Ok(fail(&e, json));
     }
     print_token(
-        &resolved,
+        resolved.name.as_deref(),
+        resolved.config.kind(),
         &token,
         api_base.as_ref(),
         origin == Origin::Cache,
         format,
     )
+}
+
+/// `CCTOKEN_AGENT`: the agent's token, without resolving the profile here (no secret is
+/// needed) and without an async runtime.
+fn via_agent(
+    args: &GetArgs,
+    agent: &cctoken_agent::client::AgentClient,
+    name: &str,
+    format: Format,
+) -> anyhow::Result<i32> {
+    let json = format == Format::Json;
+    let answer = match agent.token(name) {
+        Ok(a) => a,
+        Err(e) => return Ok(fail(&e, json)),
+    };
+    if let Some(e) = short_of_min_ttl(&answer.token, args.min_ttl) {
+        return Ok(fail(&e, json));
+    }
+    let api_base = match &args.profile.api_base {
+        Some(b) => {
+            Some(url::Url::parse(b).map_err(|e| Error::config(format!("--api-base '{b}': {e}")))?)
+        }
+        None => answer.api_base,
+    };
+    let (kind, _) = super::session::describe_without_secrets(&args.profile, name);
+    print_token(
+        Some(name),
+        kind,
+        &answer.token,
+        api_base.as_ref(),
+        true,
+        format,
+    )
+}
+
+/// The `--min-ttl` failure, when the token lives shorter than asked.
+fn short_of_min_ttl(token: &cctoken::token::Token, min_ttl: Option<Duration>) -> Option<Error> {
+    let min = min_ttl?;
+    let left = token.remaining(std::time::SystemTime::now());
+    if left >= min {
+        return None;
+    }
+    Some(Error {
+        class: Class::Permanent,
+        hint: Some(
+            "tokens cannot be made to live longer than the server's lifetime; run the \
+             job under `cctoken exec` (keeps a fresh token in a file and env) or ask \
+             `cctoken agent` instead"
+                .into(),
+        ),
+        ..Error::config(format!(
+            "the token stays valid for {} (tokens live {}), less than --min-ttl {}",
+            humantime::format_duration(Duration::from_secs(left.as_secs())),
+            humantime::format_duration(Duration::from_secs(token.expires_in.as_secs())),
+            humantime::format_duration(min)
+        ))
+    })
 }
 
 /// CXone's API base is looked up with the token; only formats that show it need that.
@@ -135,7 +188,8 @@ fn needs_network_for_output(client: &Client, format: Format) -> bool {
 }
 
 fn print_token(
-    resolved: &cctoken::config::ResolvedProfile,
+    profile: Option<&str>,
+    provider: cctoken::provider::ProviderKind,
     token: &cctoken::token::Token,
     api_base: Option<&url::Url>,
     from_cache: bool,
@@ -151,8 +205,8 @@ fn print_token(
         api_base,
         expires_in_defaulted: token.expires_in_defaulted,
         from_cache,
-        profile: resolved.name.as_deref(),
-        provider: resolved.config.kind(),
+        profile,
+        provider,
     };
     let rendered = output::render(format, &view).context("rendering the token")?;
     if let Some(note) = rendered.stderr_note {

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each is an adapter: options in, library call, output out.
 
+pub mod agent;
 pub mod api;
 pub mod demo;
 pub mod doctor;

@@ -89,6 +89,15 @@ impl Client {
         self
     }
 
+    /// Use this HTTP client (shared by many `Client`s, e.g. the agent's profiles, so they
+    /// share one connection pool and one TLS configuration). It should have a timeout.
+    pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        let cell = std::sync::OnceLock::new();
+        let _ = cell.set(http);
+        self.http = std::sync::Arc::new(cell);
+        self
+    }
+
     /// Send a redacted transcript of every HTTP exchange to `sink` (`--trace`).
     pub fn with_trace(mut self, sink: TraceSink) -> Self {
         self.trace = Some(TraceSinkDebug(sink));

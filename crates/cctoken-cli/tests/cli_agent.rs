@@ -1,0 +1,316 @@
+//! `cctoken agent` as a process (SPEC §9): the stdout contract, 0600 socket and key,
+//! `CCTOKEN_AGENT` for `get`/`exec`/`api` over the socket and over TCP, the key and `Host`
+//! checks, the proxy, and SIGTERM cleanup — with the client secret as a canary that must
+//! appear in no output.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cctoken_emulator::Flavor;
+use common::peers::{self, PeerProcess};
+use common::{cctoken, Emu, DEMO_SECRET};
+
+/// The agent's announced listeners.
+struct Agent {
+    process: PeerProcess,
+    socket: PathBuf,
+    tcp: Option<String>,
+    proxy: Option<String>,
+}
+
+/// Write a config with a working profile `emu` (secret in a file) and a broken one.
+fn write_config(home: &Path, emu: &Emu) -> PathBuf {
+    let dir = home.join("config/cctoken");
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = home.join("secret");
+    std::fs::write(&secret, DEMO_SECRET).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[profiles.emu]
+provider = "genesys"
+token_url = "{base}/oauth/token"
+api_base = "{base}"
+client_id = "demo-client"
+client_secret_file = "{secret}"
+
+[profiles.broken]
+provider = "generic"
+token_url = "{base}/oauth/token"
+client_id = "x"
+client_secret_env = "CCTOKEN_TEST_UNSET_SECRET"
+"#,
+            base = emu.base,
+            secret = secret.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Start `cctoken agent ARGS` and read its listener lines.
+fn start_agent(home: &Path, args: &[&str], lines: usize) -> Agent {
+    let mut cmd = peers::cctoken_cmd(["-vv", "--trace", "agent"], home);
+    cmd.args(args);
+    let mut seen = Vec::new();
+    let process = PeerProcess::start_until("cctoken agent", cmd, |line| {
+        seen.push(line.to_owned());
+        (seen.len() == lines).then(|| Ok(String::new()))
+    });
+    let mut agent = Agent {
+        process,
+        socket: PathBuf::new(),
+        tcp: None,
+        proxy: None,
+    };
+    for l in &seen {
+        if let Some(p) = l.strip_prefix("listening on unix:") {
+            agent.socket = PathBuf::from(p);
+        } else if let Some(a) = l.strip_prefix("listening on http://") {
+            agent.tcp = Some(a.to_owned());
+        } else if let Some(a) = l.strip_prefix("proxy emu on http://") {
+            agent.proxy = Some(a.to_owned());
+        } else {
+            panic!("unexpected stdout line {l:?}");
+        }
+    }
+    agent
+}
+
+/// One raw HTTP/1.1 request to a loopback address: (status, body).
+fn raw(addr: &str, request: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn request(path: &str, host: &str, key: Option<&str>) -> String {
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n")
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn token_requests(emu: &Emu) -> u64 {
+    emu.get_json("/_emulator/stats")["token_requests_total"]
+        .as_u64()
+        .expect("token_requests_total")
+}
+
+#[test]
+fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let emu = Emu::demo(Flavor::Genesys);
+    write_config(home.path(), &emu);
+    let mut agent = start_agent(
+        home.path(),
+        &["--listen", "127.0.0.1:0", "--proxy", "emu=127.0.0.1:0"],
+        3,
+    );
+    assert_eq!(
+        agent.socket,
+        home.path().join("run/cctoken/agent.sock"),
+        "default socket under XDG_RUNTIME_DIR"
+    );
+    let key_file = agent.socket.with_file_name("agent.key");
+    assert_eq!(mode(&agent.socket), 0o600);
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(mode(agent.socket.parent().unwrap()), 0o700);
+    let key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let tcp = agent.tcp.clone().expect("tcp listener");
+
+    // get over the socket: no secret on the consumer's side.
+    let unix = format!("unix:{}", agent.socket.display());
+    let out = cctoken(home.path())
+        .args(["get", "-p", "emu"])
+        .env("CCTOKEN_AGENT", &unix)
+        .env("XDG_CONFIG_HOME", home.path().join("elsewhere"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.len() > 20);
+
+    // get over TCP with the key from agent.key, as JSON.
+    let out = cctoken(home.path())
+        .args(["get", "-p", "emu", "--json"])
+        .env("CCTOKEN_AGENT", format!("http://{tcp}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["access_token"], token.as_str());
+    assert_eq!(json["token_type"], "Bearer");
+    assert!(json["expires_in"].as_u64().unwrap() > 3000);
+
+    // exec and api through the agent.
+    let out = cctoken(home.path())
+        .args(["exec", "-p", "emu", "--", "sh", "-c"])
+        .arg("printf '%s|%s|%s' \"$CCTOKEN_ACCESS_TOKEN\" \"$GENESYSCLOUD_ACCESS_TOKEN\" \"$CCTOKEN_API_BASE\"")
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{token}|{token}|{}", emu.base)
+    );
+    let out = cctoken(home.path())
+        .args(["api", "-p", "emu", "/api/v2/tokens/me"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(me["OAuthClient"]["id"], "demo-client");
+
+    // One token request upstream for all of it.
+    assert_eq!(token_requests(&emu), 1);
+
+    // TCP: the key and a loopback Host are required; no token without them.
+    let path = "/v1/token/emu";
+    for (host, k, want) in [
+        (tcp.as_str(), None, 401),
+        (tcp.as_str(), Some("wrong"), 401),
+        ("evil.example", Some(key.as_str()), 403),
+        (tcp.as_str(), Some(key.as_str()), 200),
+    ] {
+        let (status, body) = raw(&tcp, &request(path, host, k));
+        assert_eq!(status, want, "{host} {k:?}: {body}");
+        assert_eq!(body.contains(&token), want == 200, "{body}");
+    }
+    let (status, body) = raw(&tcp, &request("/metrics", &tcp, Some(&key)));
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("cctoken_agent_refreshes_total{profile=\"emu\"} 1"),
+        "{body}"
+    );
+
+    // The proxy injects the profile's token; the tool presents the agent key.
+    let proxy = agent.proxy.clone().expect("proxy listener");
+    let (status, body) = raw(&proxy, &request("/api/v2/tokens/me", &proxy, Some(&key)));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("demo-client"), "{body}");
+    let (status, _) = raw(&proxy, &request("/api/v2/tokens/me", &proxy, None));
+    assert_eq!(status, 401);
+
+    // A broken profile and an unknown one are configuration errors for the consumer.
+    let out = cctoken(home.path())
+        .args(["get", "-p", "broken"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CCTOKEN_TEST_UNSET_SECRET"));
+    let out = cctoken(home.path())
+        .args(["get", "-p", "nope"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("it serves: emu"));
+
+    // SIGTERM: exit 0, socket and key file gone.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(agent.process.pid() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = agent
+        .process
+        .wait_exit(Duration::from_secs(20))
+        .expect("the agent stops on SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(!agent.socket.exists(), "socket removed");
+    assert!(!key_file.exists(), "key file removed");
+
+    // The canary: neither the secret nor the whole token in the agent's logs (-vv --trace).
+    let log = agent.process.stderr();
+    assert!(log.contains("trace") || log.contains("POST"), "{log}");
+    assert!(!log.contains(DEMO_SECRET), "secret in the agent's log");
+    assert!(!log.contains(&token), "token in the agent's log");
+}
+
+#[test]
+fn agent_setup_errors_are_clear() {
+    let home = tempfile::tempdir().unwrap();
+    let emu = Emu::demo(Flavor::Genesys);
+    write_config(home.path(), &emu);
+
+    let out = cctoken(home.path())
+        .args(["agent", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+    assert!(out.stdout.is_empty(), "nothing announced");
+
+    let out = cctoken(home.path())
+        .args(["agent", "--profile", "broken"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // A second agent on the same socket refuses to start; the first keeps its socket.
+    let mut first = start_agent(home.path(), &["--profile", "emu"], 1);
+    let out = cctoken(home.path())
+        .args(["agent", "--profile", "emu"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already listening"));
+    assert!(first.socket.exists());
+
+    // SIGINT works like SIGTERM.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first.process.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(first
+        .process
+        .wait_exit(Duration::from_secs(20))
+        .is_some_and(|s| s.success()));
+    assert!(!first.socket.exists());
+
+    // No agent behind CCTOKEN_AGENT: exit 4 with a hint.
+    let out = cctoken(home.path())
+        .args(["get", "-p", "emu"])
+        .env("CCTOKEN_AGENT", format!("unix:{}", first.socket.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cctoken agent"));
+    // A remote agent address is refused before any key is sent.
+    let out = cctoken(home.path())
+        .args(["get", "-p", "emu"])
+        .env("CCTOKEN_AGENT", "http://agent.example.com:80")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
