@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use cctoken::clock::SharedClock;
@@ -193,7 +193,7 @@ async fn relay(resp: reqwest::Response) -> Response {
     let status = resp.status();
     let mut headers = HeaderMap::with_capacity(resp.headers().len());
     for (k, v) in resp.headers() {
-        if !DROPPED.contains(&k.as_str()) || k == header::AUTHORIZATION {
+        if !DROPPED.contains(&k.as_str()) {
             headers.append(HeaderName::from(k), v.clone());
         }
     }
