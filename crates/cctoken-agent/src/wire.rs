@@ -91,23 +91,7 @@ impl ErrorResponse {
     /// Back to a library error (for clients), so exit codes follow SPEC §5.
     pub fn to_error(&self) -> cctoken::Error {
         use cctoken::error::{Class, ErrorKind};
-        const KINDS: [ErrorKind; 11] = [
-            ErrorKind::InvalidRequest,
-            ErrorKind::InvalidClient,
-            ErrorKind::InvalidGrant,
-            ErrorKind::UnauthorizedClient,
-            ErrorKind::UnsupportedGrantType,
-            ErrorKind::InvalidScope,
-            ErrorKind::RateLimited,
-            ErrorKind::ServerError,
-            ErrorKind::UnexpectedResponse,
-            ErrorKind::Transport,
-            ErrorKind::Config,
-        ];
-        let kind = KINDS
-            .into_iter()
-            .find(|k| k.as_str() == self.error)
-            .unwrap_or(ErrorKind::Config);
+        let kind = ErrorKind::from_name(&self.error).unwrap_or(ErrorKind::Config);
         let class = match self.class.as_deref() {
             Some("permanent") => Class::Permanent,
             Some("transient") => Class::Transient,

@@ -39,6 +39,27 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, for mapping names back ([`ErrorKind::from_name`]).
+    pub const ALL: [ErrorKind; 11] = [
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnauthorizedClient,
+        Self::UnsupportedGrantType,
+        Self::InvalidScope,
+        Self::RateLimited,
+        Self::ServerError,
+        Self::UnexpectedResponse,
+        Self::Transport,
+        Self::Config,
+    ];
+
+    /// The kind whose [`ErrorKind::as_str`] is `name` (the inverse, e.g. for errors that
+    /// crossed a process boundary as JSON).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The stable snake_case name (`invalid_client`, `transport`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -213,6 +234,10 @@ mod tests {
 
     #[test]
     fn oauth_codes_round_trip() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::from_name("nope"), None);
         for k in [
             ErrorKind::InvalidRequest,
             ErrorKind::InvalidClient,
