@@ -1,8 +1,8 @@
 //! The per-user on-disk cache: `$XDG_CACHE_HOME/cctoken/` (0700), one file per key (0600).
 //!
-//! Entries are JSON with the token sealed by the private `crypto` module; expiry metadata stays in
-//! clear (bound as associated data) so a lookup can reject a stale entry before deriving
-//! keys. Writes are atomic (temp file + rename); a per-key advisory lock (`flock`, released
+//! Entries are the documents of the private `entry` module (the token sealed by `crypto`,
+//! its expiry metadata in clear but bound as associated data), the same bytes the Redis cache
+//! stores. Writes are atomic (temp file + rename); a per-key advisory lock (`flock`, released
 //! by the kernel if the holder dies) gives cross-process single flight. Corrupt or
 //! undecryptable entries are discarded with a warning — the worst a broken cache can do is
 //! cost one token request.
@@ -11,80 +11,17 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
-use base64::Engine as _;
-use serde::{Deserialize, Serialize};
-
-use super::crypto;
+pub use super::entry::Lookup;
+use super::entry::{self, from_ms, ms};
 use super::key::CacheKey;
-use crate::error::{Class, Error, ErrorKind};
-use crate::secret::{AccessToken, ClientSecret};
+use crate::error::Error;
+use crate::secret::ClientSecret;
 use crate::token::Token;
 
 /// Environment variable naming the cache directory's parent (XDG).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
-
-/// What a lookup found.
-#[derive(Debug)]
-pub enum Lookup {
-    /// A token (check its remaining lifetime yourself).
-    Token(Token),
-    /// A recent permanent failure, remembered until `until`.
-    Negative(Error),
-    /// Nothing usable.
-    Miss,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Entry {
-    Token {
-        v: u32,
-        issued_at_ms: u64,
-        expires_in_s: u64,
-        #[serde(default)]
-        expires_in_defaulted: bool,
-        token_type: String,
-        scope: Option<String>,
-        nonce: String,
-        ct: String,
-    },
-    Negative {
-        v: u32,
-        until_ms: u64,
-        error_kind: String,
-        status: Option<u16>,
-        message: String,
-        hint: Option<String>,
-    },
-}
-
-#[derive(Serialize, Deserialize)]
-struct Sealed {
-    access_token: String,
-    refresh_token: Option<String>,
-    id_token: Option<String>,
-}
-
-fn ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn from_ms(v: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(v)
-}
-
-fn aad(key: &CacheKey, issued_at_ms: u64, expires_in_s: u64, token_type: &str) -> Vec<u8> {
-    format!(
-        "{}|{issued_at_ms}|{expires_in_s}|{token_type}",
-        key.as_str()
-    )
-    .into_bytes()
-}
 
 /// The on-disk cache.
 #[derive(Debug, Clone)]
@@ -143,88 +80,16 @@ impl DiskCache {
         let _ = fs::remove_file(path);
     }
 
-    /// Look up `key`. Never fails: unreadable entries are a miss.
+    /// Look up `key`. Never fails: unreadable entries are a miss (and are removed).
     pub fn load(&self, key: &CacheKey, secret: &ClientSecret, now: SystemTime) -> Lookup {
         let path = self.entry_path(key);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(_) => return Lookup::Miss,
+        let Ok(bytes) = fs::read(&path) else {
+            return Lookup::Miss;
         };
-        let entry: Entry = match serde_json::from_slice(&bytes) {
-            Ok(e) => e,
-            Err(_) => {
-                self.discard(&path, "corrupt (not a cctoken cache entry)");
-                return Lookup::Miss;
-            }
-        };
-        match entry {
-            Entry::Negative {
-                until_ms,
-                error_kind,
-                status,
-                message,
-                hint,
-                ..
-            } => {
-                if ms(now) >= until_ms {
-                    return Lookup::Miss;
-                }
-                let kind = ErrorKind::from_oauth_code(&error_kind)
-                    .unwrap_or(ErrorKind::UnexpectedResponse);
-                let left = until_ms.saturating_sub(ms(now)) / 1000 + 1;
-                Lookup::Negative(Error {
-                    kind,
-                    class: Class::Permanent,
-                    status,
-                    description: None,
-                    message: format!("{message} (remembered from a recent attempt; retrying in {left} s or with --no-cache)"),
-                    hint,
-                    retry_after: None,
-                    presented_secret: Some(secret.fingerprint()),
-                })
-            }
-            Entry::Token {
-                issued_at_ms,
-                expires_in_s,
-                expires_in_defaulted,
-                token_type,
-                scope,
-                nonce,
-                ct,
-                ..
-            } => {
-                let expires = from_ms(issued_at_ms) + Duration::from_secs(expires_in_s);
-                if expires <= now {
-                    return Lookup::Miss;
-                }
-                let aad = aad(key, issued_at_ms, expires_in_s, &token_type);
-                let (Ok(nonce), Ok(ct)) = (B64.decode(nonce), B64.decode(ct)) else {
-                    self.discard(&path, "corrupt (bad encoding)");
-                    return Lookup::Miss;
-                };
-                let Some(plain) = crypto::open(secret, key.as_str(), &aad, &nonce, &ct) else {
-                    self.discard(
-                        &path,
-                        "cannot be decrypted with this secret (tampered or corrupt)",
-                    );
-                    return Lookup::Miss;
-                };
-                let Ok(sealed) = serde_json::from_slice::<Sealed>(&plain) else {
-                    self.discard(&path, "corrupt (bad sealed payload)");
-                    return Lookup::Miss;
-                };
-                Lookup::Token(Token {
-                    access_token: AccessToken::new(sealed.access_token),
-                    token_type: crate::token::BEARER,
-                    issued_at: from_ms(issued_at_ms),
-                    expires_in: Duration::from_secs(expires_in_s),
-                    expires_in_defaulted,
-                    scope: scope.map(Into::into),
-                    refresh_token: sealed.refresh_token.map(AccessToken::new),
-                    id_token: sealed.id_token.map(AccessToken::new),
-                })
-            }
-        }
+        entry::decode(key, secret, &bytes, now).unwrap_or_else(|why| {
+            self.discard(&path, why);
+            Lookup::Miss
+        })
     }
 
     /// Store a token (encrypted, atomically).
@@ -234,37 +99,7 @@ impl DiskCache {
         secret: &ClientSecret,
         token: &Token,
     ) -> Result<(), Error> {
-        let issued_at_ms = ms(token.issued_at);
-        let expires_in_s = token.expires_in.as_secs();
-        let sealed = zeroize::Zeroizing::new(
-            serde_json::to_vec(&Sealed {
-                access_token: token.access_token.expose_secret().to_owned(),
-                refresh_token: token
-                    .refresh_token
-                    .as_ref()
-                    .map(|t| t.expose_secret().to_owned()),
-                id_token: token
-                    .id_token
-                    .as_ref()
-                    .map(|t| t.expose_secret().to_owned()),
-            })
-            .map_err(|e| Error::config(format!("cache: {e}")))?,
-        );
-        let aad = aad(key, issued_at_ms, expires_in_s, token.token_type);
-        let (nonce, ct) = crypto::seal(secret, key.as_str(), &aad, &sealed);
-        self.write(
-            key,
-            &Entry::Token {
-                v: 1,
-                issued_at_ms,
-                expires_in_s,
-                expires_in_defaulted: token.expires_in_defaulted,
-                token_type: token.token_type.to_owned(),
-                scope: token.scope.as_deref().map(str::to_owned),
-                nonce: B64.encode(nonce),
-                ct: B64.encode(ct),
-            },
-        )
+        self.write(key, &entry::encode_token(key, secret, token)?)
     }
 
     /// Remember a permanent failure until `until`.
@@ -274,17 +109,7 @@ impl DiskCache {
         err: &Error,
         until: SystemTime,
     ) -> Result<(), Error> {
-        self.write(
-            key,
-            &Entry::Negative {
-                v: 1,
-                until_ms: ms(until),
-                error_kind: err.kind.as_str().to_owned(),
-                status: err.status,
-                message: err.message.clone(),
-                hint: err.hint.clone(),
-            },
-        )
+        self.write(key, &entry::encode_negative(err, until)?)
     }
 
     fn rate_limit_path(&self, key: &CacheKey) -> PathBuf {
@@ -323,7 +148,7 @@ impl DiskCache {
         let _ = fs::remove_file(self.entry_path(key));
     }
 
-    fn write(&self, key: &CacheKey, entry: &Entry) -> Result<(), Error> {
+    fn write(&self, key: &CacheKey, data: &[u8]) -> Result<(), Error> {
         let path = self.entry_path(key);
         let tmp = self.dir.join(format!(
             ".{}.{}.{:x}.tmp",
@@ -331,14 +156,13 @@ impl DiskCache {
             std::process::id(),
             rand::random::<u64>()
         ));
-        let data = serde_json::to_vec(entry).map_err(|e| Error::config(format!("cache: {e}")))?;
         let result = (|| {
             let mut f = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(&tmp)?;
-            f.write_all(&data)?;
+            f.write_all(data)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)
         })();

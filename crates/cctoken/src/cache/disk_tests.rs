@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::{Class, ErrorKind};
+use crate::secret::AccessToken;
 
 fn token(now: SystemTime, secs: u64) -> Token {
     Token {

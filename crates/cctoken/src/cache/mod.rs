@@ -1,18 +1,26 @@
-//! Token caches: the per-user on-disk cache ([`DiskCache`]) and the glue that puts it in
-//! front of a [`Client`] ([`CachedClient`]).
+//! Token caches: the per-user on-disk cache ([`DiskCache`]), the optional Redis cache a fleet
+//! shares (`redis::RedisCache`, feature `redis`), and the glue that puts them in front of a
+//! [`Client`] ([`CachedClient`]).
 //!
 //! The cache makes 200 parallel `cctoken get` processes send one token request: a fresh
 //! entry is served without locks or network; otherwise one process takes the per-key lock,
 //! re-checks, fetches and writes while the others wait and then read its entry. Permanent
 //! failures are remembered for a short while (negative cache) so a wrong secret does not
-//! turn into 200 failing requests.
+//! turn into 200 failing requests. With a Redis cache the same holds across machines: the
+//! disk stays the fast path, and Redis adds a shared entry and a refresh lease (the
+//! protocol is described in the `redis` module).
 
 mod crypto;
 pub mod disk;
+mod entry;
+#[cfg(feature = "redis")]
+mod fleet;
 pub mod key;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub use disk::{DiskCache, Lookup};
 pub use key::CacheKey;
@@ -20,6 +28,7 @@ pub use key::CacheKey;
 use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{Class, Error, ErrorKind};
+use crate::secret::AccessToken;
 use crate::source::{safety_margin, BoxFuture, Fetch};
 use crate::token::Token;
 
@@ -42,7 +51,7 @@ pub enum Origin {
     Server,
 }
 
-/// A [`Client`] with the on-disk cache in front of it.
+/// A [`Client`] with the on-disk cache (and optionally a fleet's Redis cache) in front of it.
 #[derive(Debug, Clone)]
 pub struct CachedClient {
     client: Client,
@@ -50,6 +59,16 @@ pub struct CachedClient {
     key: CacheKey,
     clock: SharedClock,
     negative_ttl: Duration,
+    #[cfg(feature = "redis")]
+    shared: Option<redis::RedisCache>,
+}
+
+/// A cache lookup judged against what the caller needs.
+enum Found {
+    /// Usable as it is.
+    Fresh(Token),
+    /// Nothing usable; the stale token, if any (its refresh token may serve the request).
+    Stale(Option<Token>),
 }
 
 impl CachedClient {
@@ -62,7 +81,23 @@ impl CachedClient {
             key,
             clock,
             negative_ttl: DEFAULT_NEGATIVE_TTL,
+            #[cfg(feature = "redis")]
+            shared: None,
         }
+    }
+
+    /// Share tokens with other machines through `shared` (SPEC §6). The disk cache stays in
+    /// front: [`CachedClient::cached`] never touches Redis.
+    #[cfg(feature = "redis")]
+    pub fn with_redis(mut self, shared: redis::RedisCache) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The Redis cache, unless there is none or it failed a moment ago.
+    #[cfg(feature = "redis")]
+    fn fleet(&self) -> Option<&redis::RedisCache> {
+        self.shared.as_ref().filter(|s| s.available())
     }
 
     /// Remember permanent failures this long (zero disables the negative cache).
@@ -85,44 +120,103 @@ impl CachedClient {
         token.remaining(self.clock.now()) > safety_margin(token.expires_in).max(min_ttl)
     }
 
-    /// The cached token if it has the margin (and `min_ttl`) left; a remembered permanent
-    /// failure as an error; `None` otherwise. Synchronous, no network: the `get` fast path.
-    pub fn cached(&self, min_ttl: Duration) -> Result<Option<Token>, Error> {
-        match self.cache.load(
+    /// Judge a lookup: fresh enough for `min_ttl` and not the `exclude`d token (the one a
+    /// refreshing source already holds), a remembered failure, or nothing usable.
+    fn judge(
+        &self,
+        lookup: Lookup,
+        min_ttl: Duration,
+        exclude: Option<&AccessToken>,
+    ) -> Result<Found, Error> {
+        match lookup {
+            Lookup::Token(t)
+                if self.fresh(&t, min_ttl) && exclude.is_none_or(|x| *x != t.access_token) =>
+            {
+                Ok(Found::Fresh(t))
+            }
+            Lookup::Token(t) => Ok(Found::Stale(Some(t))),
+            Lookup::Negative(e) => Err(e),
+            Lookup::Miss => Ok(Found::Stale(None)),
+        }
+    }
+
+    fn load_disk(&self) -> Lookup {
+        self.cache.load(
             &self.key,
             &self.client.config().client_secret,
             self.clock.now(),
-        ) {
-            Lookup::Token(t) if self.fresh(&t, min_ttl) => Ok(Some(t)),
-            Lookup::Negative(e) => Err(e),
-            _ => Ok(None),
+        )
+    }
+
+    /// The cached token if it has the margin (and `min_ttl`) left; a remembered permanent
+    /// failure as an error; `None` otherwise. Synchronous, no network: the `get` fast path
+    /// (the disk cache only, also when a Redis cache is configured).
+    pub fn cached(&self, min_ttl: Duration) -> Result<Option<Token>, Error> {
+        match self.judge(self.load_disk(), min_ttl, None)? {
+            Found::Fresh(t) => Ok(Some(t)),
+            Found::Stale(_) => Ok(None),
         }
     }
 
     /// A fresh token: from the cache, or fetched under the cross-process lock (waiters
-    /// re-check after acquiring it, so only one process asks the server).
+    /// re-check after acquiring it, so only one process asks the server). With a Redis
+    /// cache, one process in the whole fleet asks (see the `redis` module).
     pub async fn token(&self, min_ttl: Duration) -> Result<(Token, Origin), Error> {
-        if let Some(t) = self.cached(min_ttl)? {
+        self.obtain(min_ttl, None).await
+    }
+
+    async fn obtain(
+        &self,
+        min_ttl: Duration,
+        exclude: Option<&AccessToken>,
+    ) -> Result<(Token, Origin), Error> {
+        if let Found::Fresh(t) = self.judge(self.load_disk(), min_ttl, exclude)? {
             return Ok((t, Origin::Cache));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(shared) = self.fleet() {
+            if let Some(found) = self.fleet_entry(shared, min_ttl, exclude).await {
+                return found;
+            }
         }
         let cache = self.cache.clone();
         let key = self.key.clone();
         let _lock = tokio::task::spawn_blocking(move || cache.lock(&key, LOCK_WAIT))
             .await
             .map_err(|e| Error::transport(format!("cache lock task failed: {e}")))??;
-        let previous = match self.cache.load(
-            &self.key,
-            &self.client.config().client_secret,
-            self.clock.now(),
-        ) {
-            Lookup::Token(t) if self.fresh(&t, min_ttl) => return Ok((t, Origin::Cache)),
-            Lookup::Negative(e) => return Err(e),
-            Lookup::Token(t) => Some(t),
-            Lookup::Miss => None,
+        let previous = match self.judge(self.load_disk(), min_ttl, exclude)? {
+            Found::Fresh(t) => return Ok((t, Origin::Cache)),
+            Found::Stale(t) => t,
         };
+        #[cfg(feature = "redis")]
+        if let Some(shared) = self.fleet() {
+            if let Some(done) = self
+                .under_lease(shared, min_ttl, exclude, previous.as_ref())
+                .await
+            {
+                return done;
+            }
+        }
+        self.fetch_and_store(previous.as_ref(), None)
+            .await
+            .map(|t| (t, Origin::Server))
+    }
+
+    /// Ask the server (after waiting out a rate limit remembered on disk or in `also_until`)
+    /// and remember the outcome on disk: the token, a permanent failure, a rate limit.
+    async fn fetch_and_store(
+        &self,
+        previous: Option<&Token>,
+        also_until: Option<SystemTime>,
+    ) -> Result<Token, Error> {
         let secret = &self.client.config().client_secret;
-        if let Some(until) = self.cache.rate_limited_until(&self.key, self.clock.now()) {
-            let wait = until.duration_since(self.clock.now()).unwrap_or_default();
+        let now = self.clock.now();
+        let limited = self
+            .cache
+            .rate_limited_until(&self.key, now)
+            .max(also_until.filter(|u| *u > now));
+        if let Some(until) = limited {
+            let wait = until.duration_since(now).unwrap_or_default();
             if wait > MAX_RATE_LIMIT_WAIT {
                 return Err(Error {
                     kind: ErrorKind::RateLimited,
@@ -138,12 +232,12 @@ impl CachedClient {
             );
             tokio::time::sleep(wait).await;
         }
-        match self.client.fetch(previous.as_ref()).await {
+        match self.client.fetch(previous).await {
             Ok(t) => {
                 if let Err(e) = self.cache.store_token(&self.key, secret, &t) {
                     tracing::warn!("could not write the token cache: {e}");
                 }
-                Ok((t, Origin::Server))
+                Ok(t)
             }
             Err(e) => {
                 if e.kind == ErrorKind::RateLimited {
@@ -181,7 +275,8 @@ impl Fetch for CachedClient {
                 }
                 self.invalidate();
             }
-            self.token(Duration::ZERO).await.map(|(t, _)| t)
+            let exclude = current.map(|c| &c.access_token);
+            self.obtain(Duration::ZERO, exclude).await.map(|(t, _)| t)
         })
     }
 }

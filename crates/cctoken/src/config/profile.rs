@@ -145,11 +145,12 @@ impl ProfileSettings {
     }
 }
 
-/// The `[cache]` table: shared cache settings (SPEC §6), parsed and kept for later.
+/// The `[cache]` table (SPEC §6): the negative-cache TTL and the Redis cache a fleet shares
+/// (used by `cctoken::cache::redis::RedisCache`, feature `redis`).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
-    /// `redis://` or `rediss://` URL of a shared cache.
+    /// `redis://`, `rediss://` (TLS), `redis+unix://` or `unix://` URL of a shared cache.
     #[serde(default, deserialize_with = "de_redis_url")]
     pub url: Option<Url>,
     /// How long a permanent failure is remembered (default 30 s).
