@@ -201,3 +201,50 @@ fn min_ttl_beyond_the_lifetime_exits_3_pointing_to_exec() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("exec"), "{err}");
 }
+
+fn write_config(home: &std::path::Path, text: &str) {
+    let dir = home.join("config/cctoken");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+#[test]
+fn negative_ttl_from_the_config_file_is_applied() {
+    let emu = Emu::demo(Flavor::Generic);
+    let url = format!("{}/oauth/token", emu.base);
+    let wrong = |home: &std::path::Path| {
+        let out = get_cmd(home, &url, "wrong-secret").output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+    };
+    // Default: the second attempt is answered from the negative cache.
+    let default = tempfile::tempdir().unwrap();
+    let before = stat(&emu, "token_requests_total");
+    wrong(default.path());
+    wrong(default.path());
+    assert_eq!(stat(&emu, "token_requests_total") - before, 1);
+    // `negative_ttl = "0s"` turns it off: every attempt asks the server.
+    let off = tempfile::tempdir().unwrap();
+    write_config(off.path(), "[cache]\nnegative_ttl = \"0s\"\n");
+    let before = stat(&emu, "token_requests_total");
+    wrong(off.path());
+    wrong(off.path());
+    assert_eq!(stat(&emu, "token_requests_total") - before, 2);
+}
+
+#[test]
+fn a_broken_config_file_only_warns_when_no_profile_is_named() {
+    let emu = Emu::demo(Flavor::Generic);
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "[cache\nurl = \n");
+    let url = format!("{}/oauth/token", emu.base);
+    let out = get_cmd(home.path(), &url, DEMO_SECRET).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("ignoring the [cache] settings"), "{stderr}");
+    // Naming a profile needs the file: then it is an error (exit 2).
+    let named = get_cmd(home.path(), &url, DEMO_SECRET)
+        .args(["--profile", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(named.status.code(), Some(2));
+}

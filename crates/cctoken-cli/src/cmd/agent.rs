@@ -2,9 +2,9 @@
 //! consumers (SPEC §9).
 //!
 //! This adapter resolves the profiles (once, at start), builds the agent library's
-//! registry over the shared on-disk cache, binds the listeners, prints one stdout line per
-//! listener and serves until SIGTERM or SIGINT. Everything the agent does per request lives
-//! in the `cctoken-agent` crate.
+//! registry over the shared on-disk cache (and the fleet's Redis cache of `[cache] url`),
+//! binds the listeners, prints one stdout line per listener and serves until SIGTERM or
+//! SIGINT. Everything the agent does per request lives in the `cctoken-agent` crate.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use cctoken::cache::CachedClient;
 use cctoken::client::Client;
 use cctoken::config::{resolve, ConfigFile, ProcessEnv, ResolveOptions};
 use cctoken::error::Error;
@@ -142,6 +141,10 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
             }
         }
     };
+    // One Redis connection (and one "Redis is down" warning) for every profile.
+    let redis = cache
+        .as_ref()
+        .and_then(|_| super::session::redis_cache(&file.cache));
     // One HTTP client (connection pool, TLS configuration) for every profile.
     let http = cctoken::client::http::http_client(cctoken::client::DEFAULT_TIMEOUT)?;
     let clock = cctoken::clock::system();
@@ -176,7 +179,13 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
         }
         match &cache {
             Some(c) => {
-                let cached = CachedClient::new(client, c.clone(), clock.clone());
+                let cached = super::session::cached_client(
+                    client,
+                    c.clone(),
+                    &file.cache,
+                    redis.as_ref(),
+                    clock.clone(),
+                );
                 registry.add(name, cached, api_base);
             }
             None => {

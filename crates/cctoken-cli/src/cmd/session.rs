@@ -1,12 +1,16 @@
 //! What every token-consuming command sets up: the resolved profile, the client, the
-//! on-disk cache in front of it, and a [`TokenSource`] over both — or, when
-//! `CCTOKEN_AGENT` points at a running agent, a source that asks the agent ([`Tokens`]).
+//! on-disk cache in front of it (with the `[cache]` settings: negative TTL, a fleet's Redis),
+//! and a [`TokenSource`] over both — or, when `CCTOKEN_AGENT` points at a running agent, a
+//! source that asks the agent ([`Tokens`]).
 
+use std::path::Path;
+
+use cctoken::cache::redis::RedisCache;
 use cctoken::cache::{CachedClient, DiskCache};
 use cctoken::client::Client;
 use cctoken::clock;
 use cctoken::config::resolve::{infer_provider, lookup_region};
-use cctoken::config::{ConfigFile, ProcessEnv, ProfileSettings, ResolvedProfile};
+use cctoken::config::{CacheSettings, ConfigFile, ProcessEnv, ProfileSettings, ResolvedProfile};
 use cctoken::error::Error;
 use cctoken::provider::{ProviderConfig, ProviderKind};
 use cctoken::source::TokenSource;
@@ -49,7 +53,17 @@ impl Session {
             None
         } else {
             match default_cache() {
-                Ok(dir) => Some(CachedClient::new(client.clone(), dir, clock::system())),
+                Ok(disk) => {
+                    let settings = cache_settings(opts.config.as_deref());
+                    let redis = redis_cache(&settings);
+                    Some(cached_client(
+                        client.clone(),
+                        disk,
+                        &settings,
+                        redis.as_ref(),
+                        clock::system(),
+                    ))
+                }
                 Err(e) => {
                     tracing::warn!("token cache disabled: {e}");
                     None
@@ -77,6 +91,51 @@ pub fn default_cache() -> Result<DiskCache, Error> {
     let dir = DiskCache::default_dir()
         .ok_or_else(|| Error::config("neither XDG_CACHE_HOME nor HOME is set"))?;
     DiskCache::open(dir)
+}
+
+/// The `[cache]` table of the profile file. When a profile is named the file was read
+/// already (an error there stopped the command); without one, a file that cannot be read
+/// only warns: a `get` given everything by flags does not fail over an unrelated file.
+pub fn cache_settings(config: Option<&Path>) -> CacheSettings {
+    match ConfigFile::load(config) {
+        Ok(file) => file.cache,
+        Err(e) => {
+            tracing::warn!("ignoring the [cache] settings: {e}");
+            CacheSettings::default()
+        }
+    }
+}
+
+/// The fleet's Redis cache of `[cache] url`, if any. Opening does no I/O; a URL the Redis
+/// client refuses disables it with a warning (never a failed `get`).
+pub fn redis_cache(settings: &CacheSettings) -> Option<RedisCache> {
+    let url = settings.url.as_ref()?;
+    match RedisCache::open(url) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!("shared cache disabled: {e}");
+            None
+        }
+    }
+}
+
+/// `client` behind the disk cache with the `[cache]` settings applied: the negative TTL and
+/// the shared Redis cache (one per process, shared by every profile).
+pub fn cached_client(
+    client: Client,
+    disk: DiskCache,
+    settings: &CacheSettings,
+    redis: Option<&RedisCache>,
+    clock: clock::SharedClock,
+) -> CachedClient {
+    let mut cached = CachedClient::new(client, disk, clock);
+    if let Some(ttl) = settings.negative_ttl {
+        cached = cached.with_negative_ttl(ttl);
+    }
+    if let Some(r) = redis {
+        cached = cached.with_redis(r.clone());
+    }
+    cached
 }
 
 /// `CCTOKEN_AGENT` for a command: the agent and the profile to ask it for, when it applies.
