@@ -132,7 +132,22 @@ impl AgentClient {
 
     /// Ask the agent for `profile`'s token (blocking).
     pub fn token(&self, profile: &str) -> Result<AgentToken, Error> {
-        let path = format!("/v1/token/{}", encode_segment(profile));
+        self.token_replacing(profile, None)
+    }
+
+    /// Ask for `profile`'s token, telling the agent that an API rejected `rejected` (401):
+    /// if that is still the agent's current token, it replaces it first. Only the token's
+    /// fingerprint is sent.
+    pub fn token_replacing(
+        &self,
+        profile: &str,
+        rejected: Option<&cctoken::secret::AccessToken>,
+    ) -> Result<AgentToken, Error> {
+        let mut path = format!("/v1/token/{}", encode_segment(profile));
+        if let Some(r) = rejected {
+            path.push_str("?rejected=");
+            path.push_str(r.fingerprint().sha256_prefix());
+        }
         let (status, body) = self.get(&path).map_err(|e| self.unreachable(&e))?;
         if status != 200 {
             return Err(match serde_json::from_slice::<ErrorResponse>(&body) {
@@ -224,6 +239,7 @@ impl AgentClient {
         AgentFetch {
             client: self,
             profile: profile.to_owned(),
+            rejected: Default::default(),
         }
     }
 }
@@ -312,20 +328,41 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
 
 /// A [`Fetch`] over the agent: a `TokenSource` in a consumer asks the agent instead of the
 /// token server.
+///
+/// Clones share the pending rejection: call [`AgentFetch::reject`] on one, then
+/// `TokenSource::invalidate_and_refresh` on the source built over another, and the agent
+/// is told which token the API refused.
 #[derive(Debug, Clone)]
 pub struct AgentFetch {
     client: AgentClient,
     profile: String,
+    rejected: std::sync::Arc<std::sync::Mutex<Option<cctoken::secret::AccessToken>>>,
+}
+
+impl AgentFetch {
+    /// Report `token` as rejected by an API with the next request to the agent.
+    pub fn reject(&self, token: &cctoken::secret::AccessToken) {
+        let mut slot = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(token.clone());
+    }
 }
 
 impl Fetch for AgentFetch {
     fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
+            let rejected = self
+                .rejected
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             let this = self.clone();
-            tokio::task::spawn_blocking(move || this.client.token(&this.profile))
-                .await
-                .map_err(|e| Error::transport(format!("asking the agent: {e}")))?
-                .map(|t| t.token)
+            tokio::task::spawn_blocking(move || {
+                this.client
+                    .token_replacing(&this.profile, rejected.as_ref())
+            })
+            .await
+            .map_err(|e| Error::transport(format!("asking the agent: {e}")))?
+            .map(|t| t.token)
         })
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -77,7 +77,18 @@ struct TokenBody<'a> {
     api_base: Option<&'a str>,
 }
 
-async fn token(State(st): State<AgentState>, Path(name): Path<String>) -> Response {
+/// `?rejected=SHA8`: the consumer's API answered 401 to the token whose SHA-256 starts
+/// with these 8 hex digits (its fingerprint, never the token).
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    rejected: Option<String>,
+}
+
+async fn token(
+    State(st): State<AgentState>,
+    Path(name): Path<String>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
     let reg = st.registry();
     let Some(profile) = reg.get(&name) else {
         if let Some(b) = reg.broken(&name) {
@@ -90,6 +101,9 @@ async fn token(State(st): State<AgentState>, Path(name): Path<String>) -> Respon
     };
     profile.counters.served.fetch_add(1, Ordering::Relaxed);
     let clock = reg.clock();
+    if let Some(rejected) = q.rejected.as_deref() {
+        replace_rejected(profile, rejected).await;
+    }
     match profile.token(clock).await {
         Ok(t) => {
             let body = TokenBody {
@@ -121,6 +135,31 @@ async fn token(State(st): State<AgentState>, Path(name): Path<String>) -> Respon
             }
             r
         }
+    }
+}
+
+/// Replace the profile's current token when it is the one a consumer's API rejected (a
+/// revoked token): once, shared by every consumer reporting it. A report about another
+/// token — one already replaced — changes nothing.
+async fn replace_rejected(profile: &crate::registry::Profile, rejected: &str) {
+    let Some(current) = profile.source.peek() else {
+        return;
+    };
+    if !current
+        .access_token
+        .fingerprint()
+        .sha256_prefix()
+        .eq_ignore_ascii_case(rejected)
+    {
+        return;
+    }
+    tracing::info!(profile = %profile.name, "a consumer's API rejected the current token; replacing it");
+    if let Err(e) = profile
+        .source
+        .invalidate_and_refresh(&current.access_token)
+        .await
+    {
+        tracing::warn!(profile = %profile.name, "replacing the rejected token failed: {e}");
     }
 }
 

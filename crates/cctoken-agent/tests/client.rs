@@ -208,3 +208,66 @@ fn only_loopback_agents_are_trusted_with_the_key() {
     .unwrap_err();
     assert!(missing.message.contains("agent key"), "{}", missing.message);
 }
+
+/// A consumer whose API answered 401 reports the token (by fingerprint); the agent replaces
+/// it once, however many consumers report it, and ignores reports about older tokens.
+#[tokio::test]
+async fn a_rejected_token_is_replaced_once() {
+    let clock = clock::system();
+    let fake = Fake::new("r", clock.clone());
+    let mut registry = Registry::new(clock.clone());
+    registry.add("p", fake.fetcher(), None);
+    let agent = live(registry).await;
+    let client = agent.unix();
+    let first = ask(&client, "p").await.unwrap().token.access_token;
+    assert_eq!(first.expose_secret(), "r-0");
+
+    let report = |rejected: cctoken::secret::AccessToken| {
+        let client = client.clone();
+        async move {
+            tokio::time::timeout(
+                PATIENCE,
+                tokio::task::spawn_blocking(move || client.token_replacing("p", Some(&rejected))),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .token
+            .access_token
+        }
+    };
+    // Three consumers report r-0: one refresh.
+    let (a, b, c) = tokio::join!(
+        report(first.clone()),
+        report(first.clone()),
+        report(first.clone())
+    );
+    for t in [&a, &b, &c] {
+        assert_eq!(t.expose_secret(), "r-1");
+    }
+    assert_eq!(fake.calls(), 2);
+    // A late report about r-0 changes nothing; a plain request neither.
+    assert_eq!(report(first.clone()).await.expose_secret(), "r-1");
+    assert_eq!(
+        ask(&client, "p")
+            .await
+            .unwrap()
+            .token
+            .access_token
+            .expose_secret(),
+        "r-1"
+    );
+    assert_eq!(fake.calls(), 2);
+
+    // Through a consumer's TokenSource: reject, then invalidate_and_refresh.
+    let fetch = client.clone().fetcher("p");
+    let source = TokenSource::new(fetch.clone(), clock::system());
+    let held = source.token().await.unwrap().access_token;
+    assert_eq!(held.expose_secret(), "r-1");
+    fetch.reject(&held);
+    let fresh = source.invalidate_and_refresh(&held).await.unwrap();
+    assert_eq!(fresh.access_token.expose_secret(), "r-2");
+    assert_eq!(fake.calls(), 3);
+    agent.stop().await;
+}

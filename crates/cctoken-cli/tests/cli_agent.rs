@@ -219,6 +219,33 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
     let (status, _) = raw(&proxy, &request("/api/v2/tokens/me", &proxy, None));
     assert_eq!(status, 401);
 
+    // Revoked behind the agent's back (Genesys: DELETE /api/v2/tokens/me): `api` gets 401,
+    // reports the token's fingerprint, and the agent replaces it — one new token request.
+    let out = cctoken(home.path())
+        .args(["api", "-p", "emu", "-X", "DELETE", "/api/v2/tokens/me"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let before = token_requests(&emu);
+    let out = cctoken(home.path())
+        .args(["api", "-p", "emu", "/api/v2/tokens/me"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(token_requests(&emu), before + 1);
+    let out = cctoken(home.path())
+        .args(["get", "-p", "emu"])
+        .env("CCTOKEN_AGENT", &unix)
+        .output()
+        .unwrap();
+    let replaced = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        !replaced.is_empty() && replaced != token,
+        "the agent serves the new token"
+    );
+
     // A broken profile and an unknown one are configuration errors for the consumer.
     let out = cctoken(home.path())
         .args(["get", "-p", "broken"])
@@ -254,6 +281,7 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
     assert!(log.contains("trace") || log.contains("POST"), "{log}");
     assert!(!log.contains(DEMO_SECRET), "secret in the agent's log");
     assert!(!log.contains(&token), "token in the agent's log");
+    assert!(!log.contains(&replaced), "token in the agent's log");
 }
 
 #[test]

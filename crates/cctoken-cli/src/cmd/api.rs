@@ -82,6 +82,7 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
         let call = Call {
             http,
             source,
+            agent: tokens.rejection_reporter(),
             method,
             headers,
             body,
@@ -103,6 +104,8 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
 struct Call {
     http: reqwest::Client,
     source: cctoken::source::TokenSource,
+    /// With `CCTOKEN_AGENT`: tells the agent which token the API rejected.
+    agent: Option<cctoken_agent::client::AgentFetch>,
     method: reqwest::Method,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
@@ -145,6 +148,9 @@ impl Call {
             let bytes = resp.bytes().await?.to_vec();
             if status == 401 && !refreshed {
                 tracing::info!("API answered 401; refreshing the token once");
+                if let Some(agent) = &self.agent {
+                    agent.reject(&token.access_token);
+                }
                 token = self
                     .source
                     .invalidate_and_refresh(&token.access_token)

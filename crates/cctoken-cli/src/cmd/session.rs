@@ -15,7 +15,7 @@ use cctoken::error::Error;
 use cctoken::provider::{ProviderConfig, ProviderKind};
 use cctoken::source::TokenSource;
 use cctoken::token::Token;
-use cctoken_agent::client::{AgentClient, CCTOKEN_AGENT};
+use cctoken_agent::client::{AgentClient, AgentFetch, CCTOKEN_AGENT};
 
 use super::Globals;
 use crate::opts::ProfileOpts;
@@ -204,6 +204,8 @@ pub enum Tokens {
     Agent {
         /// A source over the agent.
         source: TokenSource,
+        /// The fetcher inside `source` (to report a rejected token).
+        fetch: AgentFetch,
         /// `--api-base`, else the agent's.
         api_base: Option<url::Url>,
         /// The provider family.
@@ -229,8 +231,10 @@ impl Tokens {
             None => first.api_base,
         };
         let (kind, region) = describe_without_secrets(opts, &name);
+        let fetch = agent.fetcher(&name);
         Ok(Self::Agent {
-            source: TokenSource::new(agent.fetcher(&name), clock::system()),
+            source: TokenSource::new(fetch.clone(), clock::system()),
+            fetch,
             api_base,
             kind,
             region,
@@ -242,6 +246,16 @@ impl Tokens {
         match self {
             Self::Direct(s) => s.source(),
             Self::Agent { source, .. } => source.clone(),
+        }
+    }
+
+    /// What to tell the token's origin when an API rejected `token` (401) before
+    /// `invalidate_and_refresh`: the agent replaces its token too; a direct source needs
+    /// nothing (its fetcher gets the rejected token).
+    pub fn rejection_reporter(&self) -> Option<AgentFetch> {
+        match self {
+            Self::Direct(_) => None,
+            Self::Agent { fetch, .. } => Some(fetch.clone()),
         }
     }
 
