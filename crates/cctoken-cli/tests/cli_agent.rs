@@ -109,6 +109,15 @@ fn request(path: &str, host: &str, key: Option<&str>) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n")
 }
 
+/// `cctoken ARGS` with `CCTOKEN_AGENT=agent`.
+fn ask_agent(home: &Path, agent: &str, args: &[&str]) -> std::process::Output {
+    cctoken(home)
+        .args(args)
+        .env("CCTOKEN_AGENT", agent)
+        .output()
+        .unwrap()
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -180,11 +189,11 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
         String::from_utf8(out.stdout).unwrap(),
         format!("{token}|{token}|{}", emu.base)
     );
-    let out = cctoken(home.path())
-        .args(["api", "-p", "emu", "/api/v2/tokens/me"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(
+        home.path(),
+        &unix,
+        &["api", "-p", "emu", "/api/v2/tokens/me"],
+    );
     assert!(out.status.success(), "{out:?}");
     let me: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(me["OAuthClient"]["id"], "demo-client");
@@ -221,25 +230,21 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
 
     // Revoked behind the agent's back (Genesys: DELETE /api/v2/tokens/me): `api` gets 401,
     // reports the token's fingerprint, and the agent replaces it — one new token request.
-    let out = cctoken(home.path())
-        .args(["api", "-p", "emu", "-X", "DELETE", "/api/v2/tokens/me"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(
+        home.path(),
+        &unix,
+        &["api", "-p", "emu", "-X", "DELETE", "/api/v2/tokens/me"],
+    );
     assert!(out.status.success(), "{out:?}");
     let before = token_requests(&emu);
-    let out = cctoken(home.path())
-        .args(["api", "-p", "emu", "/api/v2/tokens/me"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(
+        home.path(),
+        &unix,
+        &["api", "-p", "emu", "/api/v2/tokens/me"],
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(token_requests(&emu), before + 1);
-    let out = cctoken(home.path())
-        .args(["get", "-p", "emu"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(home.path(), &unix, &["get", "-p", "emu"]);
     let replaced = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(
         !replaced.is_empty() && replaced != token,
@@ -247,18 +252,10 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
     );
 
     // A broken profile and an unknown one are configuration errors for the consumer.
-    let out = cctoken(home.path())
-        .args(["get", "-p", "broken"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(home.path(), &unix, &["get", "-p", "broken"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("CCTOKEN_TEST_UNSET_SECRET"));
-    let out = cctoken(home.path())
-        .args(["get", "-p", "nope"])
-        .env("CCTOKEN_AGENT", &unix)
-        .output()
-        .unwrap();
+    let out = ask_agent(home.path(), &unix, &["get", "-p", "nope"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("it serves: emu"));
 
