@@ -78,34 +78,37 @@ fn auth(
     })
 }
 
-/// `POST /oauth/introspect`.
-pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Body> {
-    st.inner
-        .stats
-        .introspections
-        .fetch_add(1, Ordering::Relaxed);
-    let (headers, form) = match read_form(&st, req).await {
-        Ok(x) => x,
-        Err((resp, reason)) => {
-            st.record(Record {
-                endpoint: "introspect",
-                outcome: "invalid_request".into(),
-                reason,
-                status: resp.status().as_u16(),
-                ..Record::default()
-            });
-            return resp;
-        }
-    };
-    let ok = match auth(&st, "introspect", &headers, &form) {
-        Ok(a) => a,
-        Err(resp) => return resp,
-    };
+/// What both endpoints need from a request: an authenticated caller and a `token`.
+struct TokenRequest {
+    headers: HeaderMap,
+    caller: String,
+    method: Option<&'static str>,
+    token: String,
+}
+
+/// Read the form, authenticate the client and require `token`, recording every refusal
+/// in the activity log under `endpoint`.
+async fn token_request(
+    st: &AppState,
+    endpoint: &'static str,
+    req: Request,
+) -> Result<TokenRequest, Response<Body>> {
+    let (headers, form) = read_form(st, req).await.map_err(|(resp, reason)| {
+        st.record(Record {
+            endpoint,
+            outcome: "invalid_request".into(),
+            reason,
+            status: resp.status().as_u16(),
+            ..Record::default()
+        });
+        resp
+    })?;
+    let ok = auth(st, endpoint, &headers, &form)?;
     let caller = ok.client.entry.id.clone();
     let method = Some(ok.method.as_str());
     let Some(token) = form.get("token") else {
         st.record(Record {
-            endpoint: "introspect",
+            endpoint,
             client_id: Some(caller),
             outcome: "invalid_request".into(),
             reason: "missing token".into(),
@@ -113,14 +116,39 @@ pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Bo
             auth_method: method,
             ..Record::default()
         });
-        return oauth_error(
+        return Err(oauth_error(
             st.config().flavor,
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "missing token",
             false,
-        );
+        ));
     };
+    let token = token.to_owned();
+    Ok(TokenRequest {
+        headers,
+        caller,
+        method,
+        token,
+    })
+}
+
+/// `POST /oauth/introspect`.
+pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Body> {
+    st.inner
+        .stats
+        .introspections
+        .fetch_add(1, Ordering::Relaxed);
+    let TokenRequest {
+        headers,
+        caller,
+        method,
+        token,
+    } = match token_request(&st, "introspect", req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let token = token.as_str();
     let now = st.now_secs();
     let (body, reason) = match st.inner.tokens.get(token) {
         None => (
@@ -173,43 +201,16 @@ pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Bo
 /// `POST /oauth/revoke`.
 pub async fn revoke(State(st): State<AppState>, req: Request) -> Response<Body> {
     st.inner.stats.revocations.fetch_add(1, Ordering::Relaxed);
-    let (headers, form) = match read_form(&st, req).await {
-        Ok(x) => x,
-        Err((resp, reason)) => {
-            st.record(Record {
-                endpoint: "revoke",
-                outcome: "invalid_request".into(),
-                reason,
-                status: resp.status().as_u16(),
-                ..Record::default()
-            });
-            return resp;
-        }
-    };
-    let ok = match auth(&st, "revoke", &headers, &form) {
-        Ok(a) => a,
+    let TokenRequest {
+        caller,
+        method,
+        token,
+        ..
+    } = match token_request(&st, "revoke", req).await {
+        Ok(r) => r,
         Err(resp) => return resp,
     };
-    let caller = ok.client.entry.id.clone();
-    let method = Some(ok.method.as_str());
-    let Some(token) = form.get("token") else {
-        st.record(Record {
-            endpoint: "revoke",
-            client_id: Some(caller),
-            outcome: "invalid_request".into(),
-            reason: "missing token".into(),
-            status: 400,
-            auth_method: method,
-            ..Record::default()
-        });
-        return oauth_error(
-            st.config().flavor,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "missing token",
-            false,
-        );
-    };
+    let token = token.as_str();
     let reason = match st.inner.tokens.get(token) {
         None => "unknown token (200 as RFC 7009 §2.2 says)".to_owned(),
         Some(rec) if rec.client_id != caller => "token of another client: not revoked".to_owned(),
