@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cctoken_emulator::Flavor;
-use common::peers::{self, PeerProcess};
+use common::peers::{self, http_raw, PeerProcess};
 use common::{cctoken, Emu, DEMO_SECRET};
 
 /// The agent's announced listeners.
@@ -80,26 +79,6 @@ fn start_agent(home: &Path, args: &[&str], lines: usize) -> Agent {
         }
     }
     agent
-}
-
-/// One raw HTTP/1.1 request to a loopback address: (status, body).
-fn raw(addr: &str, request: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 fn request(path: &str, host: &str, key: Option<&str>) -> String {
@@ -209,11 +188,11 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
         ("evil.example", Some(key.as_str()), 403),
         (tcp.as_str(), Some(key.as_str()), 200),
     ] {
-        let (status, body) = raw(&tcp, &request(path, host, k));
+        let (status, body) = http_raw(&tcp, &request(path, host, k));
         assert_eq!(status, want, "{host} {k:?}: {body}");
         assert_eq!(body.contains(&token), want == 200, "{body}");
     }
-    let (status, body) = raw(&tcp, &request("/metrics", &tcp, Some(&key)));
+    let (status, body) = http_raw(&tcp, &request("/metrics", &tcp, Some(&key)));
     assert_eq!(status, 200);
     assert!(
         body.contains("cctoken_agent_refreshes_total{profile=\"emu\"} 1"),
@@ -222,10 +201,10 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
 
     // The proxy injects the profile's token; the tool presents the agent key.
     let proxy = agent.proxy.clone().expect("proxy listener");
-    let (status, body) = raw(&proxy, &request("/api/v2/tokens/me", &proxy, Some(&key)));
+    let (status, body) = http_raw(&proxy, &request("/api/v2/tokens/me", &proxy, Some(&key)));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("demo-client"), "{body}");
-    let (status, _) = raw(&proxy, &request("/api/v2/tokens/me", &proxy, None));
+    let (status, _) = http_raw(&proxy, &request("/api/v2/tokens/me", &proxy, None));
     assert_eq!(status, 401);
 
     // Revoked behind the agent's back (Genesys: DELETE /api/v2/tokens/me): `api` gets 401,

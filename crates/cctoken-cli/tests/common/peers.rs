@@ -18,14 +18,19 @@
 
 use std::env;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+#[path = "http.rs"]
+mod http;
+// Each test binary uses a part of these (like the rest of this file).
+#[allow(unused_imports)]
+pub use http::{http_get, http_get_json, http_raw};
 
 /// Environment variable that turns a missing peer from a skip into a failure.
 pub const REQUIRE_PEERS_ENV: &str = "CCTOKEN_REQUIRE_PEERS";
@@ -530,81 +535,4 @@ pub fn describe(output: &Output) -> String {
 pub fn stdout_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(output.stdout.trim_ascii())
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{}", describe(output)))
-}
-
-/// A minimal HTTP/1.1 GET on loopback, bounded by [`HTTP_TIMEOUT`]: `(status, body)`.
-///
-/// The test crate has no HTTP client dependency, and these are tiny requests to our own
-/// emulator (`/_emulator/stats` and the like); chunked bodies are decoded.
-pub fn http_get(url: &str) -> (u16, String) {
-    let rest = url
-        .strip_prefix("http://")
-        .unwrap_or_else(|| panic!("http_get supports only http:// URLs, not {url}"));
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    assert!(
-        authority.starts_with("127.")
-            || authority.starts_with("localhost")
-            || authority.starts_with("[::1]"),
-        "tests talk only to loopback, not {authority}"
-    );
-    let mut stream =
-        TcpStream::connect(authority).unwrap_or_else(|e| panic!("connect {authority}: {e}"));
-    stream
-        .set_read_timeout(Some(HTTP_TIMEOUT))
-        .expect("set timeout");
-    stream
-        .set_write_timeout(Some(HTTP_TIMEOUT))
-        .expect("set timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send request");
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .unwrap_or_else(|e| panic!("read response of GET {url}: {e}"));
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("malformed HTTP response to GET {url}: {text:?}"));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status in response to GET {url}: {head:?}"));
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    let body = if chunked {
-        decode_chunked(body)
-    } else {
-        body.to_string()
-    };
-    (status, body)
-}
-
-fn decode_chunked(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size_line, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
-            .unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].strip_prefix("\r\n").unwrap_or(&rest[size..]);
-    }
-    out
-}
-
-/// `GET url` that must answer 200 with JSON.
-pub fn http_get_json(url: &str) -> serde_json::Value {
-    let (status, body) = http_get(url);
-    assert_eq!(status, 200, "GET {url} answered {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {body}"))
 }
