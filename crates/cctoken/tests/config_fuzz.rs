@@ -6,29 +6,8 @@ use std::path::Path;
 
 use cctoken::config::{gc, ConfigFile};
 
-const SEED_FILE: &str = r#"
-[profiles.genesys-prod]
-provider = "genesys"
-region = "eu-west-1"
-client_id = "5a1c3a2e-1b2c-4d5e-8f90-123456789abc"
-client_secret_env = "GC_SECRET"
-scopes = ["routing"]
-
-[profiles.partner-api]
-provider = "generic"
-issuer = "https://auth.example.com"
-api_base = "https://api.example.com"
-client_id = "ci-bot"
-client_secret_file = "/run/secrets/partner"
-auth = "post"
-audience = "https://api.example.com"
-params = { resource = "x" }
-default_lifetime = "1h"
-
-[cache]
-url = "redis://cache.internal:6379/0"
-negative_ttl = "30s"
-"#;
+/// The profile file of SPEC §7 (also the profile parser's unit-test example).
+const SEED_FILE: &str = include_str!("data/spec_example.toml");
 
 const GC_FILE: &str = "[DEFAULT]\nenvironment = \"mypurecloud.ie\"\nclient_credentials = \"id\"\nclient_secret = \"CANARY-gc-secret\"\n";
 

@@ -1,28 +1,7 @@
 use super::*;
 
-const SPEC_EXAMPLE: &str = r#"
-[profiles.genesys-prod]
-provider = "genesys"
-region = "eu-west-1"
-client_id = "5a1c3a2e-1b2c-4d5e-8f90-123456789abc"
-client_secret_env = "GC_SECRET"
-scopes = ["routing"]
-
-[profiles.partner-api]
-provider = "generic"
-issuer = "https://auth.example.com"
-api_base = "https://api.example.com"
-client_id = "ci-bot"
-client_secret_file = "/run/secrets/partner"
-auth = "post"
-audience = "https://api.example.com"
-params = { resource = "x" }
-default_lifetime = "1h"
-
-[cache]
-url = "redis://cache.internal:6379/0"
-negative_ttl = "30s"
-"#;
+/// The profile file of SPEC §7, shared with the config fuzz test.
+const SPEC_EXAMPLE: &str = include_str!("../../tests/data/spec_example.toml");
 
 #[test]
 fn parses_the_spec_example() {
