@@ -2,8 +2,9 @@
 //! server, which client, where the secret comes from.
 //!
 //! [`ProfileOpts`] is only the clap surface. [`ProfileOpts::to_settings`] turns the flags
-//! into the library's [`ProfileSettings`]; [`ProfileOpts::resolve`] loads the profile named
-//! by `--profile`, puts the flags on top and lets the library validate everything and read
+//! into the library's [`ProfileSettings`]; [`ProfileOpts::resolve_in`] takes the profile
+//! named by `--profile` from the loaded file, puts the flags on top and lets the library
+//! validate everything and read
 //! the secrets ([`cctoken::config::resolve`]). Secrets are never accepted as flag values:
 //! the hidden `--client-secret`, `--secret` and `--access-key-secret` exist only to refuse
 //! them with a message that names the alternatives — their values are discarded at parse
@@ -207,22 +208,49 @@ impl ProfileOpts {
         )))
     }
 
+    /// The profile file (`--config`, `CCTOKEN_CONFIG` or the default path), read once by
+    /// a caller that also needs its other tables ([`ProfileOpts::settings_in`]).
+    pub fn config_file(&self) -> Result<ConfigFile, cctoken::Error> {
+        ConfigFile::load(self.config.as_deref())
+    }
+
+    /// The profile file, read only when `--profile` names a profile in it.
+    fn file_if_named(&self) -> Result<ConfigFile, cctoken::Error> {
+        match &self.profile {
+            Some(_) => self.config_file(),
+            None => Ok(ConfigFile::default()),
+        }
+    }
+
     /// The profile named by `--profile` (if any) with the flags on top.
     pub fn settings(&self) -> Result<ProfileSettings, cctoken::Error> {
+        self.settings_in(&self.file_if_named())
+    }
+
+    /// [`ProfileOpts::settings`] from an already loaded profile file; its error matters
+    /// only when `--profile` names a profile.
+    pub fn settings_in(
+        &self,
+        file: &Result<ConfigFile, cctoken::Error>,
+    ) -> Result<ProfileSettings, cctoken::Error> {
         self.reject_secret_on_argv()?;
         let flags = self.to_settings();
         match &self.profile {
             Some(name) => {
-                let file = ConfigFile::load(self.config.as_deref())?;
+                let file = file.as_ref().map_err(Clone::clone)?;
                 Ok(file.profile(name)?.overlay(flags))
             }
             None => Ok(flags),
         }
     }
 
-    /// Validate everything and load the secrets from the real environment and stdin.
-    pub fn resolve(&self) -> Result<ResolvedProfile, cctoken::Error> {
-        let settings = self.settings()?;
+    /// Validate everything and load the secrets from the real environment and stdin, with
+    /// the profile file the caller loaded ([`ProfileOpts::config_file`]).
+    pub fn resolve_in(
+        &self,
+        file: &Result<ConfigFile, cctoken::Error>,
+    ) -> Result<ResolvedProfile, cctoken::Error> {
+        let settings = self.settings_in(file)?;
         let stdin: Option<Box<dyn std::io::Read>> =
             if settings.client_secret_stdin || settings.access_key_secret_stdin {
                 let stdin = std::io::stdin();
@@ -314,13 +342,14 @@ mod tests {
         ] {
             let o = parse(args);
             assert!(!format!("{o:?}").contains("CANARY"), "{args:?}");
-            let e = o.resolve().unwrap_err();
+            let e = o.resolve_in(&o.file_if_named()).unwrap_err();
             let text = format!("{e} {e:?}");
             assert!(!text.contains("CANARY"), "{text}");
             assert!(text.contains("`ps`"), "{text}");
             assert_eq!(e.class, cctoken::error::Class::Config);
         }
-        let e = parse(&["--client-secret", "x"]).resolve().unwrap_err();
+        let o = parse(&["--client-secret", "x"]);
+        let e = o.resolve_in(&o.file_if_named()).unwrap_err();
         for alt in [
             "--client-secret-env VAR",
             "--client-secret-file PATH",

@@ -3,8 +3,6 @@
 //! and a [`TokenSource`] over both — or, when `CCTOKEN_AGENT` points at a running agent, a
 //! source that asks the agent ([`Tokens`]).
 
-use std::path::Path;
-
 use cctoken::cache::redis::RedisCache;
 use cctoken::cache::{CachedClient, DiskCache};
 use cctoken::client::Client;
@@ -33,7 +31,9 @@ pub struct Session {
 impl Session {
     /// Resolve the profile options once, at the edge.
     pub fn open(opts: &ProfileOpts, no_cache: bool, globals: &Globals) -> anyhow::Result<Self> {
-        let resolved = opts.resolve()?;
+        // Read once: the profile (when one is named) and the [cache] table both come from it.
+        let file = opts.config_file();
+        let resolved = opts.resolve_in(&file)?;
         for note in &resolved.notes {
             match note.strip_prefix("warning: ") {
                 Some(w) => tracing::warn!("{w}"),
@@ -54,7 +54,7 @@ impl Session {
         } else {
             match default_cache() {
                 Ok(disk) => {
-                    let settings = cache_settings(opts.config.as_deref());
+                    let settings = cache_settings(&file);
                     let redis = redis_cache(&settings);
                     Some(cached_client(
                         client.clone(),
@@ -93,12 +93,12 @@ pub fn default_cache() -> Result<DiskCache, Error> {
     DiskCache::open(dir)
 }
 
-/// The `[cache]` table of the profile file. When a profile is named the file was read
-/// already (an error there stopped the command); without one, a file that cannot be read
-/// only warns: a `get` given everything by flags does not fail over an unrelated file.
-pub fn cache_settings(config: Option<&Path>) -> CacheSettings {
-    match ConfigFile::load(config) {
-        Ok(file) => file.cache,
+/// The `[cache]` table of the profile file. When a profile is named, an unreadable file
+/// has stopped the command already; without one, it only warns: a `get` given everything
+/// by flags does not fail over an unrelated file.
+pub fn cache_settings(file: &Result<ConfigFile, Error>) -> CacheSettings {
+    match file {
+        Ok(file) => file.cache.clone(),
         Err(e) => {
             tracing::warn!("ignoring the [cache] settings: {e}");
             CacheSettings::default()
