@@ -4,11 +4,11 @@
 //! [`ProfileOpts`] is only the clap surface. [`ProfileOpts::to_settings`] turns the flags
 //! into the library's [`ProfileSettings`]; [`ProfileOpts::resolve_in`] takes the profile
 //! named by `--profile` from the loaded file, puts the flags on top and lets the library
-//! validate everything and read
-//! the secrets ([`cctoken::config::resolve`]). Secrets are never accepted as flag values:
-//! the hidden `--client-secret`, `--secret` and `--access-key-secret` exist only to refuse
-//! them with a message that names the alternatives — their values are discarded at parse
-//! time and never stored, echoed or logged.
+//! validate everything and read the secrets ([`cctoken::config::resolve`]). Secrets are
+//! never accepted as flag values: the hidden `--client-secret`, `--secret` and
+//! `--access-key-secret` exist only to refuse them with a message that names the
+//! alternatives — their values are discarded at parse time and never stored, echoed or
+//! logged.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
