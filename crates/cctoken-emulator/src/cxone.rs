@@ -105,7 +105,7 @@ pub(crate) fn refresh_grant(
             "refresh token was issued to another client",
         ));
     }
-    if let Some(why) = rec.inactive_reason(st.now_secs()) {
+    if let Some(why) = rec.inactive_reason(st.now_ms()) {
         return Err(invalid_grant(
             "invalid refresh token",
             format!("refresh {why}"),
@@ -158,7 +158,7 @@ fn issue(
         audience: None,
     };
     let (access_token, expires_in) = issue_access(st, base, &g);
-    let now = st.now_secs();
+    let now = st.now_ms();
     let refresh_token = opaque_token();
     let refresh_ttl = lifetime(st.config(), client).as_secs().max(1) * REFRESH_LIFETIME_FACTOR;
     let mut rec = TokenRecord::new(
@@ -166,7 +166,7 @@ fn issue(
         &client.entry.id,
         sub,
         now,
-        now + refresh_ttl,
+        now.saturating_add(refresh_ttl.saturating_mul(1000)),
     );
     rec.scope = scope.clone();
     rec.tenant_id = tenant_id.clone();
@@ -176,8 +176,9 @@ fn issue(
         "iss": base,
         "sub": sub,
         "aud": client.entry.id,
-        "exp": now + expires_in,
-        "iat": now,
+        // Whole seconds: `iat` rounded down, `exp` rounded up (as for the access token).
+        "exp": (now + expires_in * 1000).div_ceil(1000),
+        "iat": now / 1000,
         "jti": random_id(),
     });
     if let Some(t) = &tenant_id {
@@ -229,7 +230,7 @@ pub async fn cxone_configuration(
 /// `GET /inContactAPI/services/{version}/server-time` (Bearer).
 pub async fn server_time(State(st): State<AppState>, headers: HeaderMap) -> Response<Body> {
     st.inner.stats.api_requests.fetch_add(1, Ordering::Relaxed);
-    match check_bearer(&st.inner.tokens, &headers, st.now_secs()) {
+    match check_bearer(&st.inner.tokens, &headers, st.now_ms()) {
         Ok(rec) => {
             st.record(Record {
                 endpoint: "api",

@@ -67,8 +67,9 @@ fn unauthorized(st: &AppState, e: BearerError) -> Response<Body> {
 /// Authenticate and rate-limit an `/api/v2` request.
 fn guard(st: &AppState, headers: &HeaderMap) -> Result<Arc<TokenRecord>, Response<Body>> {
     st.inner.stats.api_requests.fetch_add(1, Ordering::Relaxed);
-    let now = st.now_secs();
-    let rec = check_bearer(&st.inner.tokens, headers, now).map_err(|e| unauthorized(st, e))?;
+    let now_ms = st.now_ms();
+    let now = now_ms / 1000;
+    let rec = check_bearer(&st.inner.tokens, headers, now_ms).map_err(|e| unauthorized(st, e))?;
     if let Some(limit) = st.inner.api_limit {
         if let Err(retry) = rec.api_window.hit(now, limit) {
             st.inner

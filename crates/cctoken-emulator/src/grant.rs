@@ -114,10 +114,12 @@ pub(crate) struct Grant<'a> {
 /// Issue (and remember) an access token; returns it with its lifetime in seconds.
 pub(crate) fn issue_access(st: &AppState, base: &str, g: &Grant<'_>) -> (String, u64) {
     let cfg = st.config();
-    let now = st.now_secs();
+    let now = st.now_ms();
+    // `expires_in` is whole seconds, so the token lives exactly that long from this instant.
     let ttl = lifetime(cfg, g.client).as_secs().max(1);
     let client_id = g.client.entry.id.as_str();
-    let mut rec = TokenRecord::new(TokenKind::Access, client_id, &g.sub, now, now + ttl);
+    let expires = now.saturating_add(ttl.saturating_mul(1000));
+    let mut rec = TokenRecord::new(TokenKind::Access, client_id, &g.sub, now, expires);
     rec.scope = g.scope.clone();
     rec.tenant_id = g.tenant_id.clone();
     rec.access_key_id = g.access_key_id.clone();
@@ -127,8 +129,8 @@ pub(crate) fn issue_access(st: &AppState, base: &str, g: &Grant<'_>) -> (String,
             "iss": base,
             "sub": g.sub,
             "aud": g.audience.as_deref().unwrap_or(base),
-            "exp": now + ttl,
-            "iat": now,
+            "exp": rec.exp_secs(),
+            "iat": rec.iat_secs(),
             "jti": random_id(),
             "client_id": client_id,
         });

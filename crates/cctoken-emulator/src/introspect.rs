@@ -149,7 +149,7 @@ pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Bo
         Err(resp) => return resp,
     };
     let token = token.as_str();
-    let now = st.now_secs();
+    let now = st.now_ms();
     let (body, reason) = match st.inner.tokens.get(token) {
         None => (
             serde_json::json!({"active": false}),
@@ -166,8 +166,8 @@ pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Bo
                     "active": true,
                     "client_id": rec.client_id,
                     "token_type": match rec.kind { TokenKind::Access => "Bearer", TokenKind::Refresh => "refresh_token" },
-                    "exp": rec.exp,
-                    "iat": rec.iat,
+                    "exp": rec.exp_secs(),
+                    "iat": rec.iat_secs(),
                     "sub": rec.sub,
                     "iss": st.base_for(&headers),
                 });

@@ -58,6 +58,12 @@ impl Clock for ManualClock {
     }
 }
 
+/// `t` in Unix milliseconds (0 before the epoch, saturating far in the future).
+pub(crate) fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// The emulator's state; clone freely.
 #[derive(Clone)]
 pub struct AppState {
@@ -173,10 +179,9 @@ impl AppState {
         self.inner.clock.now()
     }
 
-    pub(crate) fn now_secs(&self) -> u64 {
-        self.now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+    /// Now in Unix milliseconds: the precision of token expiry and rate-limit windows.
+    pub(crate) fn now_ms(&self) -> u64 {
+        unix_ms(self.now())
     }
 
     /// The base URL, or `http://{Host}` of this request when none was set.

@@ -180,7 +180,7 @@ fn process(
         ));
     }
     if let Some(limit) = client.entry.rate_limit_per_minute {
-        if let Err(retry) = client.token_window.hit(st.now_secs(), limit) {
+        if let Err(retry) = client.token_window.hit(st.now_ms() / 1000, limit) {
             return Err(Rejection::rate_limited(
                 flavor,
                 retry,

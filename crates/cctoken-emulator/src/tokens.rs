@@ -1,7 +1,9 @@
 //! Issued tokens: generation of opaque values and a sharded in-memory store.
 //!
 //! Every issued access and refresh token is remembered so that introspection, revocation and
-//! the protected APIs can check it. The store is split into shards, each behind its own
+//! the protected APIs can check it. Records keep Unix milliseconds: a token dies exactly at
+//! its issue instant plus the `expires_in` it was announced with, and claims written in whole
+//! seconds round `exp` up, never down. The store is split into shards, each behind its own
 //! `RwLock`, so parallel issuance rarely contends; expired tokens are swept from a shard every
 //! few thousand inserts, and a shard over its share of [`MAX_TOKENS`] forgets a tenth of its
 //! tokens (arbitrary ones: they then introspect as inactive), so a long load test cannot
@@ -41,10 +43,10 @@ pub struct TokenRecord {
     pub client_id: String,
     /// Granted scope (space-separated), if any.
     pub scope: Option<String>,
-    /// Issued at (Unix seconds).
-    pub iat: u64,
-    /// Expires at (Unix seconds).
-    pub exp: u64,
+    /// Issued at (Unix milliseconds).
+    pub issued_ms: u64,
+    /// Expires at (Unix milliseconds): the issue instant plus the announced lifetime.
+    pub expires_ms: u64,
     /// Subject: the client id, or the CXone user behind an access key.
     pub sub: String,
     /// CXone tenant.
@@ -59,14 +61,20 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// A new, unrevoked record.
-    pub fn new(kind: TokenKind, client_id: &str, sub: &str, iat: u64, exp: u64) -> Self {
+    /// A new, unrevoked record issued at `issued_ms` and expiring at `expires_ms` (Unix ms).
+    pub fn new(
+        kind: TokenKind,
+        client_id: &str,
+        sub: &str,
+        issued_ms: u64,
+        expires_ms: u64,
+    ) -> Self {
         TokenRecord {
             kind,
             client_id: client_id.to_owned(),
             scope: None,
-            iat,
-            exp,
+            issued_ms,
+            expires_ms,
             sub: sub.to_owned(),
             tenant_id: None,
             access_key_id: None,
@@ -86,11 +94,22 @@ impl TokenRecord {
         self.revoked.store(true, Ordering::Release);
     }
 
-    /// Why it cannot be used at `now`, or `None` when it is active.
-    pub fn inactive_reason(&self, now: u64) -> Option<&'static str> {
+    /// `iat` as a JWT or introspection writes it: whole seconds, rounded down.
+    pub fn iat_secs(&self) -> u64 {
+        self.issued_ms / 1000
+    }
+
+    /// `exp` as a JWT or introspection writes it: whole seconds, rounded *up*, so no claim
+    /// ever says a token dies before the instant the emulator stops accepting it.
+    pub fn exp_secs(&self) -> u64 {
+        self.expires_ms.div_ceil(1000)
+    }
+
+    /// Why it cannot be used at `now_ms` (Unix ms), or `None` when it is active.
+    pub fn inactive_reason(&self, now_ms: u64) -> Option<&'static str> {
         if self.is_revoked() {
             Some("token revoked")
-        } else if now >= self.exp {
+        } else if now_ms >= self.expires_ms {
             Some("token expired")
         } else {
             None
@@ -137,15 +156,15 @@ impl TokenStore {
         }
     }
 
-    /// Remember a token; sweeps expired tokens from its shard now and then.
-    pub fn insert(&self, token: &str, record: TokenRecord, now: u64) {
+    /// Remember a token; sweeps tokens expired at `now_ms` from its shard now and then.
+    pub fn insert(&self, token: &str, record: TokenRecord, now_ms: u64) {
         let mut s = self.shards[shard_of(token)]
             .write()
             .unwrap_or_else(|e| e.into_inner());
         s.inserts += 1;
         if s.inserts.is_multiple_of(SWEEP_EVERY) || s.map.len() >= self.per_shard {
             let before = s.map.len();
-            s.map.retain(|_, r| r.exp > now);
+            s.map.retain(|_, r| r.expires_ms > now_ms);
             if s.map.len() >= self.per_shard {
                 let mut to_drop = s.map.len() / 10;
                 s.map.retain(|_, _| {
@@ -231,18 +250,18 @@ pub fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
-/// Check the request's bearer access token.
+/// Check the request's bearer access token at `now_ms` (Unix ms).
 pub fn check_bearer(
     store: &TokenStore,
     headers: &axum::http::HeaderMap,
-    now: u64,
+    now_ms: u64,
 ) -> Result<Arc<TokenRecord>, BearerError> {
     let t = bearer_of(headers).ok_or(BearerError::Missing)?;
     let rec = store.get(t).ok_or(BearerError::Unknown)?;
     if rec.kind != TokenKind::Access {
         return Err(BearerError::Unknown);
     }
-    if let Some(r) = rec.inactive_reason(now) {
+    if let Some(r) = rec.inactive_reason(now_ms) {
         return Err(BearerError::Inactive(r));
     }
     Ok(rec)
@@ -274,6 +293,16 @@ mod tests {
             );
         }
         assert!(s.get(&t).is_none(), "expired token swept");
+    }
+
+    #[test]
+    fn expiry_is_exact_and_claims_round_outwards() {
+        let r = TokenRecord::new(TokenKind::Access, "c", "c", 1_000_400, 1_005_400);
+        assert_eq!((r.iat_secs(), r.exp_secs()), (1000, 1006));
+        assert_eq!(r.inactive_reason(1_005_399), None);
+        assert_eq!(r.inactive_reason(1_005_400), Some("token expired"));
+        let whole = TokenRecord::new(TokenKind::Access, "c", "c", 1_000_000, 1_005_000);
+        assert_eq!((whole.iat_secs(), whole.exp_secs()), (1000, 1005));
     }
 
     #[test]
