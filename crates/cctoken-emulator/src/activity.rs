@@ -108,6 +108,45 @@ impl OutcomeCounters {
     }
 }
 
+/// Counters of the protected APIs (one set per client, one in total).
+///
+/// `max_per_window` is raised only when a token's window sets a new record of its own, at
+/// most N times per token, so the hot path adds two `fetch_add`s and no lock.
+#[derive(Debug, Default)]
+pub struct ApiCounters {
+    /// Requests to a protected API (with a valid token, for a client's set).
+    pub requests: AtomicU64,
+    /// Of those, the ones refused by a per-token rate limit.
+    pub rate_limited: AtomicU64,
+    /// The most requests one token had admitted within one window of its limit.
+    pub max_per_window: AtomicU64,
+}
+
+impl ApiCounters {
+    /// Count a request.
+    pub fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Count a refusal by the rate limit.
+    pub fn rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A token's window now holds `n` admitted requests, its own record.
+    pub fn window_record(&self, n: u32) {
+        self.max_per_window
+            .fetch_max(u64::from(n), Ordering::Relaxed);
+    }
+
+    /// Add `api_requests_total`, `api_rate_limited_total` and `api_max_per_window` to `m`.
+    pub fn snapshot_into(&self, m: &mut BTreeMap<String, u64>) {
+        m.insert("api_requests_total".into(), load(&self.requests));
+        m.insert("api_rate_limited_total".into(), load(&self.rate_limited));
+        m.insert("api_max_per_window".into(), load(&self.max_per_window));
+    }
+}
+
 /// One line of the activity log.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActivityEntry {
@@ -245,10 +284,8 @@ pub struct Stats {
     pub introspections: AtomicU64,
     /// Revocation requests.
     pub revocations: AtomicU64,
-    /// Protected API requests.
-    pub api_requests: AtomicU64,
-    /// Protected API requests refused by the per-token limit.
-    pub api_rate_limited: AtomicU64,
+    /// Protected API requests over all clients, unknown tokens included.
+    pub api: ApiCounters,
 }
 
 /// A point-in-time copy of the counters, as served on `/_emulator/stats`.
@@ -260,7 +297,9 @@ pub struct StatsSnapshot {
     pub tokens_issued_total: u64,
     /// Token endpoint outcomes.
     pub outcomes: BTreeMap<String, u64>,
-    /// Token endpoint outcomes per client id (`(unknown)` for unregistered or unnamed).
+    /// Per client id (`(unknown)` for unregistered or unnamed): token endpoint outcomes and
+    /// their sum `requests`, plus for registered clients `api_requests_total`,
+    /// `api_rate_limited_total` and `api_max_per_window` of their tokens.
     pub clients: BTreeMap<String, BTreeMap<String, u64>>,
     /// Faults applied.
     pub faults_applied_total: u64,
@@ -270,8 +309,12 @@ pub struct StatsSnapshot {
     pub revocation_requests_total: u64,
     /// Protected API requests.
     pub api_requests_total: u64,
-    /// Protected API requests answered 429.
+    /// Protected API requests answered 429 by a per-token rate limit.
     pub api_rate_limited_total: u64,
+    /// The most requests any one token had admitted within one window of its rate limit
+    /// (0 while no limit applies). Refused requests are not in it; they are in
+    /// `api_rate_limited_total`.
+    pub api_max_per_window: u64,
     /// Tokens currently held (issued, not yet swept after expiry).
     pub tokens_held: u64,
 }

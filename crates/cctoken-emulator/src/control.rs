@@ -114,7 +114,8 @@ pub async fn get_clients(State(st): State<AppState>) -> Response<Body> {
                 "auth_methods": e.auth_methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
                 "basic_encoding": format!("{:?}", c.basic_encoding).to_ascii_lowercase(),
                 "token_lifetime_secs": crate::registry::lifetime(cfg, c).as_secs(),
-                "rate_limit_per_minute": e.rate_limit_per_minute,
+                "token_rate_limit": c.token_limit.map(|l| l.to_string()),
+                "api_rate_limit": c.api_limit.map(|l| l.to_string()),
                 "access_keys": e.access_keys.iter().map(|k| serde_json::json!({"id": k.id, "secret": fingerprint(k.secret.as_bytes())})).collect::<Vec<_>>(),
                 "tenant_id": e.tenant_id,
             })

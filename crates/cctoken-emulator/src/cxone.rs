@@ -8,7 +8,6 @@
 //! [`crate::token_endpoint`]; this module only implements the grants and the two GETs.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -229,9 +228,12 @@ pub async fn cxone_configuration(
 
 /// `GET /inContactAPI/services/{version}/server-time` (Bearer).
 pub async fn server_time(State(st): State<AppState>, headers: HeaderMap) -> Response<Body> {
-    st.inner.stats.api_requests.fetch_add(1, Ordering::Relaxed);
+    st.inner.stats.api.request();
     match check_bearer(&st.inner.tokens, &headers, st.now_ms()) {
         Ok(rec) => {
+            if let Some(c) = st.inner.registry.get(&rec.client_id) {
+                c.api.request();
+            }
             st.record(Record {
                 endpoint: "api",
                 client_id: Some(rec.client_id.clone()),

@@ -3,11 +3,12 @@
 //! `GET /api/v2/tokens/me` answers the Genesys Cloud `TokenInfo` model in its wire form
 //! (`organization`, `homeOrganization`, `authorizedScope`, `OAuthClient` as an
 //! `OrgOAuthClient`), so the official SDKs deserialise it. `HEAD` verifies the token, `DELETE`
-//! revokes the calling token. Every `/api/v2/*` request counts against a per-token limit
-//! (Genesys: 300 per minute) answered with 429, `Retry-After` and Genesys' body. The other
-//! flavors serve the same routes with RFC 6750 error bodies. No other Genesys API exists here.
+//! revokes the calling token. Every `/api/v2/*` request counts against its token's rolling
+//! window when its client has an API rate limit (Genesys default `300/60s`, SPEC §13),
+//! answered over the limit with Genesys' normalised 429 body and `Retry-After` in every
+//! flavor. The other flavors answer authentication failures with RFC 6750 error bodies. No
+//! other Genesys API exists here: other paths are authenticated, counted, then 404.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -17,10 +18,11 @@ use axum::response::IntoResponse;
 
 use crate::activity::Record;
 use crate::config::Flavor;
-use crate::registry::MinuteWindow;
+use crate::fingerprint;
 use crate::respond::{bearer_challenge, json, with_retry_after};
 use crate::state::AppState;
-use crate::tokens::{check_bearer, BearerError, TokenRecord};
+use crate::tokens::{bearer_of, check_bearer, random_id, BearerError, TokenRecord};
+use crate::window::{retry_after_secs, Verdict};
 
 /// The emulated organization.
 pub const ORG_ID: &str = "6d0c2d1e-3f1a-4c5b-9e8d-cc70ce0e0001";
@@ -66,43 +68,79 @@ fn unauthorized(st: &AppState, e: BearerError) -> Response<Body> {
 
 /// Authenticate and rate-limit an `/api/v2` request.
 fn guard(st: &AppState, headers: &HeaderMap) -> Result<Arc<TokenRecord>, Response<Body>> {
-    st.inner.stats.api_requests.fetch_add(1, Ordering::Relaxed);
+    st.inner.stats.api.request();
     let now_ms = st.now_ms();
-    let now = now_ms / 1000;
     let rec = check_bearer(&st.inner.tokens, headers, now_ms).map_err(|e| unauthorized(st, e))?;
-    if let Some(limit) = st.inner.api_limit {
-        if let Err(retry) = rec.api_window.hit(now, limit) {
-            st.inner
-                .stats
-                .api_rate_limited
-                .fetch_add(1, Ordering::Relaxed);
+    // Tokens are only issued to registered clients, and the registry never changes.
+    let Some(client) = st.inner.registry.get(&rec.client_id) else {
+        return Ok(rec);
+    };
+    client.api.request();
+    let Some(limit) = client.api_limit else {
+        return Ok(rec);
+    };
+    match rec.api_window.hit(now_ms, limit) {
+        Verdict::Admitted { in_window, record } => {
+            if record {
+                st.inner.stats.api.window_record(in_window);
+                client.api.window_record(in_window);
+            }
+            Ok(rec)
+        }
+        Verdict::Refused {
+            retry_after_ms,
+            in_window,
+        } => {
+            st.inner.stats.api.rate_limited();
+            client.api.rate_limited();
+            let token = bearer_of(headers).map(|t| fingerprint(t.as_bytes()));
             record(
                 st,
                 Some(rec.client_id.clone()),
                 "rate_limited",
-                format!("per-token API limit of {limit} requests per minute exceeded"),
+                format!(
+                    "per-token API rate limit {limit} exceeded: {in_window} requests in the last {} with token {}; the oldest leaves the window in {retry_after_ms} ms",
+                    humantime::format_duration(limit.window()),
+                    token.unwrap_or_default(),
+                ),
                 429,
             );
-            let body = serde_json::json!({
-                "message": format!("Rate limit exceeded the maximum. Retry the request in [{retry}] seconds"),
-                "code": "too.many.requests",
-                "status": 429,
-            });
-            let mut r = with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, &body), retry);
-            let h = r.headers_mut();
-            h.insert(
-                "inin-ratelimit-count",
-                HeaderValue::from(u64::from(limit) + 1),
-            );
-            h.insert("inin-ratelimit-allowed", HeaderValue::from(limit));
-            h.insert(
-                "inin-ratelimit-reset",
-                HeaderValue::from(MinuteWindow::reset_in(now)),
-            );
-            return Err(r);
+            Err(too_many_requests(retry_after_secs(retry_after_ms)))
         }
     }
-    Ok(rec)
+}
+
+/// Genesys Cloud's normalised 429 (developer forum, "Normalized platform API 429
+/// responses", 2021): `Retry-After`, a correlation id, and no `inin-ratelimit-*` headers,
+/// which Genesys removed that year.
+fn too_many_requests(retry_after: u64) -> Response<Body> {
+    let context_id = context_id();
+    let body = serde_json::json!({
+        "message": format!("Rate limit exceeded the maximum. Retry the request in [{retry_after}] seconds"),
+        "code": "too.many.requests.retry.after",
+        "status": 429,
+        "contextId": context_id,
+        "details": [],
+        "errors": [],
+    });
+    let mut r = with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, &body), retry_after);
+    if let Ok(v) = HeaderValue::from_str(&context_id) {
+        r.headers_mut().insert("inin-correlation-id", v);
+    }
+    r
+}
+
+/// A random UUID (version 4 layout), as Genesys writes `contextId`.
+fn context_id() -> String {
+    let h = random_id();
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 fn token_info(st: &AppState, rec: &TokenRecord) -> serde_json::Value {

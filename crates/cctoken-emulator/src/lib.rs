@@ -16,6 +16,7 @@
 //! - `registry`, `auth`, `form`: who the clients are and how they authenticate.
 //! - `token_endpoint`, `grant`, `cxone`: the request pipeline, the grants and the answers.
 //! - `tokens`, `jwt`: issued tokens, their store, ES256 signing and the JWKS.
+//! - `window`: the rolling-window counter behind the API and token-endpoint rate limits.
 //! - `discovery`, `introspect`, `genesys`: the other endpoints.
 //! - [`faults`], `activity`, `control`: what can go wrong, what happened, `/_emulator/*`.
 //! - `server`: the accept loop (connection resets), [`spawn`] and graceful shutdown.
@@ -49,6 +50,7 @@ mod server;
 mod state;
 mod token_endpoint;
 mod tokens;
+mod window;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::map_response;
@@ -59,7 +61,7 @@ use sha2::{Digest, Sha256};
 pub use activity::{ActivityEntry, StatsSnapshot};
 pub use config::{
     AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig, Flavor,
-    TokenFormat,
+    RateLimit, TokenFormat,
 };
 pub use faults::{FaultKind, FaultSpec};
 pub use server::{serve, spawn, spawn_with_state, RunningEmulator};

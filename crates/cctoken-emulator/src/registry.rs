@@ -1,50 +1,18 @@
 //! The running client registry: configured clients with their counters and rate limiters.
 //!
 //! Built once from [`crate::EmulatorConfig`] and immutable afterwards, so lookups take no
-//! lock. Per-client state that changes (rate-limit windows, outcome counters) is atomic.
+//! lock. Each client's rate limits are resolved here once (its own, else the global one,
+//! else the flavor's). Per-client state that changes is atomic (counters) or behind the
+//! client's own small lock (its token-request window, see `window`).
 //! Secret comparison lives in [`crate::auth`]; this module only holds the data.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::activity::OutcomeCounters;
-use crate::config::{AuthMethod, BasicEncoding, ClientEntry, EmulatorConfig, Flavor};
-
-/// A fixed one-minute window counter (good enough for an emulator; races only blur the edge).
-#[derive(Debug, Default)]
-pub struct MinuteWindow {
-    minute: AtomicU64,
-    count: AtomicU64,
-}
-
-impl MinuteWindow {
-    /// Count one request at `now_secs`; `Err(retry_after_secs)` once `limit` is exceeded.
-    pub fn hit(&self, now_secs: u64, limit: u32) -> Result<u64, u64> {
-        let minute = now_secs / 60;
-        let cur = self.minute.load(Ordering::Acquire);
-        if cur != minute
-            && self
-                .minute
-                .compare_exchange(cur, minute, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            self.count.store(0, Ordering::Release);
-        }
-        let n = self.count.fetch_add(1, Ordering::AcqRel) + 1;
-        if n > u64::from(limit) {
-            Err((60 - now_secs % 60).max(1))
-        } else {
-            Ok(n)
-        }
-    }
-
-    /// Seconds until the current window resets.
-    pub fn reset_in(now_secs: u64) -> u64 {
-        (60 - now_secs % 60).max(1)
-    }
-}
+use crate::activity::{ApiCounters, OutcomeCounters};
+use crate::config::{AuthMethod, BasicEncoding, ClientEntry, EmulatorConfig, Flavor, RateLimit};
+use crate::window::SlidingWindow;
 
 /// A registered client at run time.
 #[derive(Debug)]
@@ -53,10 +21,16 @@ pub struct RegisteredClient {
     pub entry: ClientEntry,
     /// How its Basic credentials are decoded.
     pub basic_encoding: BasicEncoding,
-    /// Token endpoint rate-limit window.
-    pub token_window: MinuteWindow,
-    /// Outcome counters of this client.
+    /// The limit on its token requests, resolved from client, global and flavor settings.
+    pub token_limit: Option<RateLimit>,
+    /// Its token requests within [`Self::token_limit`]'s window.
+    pub token_window: SlidingWindow,
+    /// The limit on each of its tokens on `/api/v2/*`, resolved likewise.
+    pub api_limit: Option<RateLimit>,
+    /// Token endpoint outcome counters of this client.
     pub counters: OutcomeCounters,
+    /// Protected API counters of its tokens.
+    pub api: ApiCounters,
 }
 
 impl RegisteredClient {
@@ -111,10 +85,13 @@ impl Registry {
             r.clients.insert(
                 entry.id.clone(),
                 Arc::new(RegisteredClient {
+                    token_limit: config.token_rate_limit_for(&entry),
+                    api_limit: config.api_rate_limit_for(&entry),
                     entry,
                     basic_encoding,
-                    token_window: MinuteWindow::default(),
+                    token_window: SlidingWindow::default(),
                     counters: OutcomeCounters::default(),
+                    api: ApiCounters::default(),
                 }),
             );
         }
@@ -195,16 +172,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn minute_window_limits_and_resets() {
-        let w = MinuteWindow::default();
-        let t = 6_000_000; // a minute boundary
-        assert_eq!(w.hit(t, 2), Ok(1));
-        assert_eq!(w.hit(t + 1, 2), Ok(2));
-        assert_eq!(w.hit(t + 20, 2), Err(40));
-        assert_eq!(w.hit(t + 60, 2), Ok(1));
-    }
-
-    #[test]
     fn demo_registry_has_the_fixed_contract() {
         let r = Registry::new(&EmulatorConfig::new(Flavor::Generic).with_demo());
         assert!(r
@@ -224,7 +191,17 @@ mod tests {
             r.get("demo-client").unwrap().basic_encoding,
             BasicEncoding::Both
         );
+        let limits = |c: &RegisteredClient| (c.api_limit.map(|l| l.to_string()), c.token_limit);
+        assert_eq!(
+            limits(r.get("demo-client").unwrap()),
+            (Some("300/60s".into()), None),
+            "Genesys limits each token to 300 requests per rolling minute by default"
+        );
         let r = Registry::new(&EmulatorConfig::new(Flavor::Cxone).with_demo());
+        assert_eq!(
+            limits(r.get(crate::config::CXONE_DEMO_APP).unwrap()),
+            (None, None)
+        );
         assert_eq!(
             r.key("DEMOACCESSKEY").unwrap().tenant_id.as_deref(),
             Some(crate::config::CXONE_DEMO_TENANT)

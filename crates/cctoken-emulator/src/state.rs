@@ -13,7 +13,7 @@ use arc_swap::ArcSwapOption;
 use axum::http::{header, HeaderMap};
 
 use crate::activity::{load, ActivityEntry, ActivityLog, Record, Stats, StatsSnapshot};
-use crate::config::{EmulatorConfig, Flavor};
+use crate::config::EmulatorConfig;
 use crate::faults::{FaultEngine, FaultSpec};
 use crate::jwt::Signer;
 use crate::registry::Registry;
@@ -88,7 +88,6 @@ pub(crate) struct Inner {
     pub activity: ActivityLog,
     pub stats: Stats,
     pub clock: Arc<dyn Clock>,
-    pub api_limit: Option<u32>,
     base_url: ArcSwapOption<String>,
 }
 
@@ -103,10 +102,6 @@ impl AppState {
         let registry = Registry::new(&config);
         let faults = FaultEngine::default();
         faults.push(config.faults.clone(), clock.now());
-        let api_limit = config.api_rate_limit_per_minute.or(match config.flavor {
-            Flavor::Genesys => Some(300),
-            Flavor::Generic | Flavor::Cxone => None,
-        });
         AppState {
             inner: Arc::new(Inner {
                 registry,
@@ -116,7 +111,6 @@ impl AppState {
                 activity: ActivityLog::new(config.activity_capacity),
                 stats: Stats::default(),
                 clock,
-                api_limit,
                 base_url: ArcSwapOption::empty(),
                 config,
             }),
@@ -145,7 +139,9 @@ impl AppState {
         let s = &i.stats;
         let mut clients = std::collections::BTreeMap::new();
         for c in i.registry.iter() {
-            clients.insert(c.entry.id.clone(), c.counters.snapshot());
+            let mut m = c.counters.snapshot();
+            c.api.snapshot_into(&mut m);
+            clients.insert(c.entry.id.clone(), m);
         }
         let unknown = s.unknown_client.snapshot();
         if unknown.get("requests").copied().unwrap_or(0) > 0 {
@@ -159,8 +155,9 @@ impl AppState {
             faults_applied_total: load(&s.faults_applied),
             introspection_requests_total: load(&s.introspections),
             revocation_requests_total: load(&s.revocations),
-            api_requests_total: load(&s.api_requests),
-            api_rate_limited_total: load(&s.api_rate_limited),
+            api_requests_total: load(&s.api.requests),
+            api_rate_limited_total: load(&s.api.rate_limited),
+            api_max_per_window: load(&s.api.max_per_window),
             tokens_held: i.tokens.held(),
         }
     }

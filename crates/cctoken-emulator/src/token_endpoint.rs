@@ -21,6 +21,7 @@ use crate::respond::{html_page, json, json_bytes, oauth_error, with_retry_after}
 use crate::server::ConnAbort;
 use crate::state::AppState;
 use crate::tokens::opaque_token;
+use crate::window::{retry_after_secs, Verdict};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Response, StatusCode};
@@ -179,12 +180,17 @@ fn process(
             format!("client lacks grant {grant}"),
         ));
     }
-    if let Some(limit) = client.entry.rate_limit_per_minute {
-        if let Err(retry) = client.token_window.hit(st.now_ms() / 1000, limit) {
+    if let Some(limit) = client.token_limit {
+        if let Verdict::Refused { retry_after_ms, .. } = client.token_window.hit(st.now_ms(), limit)
+        {
             return Err(Rejection::rate_limited(
                 flavor,
-                retry,
-                format!("client rate limit of {limit} token requests per minute exceeded"),
+                retry_after_secs(retry_after_ms),
+                format!(
+                    "per-client token rate limit {limit} exceeded: {} token requests in the last {}; the oldest leaves the window in {retry_after_ms} ms",
+                    limit.max(),
+                    humantime::format_duration(limit.window()),
+                ),
             ));
         }
     }

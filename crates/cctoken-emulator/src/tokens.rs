@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
 
-use crate::registry::MinuteWindow;
+use crate::window::SlidingWindow;
 
 const SHARDS: usize = 32;
 const SWEEP_EVERY: u64 = 4096;
@@ -55,8 +55,8 @@ pub struct TokenRecord {
     pub access_key_id: Option<String>,
     /// Whether the token is a JWT.
     pub jwt: bool,
-    /// Per-token API rate-limit window.
-    pub api_window: MinuteWindow,
+    /// Its API requests within its client's API rate-limit window.
+    pub api_window: SlidingWindow,
     revoked: AtomicBool,
 }
 
@@ -79,7 +79,7 @@ impl TokenRecord {
             tenant_id: None,
             access_key_id: None,
             jwt: false,
-            api_window: MinuteWindow::default(),
+            api_window: SlidingWindow::default(),
             revoked: AtomicBool::new(false),
         }
     }

@@ -432,7 +432,7 @@ async fn auth_methods_are_enforced() {
 async fn per_client_rate_limit_in_flavor_style() {
     for flavor in [Flavor::Generic, Flavor::Genesys] {
         let mut c = ClientEntry::new("busy", "s");
-        c.rate_limit_per_minute = Some(2);
+        c.token_rate_limit = Some("2/60s".parse().unwrap());
         let emu = Emu::new(EmulatorConfig::new(flavor).with_client(c));
         for _ in 0..2 {
             assert_eq!(

@@ -13,7 +13,7 @@ use cctoken_emulator::config::{
     CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
     CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
 };
-use cctoken_emulator::{AppState, EmulatorConfig, Flavor, TokenFormat};
+use cctoken_emulator::{AppState, EmulatorConfig, Flavor, RateLimit, TokenFormat};
 
 /// Arguments of `cctoken emulator`.
 #[derive(clap::Args, Debug)]
@@ -22,10 +22,17 @@ cctoken emulator --demo                                  # generic RFC 6749 serv
 cctoken emulator --demo --flavor genesys --listen 127.0.0.1:8089\n  \
 cctoken emulator --demo --flavor cxone                   # access-key password grant at /auth/token\n  \
 cctoken emulator --config clients.toml --token-format jwt --token-lifetime 5m\n  \
+cctoken emulator --demo --flavor genesys --api-rate-limit 50/5s --token-rate-limit 10/60s\n  \
 curl -s -X POST $URL/_emulator/faults -d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
 curl -s $URL/_emulator/activity                          # why each request was refused\n\n\
 The first line on stdout is the base URL. Token endpoint: $URL/oauth/token (CXone: $URL/auth/token);\n\
-discovery: $URL/.well-known/openid-configuration; stats: $URL/_emulator/stats.")]
+discovery: $URL/.well-known/openid-configuration; stats: $URL/_emulator/stats.\n\n\
+Rate limits are N/DUR: at most N requests in any rolling DUR (300/60s, 50/5s, 10/1m). Over the\n\
+API limit a token gets Genesys' 429 with Retry-After (seconds until its oldest request leaves\n\
+the window); over the token limit a client gets its flavor's answer (genesys: 400\n\
+invalid_request \"rate limit exceeded; ...\", others: 429 with Retry-After). The registry file\n\
+takes the same values as api_rate_limit / token_rate_limit, at the top level or per client;\n\
+a client's own value wins over the flags.")]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port (the URL is printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -45,6 +52,18 @@ pub struct EmulatorArgs {
     /// Lifetime of every issued token, e.g. 5s, 10m, 1h (overrides clients and flavor).
     #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
     pub token_lifetime: Option<Duration>,
+    /// Limit each token on /api/v2/* to N requests per rolling DUR, e.g. 300/60s or 50/5s
+    /// [default: 300/60s for genesys, none for the other flavors].
+    #[arg(long, value_name = "N/DUR", value_parser = parse_rate_limit)]
+    pub api_rate_limit: Option<RateLimit>,
+    /// Limit each client to N token requests per rolling DUR, e.g. 10/60s [default: none].
+    #[arg(long, value_name = "N/DUR", value_parser = parse_rate_limit)]
+    pub token_rate_limit: Option<RateLimit>,
+}
+
+fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
+    s.parse()
+        .map_err(|e: cctoken_emulator::ConfigError| e.to_string())
 }
 
 fn config_error(msg: String) -> anyhow::Error {
@@ -77,6 +96,12 @@ pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
         }
         config.token_lifetime = Some(d);
     }
+    if let Some(l) = args.api_rate_limit {
+        config.api_rate_limit = Some(l);
+    }
+    if let Some(l) = args.token_rate_limit {
+        config.token_rate_limit = Some(l);
+    }
     if args.demo {
         config = config.with_demo();
     }
@@ -95,6 +120,14 @@ fn describe(config: &EmulatorConfig, base: &str) {
         if config.issues_jwt() { "JWT" } else { "opaque" }
     );
     eprintln!("  discovery {base}/.well-known/openid-configuration · activity {base}/_emulator/activity · stats {base}/_emulator/stats");
+    let api = config
+        .api_rate_limit
+        .or_else(|| config.flavor.default_api_rate_limit())
+        .map_or_else(|| "none".to_owned(), |l| l.to_string());
+    let token = config
+        .token_rate_limit
+        .map_or_else(|| "none".to_owned(), |l| l.to_string());
+    eprintln!("  rate limits: {api} per token on /api/v2/* · {token} token requests per client (a client's own value wins)");
     if config.demo {
         match config.flavor {
             Flavor::Generic | Flavor::Genesys => {
@@ -198,6 +231,28 @@ mod tests {
         assert_eq!(c.flavor, Flavor::Genesys);
         assert!(c.issues_jwt() && c.demo);
         assert_eq!(c.token_lifetime, Some(Duration::from_secs(5)));
+        assert_eq!((c.api_rate_limit, c.token_rate_limit), (None, None));
+        let t = T::parse_from([
+            "x",
+            "--api-rate-limit",
+            "50/5s",
+            "--token-rate-limit",
+            "10/1m",
+        ]);
+        let c = build_config(&t.a).unwrap();
+        assert_eq!(
+            c.api_rate_limit.map(|l| l.to_string()).as_deref(),
+            Some("50/5s")
+        );
+        assert_eq!(
+            c.token_rate_limit.map(|l| l.to_string()).as_deref(),
+            Some("10/60s")
+        );
+        for bad in ["0/60s", "abc", "5/0s"] {
+            for flag in ["--api-rate-limit", "--token-rate-limit"] {
+                assert!(T::try_parse_from(["x", flag, bad]).is_err(), "{flag} {bad}");
+            }
+        }
         assert!(T::try_parse_from(["x", "--flavor", "nice"]).is_err());
         let t = T::parse_from(["x", "--config", "/nonexistent/clients.toml"]);
         assert!(build_config(&t.a)

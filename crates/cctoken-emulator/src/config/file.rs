@@ -9,12 +9,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig};
+use super::{
+    AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig, RateLimit,
+};
 use crate::faults::{FaultSpec, RawFault};
 
 impl EmulatorConfig {
     /// Add the clients and faults of a registry file; top-level `flavor`, `token_format`,
-    /// `token_lifetime` and `api_rate_limit_per_minute` replace the current values when present.
+    /// `token_lifetime`, `api_rate_limit` and `token_rate_limit` (`"N/DUR"`, e.g.
+    /// `"300/60s"`) replace the current values when present.
     pub fn merge_registry_toml(&mut self, text: &str) -> Result<(), ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         if let Some(f) = raw.flavor {
@@ -26,8 +29,17 @@ impl EmulatorConfig {
         if let Some(d) = raw.token_lifetime {
             self.token_lifetime = Some(d.0);
         }
-        if let Some(n) = raw.api_rate_limit_per_minute {
-            self.api_rate_limit_per_minute = Some(n);
+        let api = either(
+            "api_rate_limit",
+            raw.api_rate_limit,
+            "api_rate_limit_per_minute",
+            raw.api_rate_limit_per_minute,
+        )?;
+        if let Some(l) = api {
+            self.api_rate_limit = Some(l);
+        }
+        if let Some(l) = raw.token_rate_limit {
+            self.token_rate_limit = Some(l);
         }
         for rc in raw.clients {
             let line = line_of(text, rc.id.span().start);
@@ -48,6 +60,25 @@ impl EmulatorConfig {
             self.faults.push(spec);
         }
         Ok(())
+    }
+}
+
+/// A limit given as `"N/DUR"` or in the older `*_per_minute = N` form, not both.
+fn either(
+    key: &str,
+    limit: Option<RateLimit>,
+    old_key: &str,
+    per_minute: Option<u32>,
+) -> Result<Option<RateLimit>, ConfigError> {
+    match (limit, per_minute) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid(format!(
+            "give `{key}` or `{old_key}` (its older spelling), not both"
+        ))),
+        (Some(l), None) => Ok(Some(l)),
+        (None, Some(n)) => RateLimit::per_minute(n)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid(format!("`{old_key}`: {e}"))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -100,7 +131,9 @@ struct RawFile {
     flavor: Option<String>,
     token_format: Option<String>,
     token_lifetime: Option<DurationField>,
+    api_rate_limit: Option<RateLimit>,
     api_rate_limit_per_minute: Option<u32>,
+    token_rate_limit: Option<RateLimit>,
     #[serde(default)]
     clients: Vec<RawClient>,
     #[serde(default)]
@@ -120,7 +153,9 @@ struct RawClient {
     token_lifetime: Option<DurationField>,
     auth_methods: Option<Vec<AuthMethod>>,
     basic_encoding: Option<BasicEncoding>,
+    token_rate_limit: Option<RateLimit>,
     rate_limit_per_minute: Option<u32>,
+    api_rate_limit: Option<RateLimit>,
     #[serde(default)]
     access_keys: Vec<AccessKey>,
     tenant_id: Option<String>,
@@ -178,11 +213,13 @@ impl RawClient {
         if auth_methods.is_empty() {
             return Err(format!("client {id:?}: `auth_methods` is empty"));
         }
-        if self.rate_limit_per_minute == Some(0) {
-            return Err(format!(
-                "client {id:?}: `rate_limit_per_minute` must be at least 1"
-            ));
-        }
+        let token_rate_limit = either(
+            "token_rate_limit",
+            self.token_rate_limit,
+            "rate_limit_per_minute",
+            self.rate_limit_per_minute,
+        )
+        .map_err(|e| format!("client {id:?}: {e}"))?;
         if self.token_lifetime.is_some_and(|d| d.0.as_secs() == 0) {
             return Err(format!(
                 "client {id:?}: `token_lifetime` must be at least 1s"
@@ -206,7 +243,8 @@ impl RawClient {
             token_lifetime: self.token_lifetime.map(|d| d.0),
             auth_methods,
             basic_encoding: self.basic_encoding,
-            rate_limit_per_minute: self.rate_limit_per_minute,
+            token_rate_limit,
+            api_rate_limit: self.api_rate_limit,
             access_keys: self.access_keys,
             tenant_id: self.tenant_id,
             area: self.area,
@@ -222,6 +260,8 @@ mod tests {
     const SAMPLE: &str = r#"
 flavor = "genesys"
 token_lifetime = "10m"
+api_rate_limit = "100/10s"
+token_rate_limit = "5/60s"
 
 [[clients]]
 id = "ci-bot"
@@ -231,7 +271,8 @@ scopes = ["read", "write"]
 token_lifetime = "1h"
 auth_methods = ["client_secret_basic", "client_secret_post"]
 basic_encoding = "both"
-rate_limit_per_minute = 600
+token_rate_limit = "600/60s"
+api_rate_limit = "50/5s"
 
 [[clients]]
 id = "cx"
@@ -257,9 +298,55 @@ count = 2
         assert_eq!(c.secrets, vec!["s1", "s2"]);
         assert_eq!(c.token_lifetime, Some(Duration::from_secs(3600)));
         assert_eq!(c.basic_encoding, Some(BasicEncoding::Both));
-        assert_eq!(c.rate_limit_per_minute, Some(600));
+        assert_eq!(c.token_rate_limit, Some("600/60s".parse().unwrap()));
+        assert_eq!(c.api_rate_limit, Some("50/5s".parse().unwrap()));
+        assert_eq!(cfg.api_rate_limit, Some("100/10s".parse().unwrap()));
+        assert_eq!(cfg.token_rate_limit, Some("5/60s".parse().unwrap()));
+        // A client's own limits win; the others take the global ones.
+        let other = &cfg.clients[1];
+        assert_eq!(cfg.api_rate_limit_for(c).unwrap().to_string(), "50/5s");
+        assert_eq!(
+            cfg.api_rate_limit_for(other).unwrap().to_string(),
+            "100/10s"
+        );
+        assert_eq!(
+            cfg.token_rate_limit_for(other).unwrap().to_string(),
+            "5/60s"
+        );
         assert_eq!(cfg.clients[1].access_keys[0].id, "K");
         assert_eq!(cfg.faults.len(), 1);
+    }
+
+    #[test]
+    fn rate_limits_in_the_older_per_minute_spelling_and_their_errors() {
+        let cfg = EmulatorConfig::from_toml_str(
+            "api_rate_limit_per_minute = 30\n[[clients]]\nid = \"a\"\nsecret = \"x\"\nrate_limit_per_minute = 2\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.api_rate_limit.unwrap().to_string(), "30/60s");
+        assert_eq!(
+            cfg.clients[0].token_rate_limit.unwrap().to_string(),
+            "2/60s"
+        );
+        for (text, needles) in [
+            (
+                "[[clients]]\nid = \"a\"\nsecret = \"x\"\nrate_limit_per_minute = 0\n",
+                &["line 2", "at least 1 request"][..],
+            ),
+            (
+                "[[clients]]\nid = \"a\"\nsecret = \"x\"\ntoken_rate_limit = \"2/60s\"\nrate_limit_per_minute = 2\n",
+                &["not both"][..],
+            ),
+            (
+                "[[clients]]\nid = \"a\"\nsecret = \"x\"\napi_rate_limit = \"5/0s\"\n",
+                &["line 4", "at least 1ms"][..],
+            ),
+            ("token_rate_limit = \"abc\"\n", &["line 1", "N/DUR"][..]),
+            ("api_rate_limit = 300\n", &["line 1", "string"][..]),
+        ] {
+            let e = EmulatorConfig::from_toml_str(text).unwrap_err().to_string();
+            assert!(needles.iter().all(|n| e.contains(n)), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -15,7 +15,9 @@ use crate::faults::FaultSpec;
 use crate::fingerprint;
 
 mod file;
+mod rate_limit;
 pub(crate) use file::DurationField;
+pub use rate_limit::{RateLimit, MAX_RATE_LIMIT_REQUESTS};
 
 /// Which real token server the emulator imitates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,6 +45,15 @@ impl Flavor {
         match self {
             Flavor::Genesys => Duration::from_secs(86_400),
             Flavor::Generic | Flavor::Cxone => Duration::from_secs(3_600),
+        }
+    }
+
+    /// The per-token limit on `/api/v2/*` unless configured: Genesys' 300 requests per
+    /// rolling minute (SPEC §13); none for the other flavors.
+    pub fn default_api_rate_limit(self) -> Option<RateLimit> {
+        match self {
+            Flavor::Genesys => Some(RateLimit::GENESYS_API),
+            Flavor::Generic | Flavor::Cxone => None,
         }
     }
 
@@ -167,8 +178,12 @@ pub struct ClientEntry {
     pub auth_methods: Vec<AuthMethod>,
     /// Basic decoding override; `None` follows the flavor.
     pub basic_encoding: Option<BasicEncoding>,
-    /// Token requests per minute before the flavor's rate-limit answer.
-    pub rate_limit_per_minute: Option<u32>,
+    /// This client's token requests per rolling window before the flavor's rate-limit
+    /// answer; `None` follows [`EmulatorConfig::token_rate_limit`].
+    pub token_rate_limit: Option<RateLimit>,
+    /// Requests per rolling window of each of this client's tokens on `/api/v2/*`; `None`
+    /// follows [`EmulatorConfig::api_rate_limit`].
+    pub api_rate_limit: Option<RateLimit>,
     /// CXone: access keys of API users in this client's tenant.
     pub access_keys: Vec<AccessKey>,
     /// CXone: the tenant id carried in `tenantId` claims.
@@ -192,7 +207,8 @@ impl fmt::Debug for ClientEntry {
             .field("token_lifetime", &self.token_lifetime)
             .field("auth_methods", &self.auth_methods)
             .field("basic_encoding", &self.basic_encoding)
-            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("token_rate_limit", &self.token_rate_limit)
+            .field("api_rate_limit", &self.api_rate_limit)
             .field("access_keys", &self.access_keys)
             .field("tenant_id", &self.tenant_id)
             .finish()
@@ -211,7 +227,8 @@ impl ClientEntry {
             token_lifetime: None,
             auth_methods: vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
             basic_encoding: None,
-            rate_limit_per_minute: None,
+            token_rate_limit: None,
+            api_rate_limit: None,
             access_keys: Vec::new(),
             tenant_id: None,
             area: None,
@@ -257,9 +274,13 @@ pub struct EmulatorConfig {
     pub clients: Vec<ClientEntry>,
     /// Faults queued at start.
     pub faults: Vec<FaultSpec>,
-    /// API requests per minute per token on `/api/v2/*`; `None` = flavor default
-    /// (300 for Genesys, unlimited otherwise).
-    pub api_rate_limit_per_minute: Option<u32>,
+    /// `--api-rate-limit`: requests per rolling window of each token on `/api/v2/*`, for
+    /// clients without their own; `None` = the flavor's default
+    /// ([`Flavor::default_api_rate_limit`]: `300/60s` for Genesys, none otherwise).
+    pub api_rate_limit: Option<RateLimit>,
+    /// `--token-rate-limit`: token requests per rolling window of each client, for clients
+    /// without their own; `None` = unlimited.
+    pub token_rate_limit: Option<RateLimit>,
     /// Largest accepted request body; larger ones get 413.
     pub max_body_bytes: usize,
     /// How many activity entries are kept (a ring buffer).
@@ -298,7 +319,8 @@ impl EmulatorConfig {
             demo: false,
             clients: Vec::new(),
             faults: Vec::new(),
-            api_rate_limit_per_minute: None,
+            api_rate_limit: None,
+            token_rate_limit: None,
             max_body_bytes: DEFAULT_MAX_BODY,
             activity_capacity: DEFAULT_ACTIVITY,
         }
@@ -335,6 +357,20 @@ impl EmulatorConfig {
             }
         }
         out
+    }
+
+    /// The limit on each of `client`'s tokens on `/api/v2/*`: the client's own, else the
+    /// global one, else the flavor's default.
+    pub fn api_rate_limit_for(&self, client: &ClientEntry) -> Option<RateLimit> {
+        client
+            .api_rate_limit
+            .or(self.api_rate_limit)
+            .or_else(|| self.flavor.default_api_rate_limit())
+    }
+
+    /// The limit on `client`'s token requests: the client's own, else the global one.
+    pub fn token_rate_limit_for(&self, client: &ClientEntry) -> Option<RateLimit> {
+        client.token_rate_limit.or(self.token_rate_limit)
     }
 
     /// Whether access tokens are JWTs (always for CXone).

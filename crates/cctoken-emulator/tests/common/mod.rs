@@ -1,6 +1,8 @@
 //! Helpers for the emulator's integration tests: in-process requests and a raw HTTP client.
 #![allow(dead_code)]
 
+pub mod live;
+
 use axum::body::Body;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
