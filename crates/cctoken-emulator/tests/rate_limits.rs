@@ -31,6 +31,17 @@ async fn pass(live: &Live, token: &str, n: usize, what: &str) {
     }
 }
 
+/// `api_requests_total`, `api_rate_limited_total` and `api_max_per_window` of a stats
+/// object (the whole emulator's or one client's).
+fn api_counters(v: &serde_json::Value) -> [u64; 3] {
+    [
+        "api_requests_total",
+        "api_rate_limited_total",
+        "api_max_per_window",
+    ]
+    .map(|k| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}")))
+}
+
 /// Check Genesys' normalised 429 (research/genesys-facts.md §5, SPEC §13) and return its
 /// `Retry-After`.
 fn genesys_429(a: &Answer) -> u64 {
@@ -110,9 +121,7 @@ async fn genesys_default_is_300_per_rolling_minute_per_token() {
     let stats = live.get_json("/_emulator/stats").await;
     let demo = &stats["clients"]["demo-client"];
     for v in [&stats, demo] {
-        assert_eq!(v["api_requests_total"], 455, "{v}");
-        assert_eq!(v["api_rate_limited_total"], 4, "{v}");
-        assert_eq!(v["api_max_per_window"], 300, "{v}");
+        assert_eq!(api_counters(v), [455, 4, 300], "{v}");
     }
     let entry = live
         .emu
@@ -171,26 +180,10 @@ async fn api_rate_limit_globally_and_per_client() {
     pass(&live, &token, 2, "demo-client in the next window").await;
 
     let stats = live.get_json("/_emulator/stats").await;
-    assert_eq!(stats["api_requests_total"], 10);
-    assert_eq!(stats["api_rate_limited_total"], 2);
-    assert_eq!(stats["api_max_per_window"], 4);
+    assert_eq!(api_counters(&stats), [10, 2, 4]);
     let (demo, vip) = (&stats["clients"]["demo-client"], &stats["clients"]["vip"]);
-    assert_eq!(
-        (
-            &demo["api_requests_total"],
-            &demo["api_rate_limited_total"],
-            &demo["api_max_per_window"]
-        ),
-        (&5.into(), &1.into(), &2.into())
-    );
-    assert_eq!(
-        (
-            &vip["api_requests_total"],
-            &vip["api_rate_limited_total"],
-            &vip["api_max_per_window"]
-        ),
-        (&5.into(), &1.into(), &4.into())
-    );
+    assert_eq!(api_counters(demo), [5, 1, 2], "{demo}");
+    assert_eq!(api_counters(vip), [5, 1, 4], "{vip}");
     live.emu.shutdown().await;
 
     // Generic without a limit: nothing is refused, and no window counts.
@@ -198,14 +191,7 @@ async fn api_rate_limit_globally_and_per_client() {
     let (token, _) = live.token(Flavor::Generic).await;
     pass(&live, &token, 50, "no limit").await;
     let stats = live.get_json("/_emulator/stats").await;
-    assert_eq!(
-        (
-            &stats["api_requests_total"],
-            &stats["api_rate_limited_total"],
-            &stats["api_max_per_window"]
-        ),
-        (&50.into(), &0.into(), &0.into())
-    );
+    assert_eq!(api_counters(&stats), [50, 0, 0], "{stats}");
     live.emu.shutdown().await;
 }
 
