@@ -248,3 +248,38 @@ fn a_broken_config_file_only_warns_when_no_profile_is_named() {
         .unwrap();
     assert_eq!(named.status.code(), Some(2));
 }
+
+#[test]
+fn a_hijacked_cache_directory_is_refused_and_get_works_without_the_cache() {
+    let emu = Emu::demo(Flavor::Generic);
+    let url = format!("{}/oauth/token", emu.base);
+    let home = tempfile::tempdir().unwrap();
+    let attacker = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join("cache")).unwrap();
+    let planted = home.path().join("cache/cctoken");
+    std::os::unix::fs::symlink(attacker.path(), &planted).unwrap();
+    let run = || {
+        let out = get_cmd(home.path(), &url, DEMO_SECRET).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        assert!(!out.stdout.is_empty());
+        assert!(stderr.contains("token cache disabled"), "{stderr}");
+        assert!(stderr.contains(&planted.display().to_string()), "{stderr}");
+        stderr
+    };
+    let stderr = run();
+    assert!(stderr.contains("symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(attacker.path()).unwrap().count(), 0);
+    // Another user's directory (the tests run as root, which can give one away).
+    std::fs::remove_file(&planted).unwrap();
+    std::fs::create_dir(&planted).unwrap();
+    if std::os::unix::fs::chown(&planted, Some(1001), None).is_ok() {
+        let stderr = run();
+        assert!(stderr.contains("uid 1001"), "{stderr}");
+        assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+    }
+    // Every run asked the server: nothing was cached.
+    let before = stat(&emu, "token_requests_total");
+    run();
+    assert_eq!(stat(&emu, "token_requests_total"), before + 1);
+}

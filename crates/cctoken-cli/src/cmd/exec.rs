@@ -7,12 +7,11 @@
 //! exit code is propagated, and the file and its directory are removed afterwards.
 
 use std::ffi::OsString;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cctoken::cache::dir::PrivateDir;
 use cctoken::provider::ProviderKind;
 use cctoken::secret::AccessToken;
 use nix::sys::signal::{kill, Signal};
@@ -71,10 +70,17 @@ pub fn run(args: ExecArgs, globals: &Globals) -> anyhow::Result<i32> {
 }
 
 /// A private 0700 directory holding the token file; removed on drop.
+///
+/// Its parent (`XDG_RUNTIME_DIR`, else the temp dir) may be shared, so the directory gets a
+/// random name, is created fresh (never reused) and then used only through its open handle
+/// (see [`PrivateDir`]): a link planted there or inside it is never followed.
 struct TokenDir {
-    dir: PathBuf,
+    dir: PrivateDir,
     file: PathBuf,
 }
+
+/// The token file's name inside its directory.
+const TOKEN_FILE: &str = "token";
 
 impl TokenDir {
     fn create() -> anyhow::Result<Self> {
@@ -82,48 +88,32 @@ impl TokenDir {
             .filter(|d| !d.is_empty() && Path::new(d).is_dir())
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let dir = base.join(format!(
-            "cctoken-exec-{}-{:08x}",
+        Self::create_in(&base)
+    }
+
+    fn create_in(base: &Path) -> anyhow::Result<Self> {
+        let path = base.join(format!(
+            "cctoken-exec-{}-{:016x}",
             std::process::id(),
-            rand_u32()
+            rand::random::<u64>()
         ));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-        let file = dir.join("token");
+        let dir = PrivateDir::create_new(&path)?;
+        let file = path.join(TOKEN_FILE);
         Ok(Self { dir, file })
     }
 
-    /// Replace the token file atomically (write 0600 temp, rename).
+    /// Replace the token file atomically (a new 0600 temp file, renamed over it).
     fn write(&self, token: &AccessToken) -> anyhow::Result<()> {
-        let tmp = self.dir.join(".token.tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .context("writing the token file")?;
-        f.write_all(token.expose_secret().as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &self.file).context("replacing the token file")?;
-        Ok(())
+        self.dir
+            .write_atomic(TOKEN_FILE, token.expose_secret().as_bytes())
+            .context("writing the token file")
     }
 }
 
 impl Drop for TokenDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.path());
     }
-}
-
-fn rand_u32() -> u32 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    t ^ std::process::id().rotate_left(16)
 }
 
 async fn supervise(args: ExecArgs, tokens: Tokens) -> anyhow::Result<i32> {
@@ -235,5 +225,34 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         (Some(c), _) => c,
         (None, Some(s)) => 128 + s,
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn the_token_directory_is_private_fresh_and_follows_no_link() {
+        let base = tempfile::tempdir().unwrap();
+        let victim = base.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let dir = TokenDir::create_in(base.path()).unwrap();
+        let path = dir.dir.path().to_owned();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // Links at the token file's name and at the temp name the old code used.
+        std::os::unix::fs::symlink(&victim, path.join(".token.tmp")).unwrap();
+        std::os::unix::fs::symlink(&victim, &dir.file).unwrap();
+        dir.write(&AccessToken::new("tok-1")).unwrap();
+        dir.write(&AccessToken::new("tok-2")).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(&dir.file).unwrap(), b"tok-2");
+        let mode = std::fs::metadata(&dir.file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        drop(dir);
+        assert!(!path.exists(), "removed on drop");
+        assert!(victim.exists());
     }
 }

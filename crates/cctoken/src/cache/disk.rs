@@ -2,17 +2,18 @@
 //!
 //! Entries are the documents of the private `entry` module (the token sealed by `crypto`,
 //! its expiry metadata in clear but bound as associated data), the same bytes the Redis cache
-//! stores. Writes are atomic (temp file + rename); a per-key advisory lock (`flock`, released
-//! by the kernel if the holder dies) gives cross-process single flight. Corrupt or
-//! undecryptable entries are discarded with a warning — the worst a broken cache can do is
-//! cost one token request.
+//! stores. Every file is reached through the directory's open handle, never following a
+//! link (the `dir` module). Writes are atomic (random temp file + rename); a per-key
+//! advisory lock (`flock`, released by the kernel if the holder dies) gives cross-process
+//! single flight. Corrupt or undecryptable entries are discarded with a warning — the worst
+//! a broken cache can do is cost one token request.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::dir::PrivateDir;
 pub use super::entry::Lookup;
 use super::entry::{self, from_ms, ms};
 use super::key::CacheKey;
@@ -23,10 +24,10 @@ use crate::token::Token;
 /// Environment variable naming the cache directory's parent (XDG).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 
-/// The on-disk cache.
+/// The on-disk cache. Clones share the open directory.
 #[derive(Debug, Clone)]
 pub struct DiskCache {
-    dir: PathBuf,
+    dir: Arc<PrivateDir>,
 }
 
 /// An exclusive advisory lock on one key; released on drop (or by the kernel on exit).
@@ -48,46 +49,56 @@ impl DiskCache {
         }
     }
 
-    /// Open (and create, 0700) the cache at `dir`. A directory with looser permissions is
-    /// tightened, with a warning.
+    /// Open the cache at `dir`, creating it 0700 when it does not exist. A directory that is
+    /// a symbolic link, belongs to another user or is open to others is refused (see the
+    /// private `dir` module); it is never chmodded.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let dir = dir.into();
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| io_err("create", &dir, e))?;
-        let meta = fs::metadata(&dir).map_err(|e| io_err("read", &dir, e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(dir = %dir.display(), "cache directory was accessible to others; setting 0700");
-            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| io_err("chmod", &dir, e))?;
-        }
-        Ok(Self { dir })
+        let dir = PrivateDir::open_or_create(&dir)
+            .map_err(|e| Error::config(format!("cache: {}", e.message)))?;
+        Ok(Self { dir: Arc::new(dir) })
     }
 
     /// The cache directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
-    fn entry_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.as_str()))
+    fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
-    fn discard(&self, path: &Path, why: &str) {
-        tracing::warn!(file = %path.display(), "discarding cache entry: {why}");
-        let _ = fs::remove_file(path);
+    fn discard(&self, name: &str, why: impl std::fmt::Display) {
+        tracing::warn!(file = %self.path_of(name).display(), "discarding cache entry: {why}");
+        let _ = self.dir.remove(name);
+    }
+
+    /// The contents of `name`, `None` when it is missing; one that cannot be read (a planted
+    /// symbolic link) is discarded.
+    fn read(&self, name: &str) -> Option<Vec<u8>> {
+        match self.dir.read(name) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.discard(name, format_args!("cannot be read ({e})"));
+                None
+            }
+        }
+    }
+
+    fn write(&self, name: &str, data: &[u8]) -> Result<(), Error> {
+        self.dir
+            .write_atomic(name, data)
+            .map_err(|e| io_err("write", &self.path_of(name), e))
     }
 
     /// Look up `key`. Never fails: unreadable entries are a miss (and are removed).
     pub fn load(&self, key: &CacheKey, secret: &ClientSecret, now: SystemTime) -> Lookup {
-        let path = self.entry_path(key);
-        let Ok(bytes) = fs::read(&path) else {
+        let name = entry_name(key);
+        let Some(bytes) = self.read(&name) else {
             return Lookup::Miss;
         };
         entry::decode(key, secret, &bytes, now).unwrap_or_else(|why| {
-            self.discard(&path, why);
+            self.discard(&name, why);
             Lookup::Miss
         })
     }
@@ -99,7 +110,8 @@ impl DiskCache {
         secret: &ClientSecret,
         token: &Token,
     ) -> Result<(), Error> {
-        self.write(key, &entry::encode_token(key, secret, token)?)
+        let bytes = entry::encode_token(key, secret, token)?;
+        self.write(&entry_name(key), &bytes)
     }
 
     /// Remember a permanent failure until `until`.
@@ -109,79 +121,35 @@ impl DiskCache {
         err: &Error,
         until: SystemTime,
     ) -> Result<(), Error> {
-        self.write(key, &entry::encode_negative(err, until)?)
-    }
-
-    fn rate_limit_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.ratelimit", key.as_str()))
+        self.write(&entry_name(key), &entry::encode_negative(err, until)?)
     }
 
     /// Remember that the server asked us to wait until `until` (429 / rate-limit answer),
     /// so other processes wait instead of hitting the limit again.
     pub fn store_rate_limit(&self, key: &CacheKey, until: SystemTime) -> Result<(), Error> {
-        let path = self.rate_limit_path(key);
-        let tmp = self
-            .dir
-            .join(format!(".{}.{}.rl.tmp", key.as_str(), std::process::id()));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(ms(until).to_string().as_bytes())?;
-            fs::rename(&tmp, &path)
-        })();
-        result.map_err(|e| io_err("write", &path, e))
+        self.write(&rate_limit_name(key), ms(until).to_string().as_bytes())
     }
 
     /// Until when the server asked to wait, if that is still in the future.
     pub fn rate_limited_until(&self, key: &CacheKey, now: SystemTime) -> Option<SystemTime> {
-        let text = fs::read_to_string(self.rate_limit_path(key)).ok()?;
+        let bytes = self.read(&rate_limit_name(key))?;
+        let text = String::from_utf8(bytes).ok()?;
         let until = from_ms(text.trim().parse().ok()?);
         (until > now).then_some(until)
     }
 
     /// Remove the entry for `key` (e.g. after the API rejected its token).
     pub fn remove(&self, key: &CacheKey) {
-        let _ = fs::remove_file(self.entry_path(key));
-    }
-
-    fn write(&self, key: &CacheKey, data: &[u8]) -> Result<(), Error> {
-        let path = self.entry_path(key);
-        let tmp = self.dir.join(format!(
-            ".{}.{}.{:x}.tmp",
-            key.as_str(),
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        let result = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(data)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err("write", &path, e));
-        }
-        Ok(())
+        let _ = self.dir.remove(&entry_name(key));
     }
 
     /// Take the exclusive per-key lock, waiting at most `max_wait`.
     pub fn lock(&self, key: &CacheKey, max_wait: Duration) -> Result<KeyLock, Error> {
-        let path = self.dir.join(format!("{}.lock", key.as_str()));
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
+        let name = format!("{}.lock", key.as_str());
+        let path = self.path_of(&name);
+        let file = self
+            .dir
+            .open_lock(&name)
             .map_err(|e| io_err("open", &path, e))?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
@@ -202,6 +170,14 @@ impl DiskCache {
             pause = (pause * 2).min(Duration::from_millis(25));
         }
     }
+}
+
+fn entry_name(key: &CacheKey) -> String {
+    format!("{}.json", key.as_str())
+}
+
+fn rate_limit_name(key: &CacheKey) -> String {
+    format!("{}.ratelimit", key.as_str())
 }
 
 #[cfg(test)]

@@ -1,3 +1,6 @@
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+
 use super::*;
 use crate::error::{Class, ErrorKind};
 use crate::secret::AccessToken;
@@ -63,7 +66,7 @@ fn round_trip_permissions_and_no_clear_text() {
 #[test]
 fn expired_corrupt_and_tampered_entries_are_misses() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path()).unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     cache.store_token(&key(), &s, &token(now, 10)).unwrap();
@@ -71,7 +74,7 @@ fn expired_corrupt_and_tampered_entries_are_misses() {
         cache.load(&key(), &s, now + Duration::from_secs(11)),
         Lookup::Miss
     ));
-    let path = cache.entry_path(&key());
+    let path = cache.path_of(&entry_name(&key()));
     fs::write(&path, b"{garbage").unwrap();
     assert!(matches!(cache.load(&key(), &s, now), Lookup::Miss));
     assert!(!path.exists(), "corrupt entry removed");
@@ -87,7 +90,7 @@ fn expired_corrupt_and_tampered_entries_are_misses() {
 #[test]
 fn negative_entries_expire() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path()).unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     let err = Error {
@@ -113,7 +116,7 @@ fn negative_entries_expire() {
 #[test]
 fn lock_is_exclusive_and_times_out() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path()).unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
     let held = cache.lock(&key(), Duration::from_secs(1)).unwrap();
     let e = cache.lock(&key(), Duration::from_millis(50)).unwrap_err();
     assert!(e.is_transient());
@@ -124,7 +127,7 @@ fn lock_is_exclusive_and_times_out() {
 #[test]
 fn rate_limits_are_remembered_until_they_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path()).unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
     let now = SystemTime::now();
     assert_eq!(cache.rate_limited_until(&key(), now), None);
     let until = now + Duration::from_secs(3);
@@ -134,4 +137,132 @@ fn rate_limits_are_remembered_until_they_pass() {
         cache.rate_limited_until(&key(), until + Duration::from_millis(1)),
         None
     );
+}
+
+/// A file of someone else's that a planted link points at; `untouched` checks it.
+struct Victim {
+    path: PathBuf,
+}
+
+impl Victim {
+    fn new(dir: &Path) -> Self {
+        let path = dir.join("victim");
+        fs::write(&path, b"precious").unwrap();
+        Self { path }
+    }
+
+    fn untouched(&self) {
+        assert_eq!(fs::read(&self.path).unwrap(), b"precious");
+    }
+}
+
+#[test]
+fn a_symlinked_cache_directory_is_refused_and_its_target_untouched() {
+    let shared = tempfile::tempdir().unwrap();
+    let target = shared.path().join("attacker");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o777)).unwrap();
+    let link = shared.path().join("cctoken");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = DiskCache::open(&link).unwrap_err();
+    assert_eq!(e.class, Class::Config);
+    let text = e.to_string();
+    assert!(text.contains(&link.display().to_string()), "{text}");
+    assert!(
+        text.contains("symbolic link") && text.contains("remove"),
+        "{text}"
+    );
+    let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o777, "the target was not chmodded");
+    assert_eq!(fs::read_dir(&target).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn another_users_cache_directory_is_refused() {
+    // The tests run as root, which may give a directory away.
+    let shared = tempfile::tempdir().unwrap();
+    let theirs = shared.path().join("cctoken");
+    fs::create_dir(&theirs).unwrap();
+    let me = rustix::process::geteuid().as_raw();
+    let other = if me == 1001 { 1002 } else { 1001 };
+    if let Err(e) = std::os::unix::fs::chown(&theirs, Some(other), None) {
+        // Not root: the directory cannot be given away; nothing to test here.
+        let _ = writeln!(std::io::stderr(), "SKIPPED: cannot chown ({e})");
+        return;
+    }
+    let text = DiskCache::open(&theirs).unwrap_err().to_string();
+    assert!(text.contains(&theirs.display().to_string()), "{text}");
+    assert!(text.contains(&format!("uid {other}")), "{text}");
+    assert!(text.contains("XDG_CACHE_HOME"), "{text}");
+    assert_eq!(fs::read_dir(&theirs).unwrap().count(), 0, "nothing written");
+}
+
+#[test]
+fn links_planted_at_temp_entry_and_lock_names_are_not_followed() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = Victim::new(outside.path());
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let k = key();
+    let plant = |name: &str, to: &Path| {
+        std::os::unix::fs::symlink(to, cache.dir().join(name)).unwrap();
+    };
+    // The names the old code used for its temp files, and the real entry names.
+    plant(
+        &format!(".{}.{}.rl.tmp", k.as_str(), std::process::id()),
+        &victim.path,
+    );
+    plant(&format!("{}.ratelimit", k.as_str()), &victim.path);
+    plant(&format!("{}.json", k.as_str()), &victim.path);
+    let now = SystemTime::now();
+    assert!(matches!(
+        cache.load(&k, &ClientSecret::new("s"), now),
+        Lookup::Miss
+    ));
+    assert_eq!(cache.rate_limited_until(&k, now), None);
+    cache
+        .store_rate_limit(&k, now + Duration::from_secs(3))
+        .unwrap();
+    cache
+        .store_token(&k, &ClientSecret::new("s"), &token(now, 60))
+        .unwrap();
+    victim.untouched();
+    for name in [
+        format!("{}.ratelimit", k.as_str()),
+        format!("{}.json", k.as_str()),
+    ] {
+        let meta = fs::symlink_metadata(cache.dir().join(&name)).unwrap();
+        assert!(meta.file_type().is_file(), "{name} is a file of ours now");
+    }
+    // A lock name pointing at the victim, and one pointing where a file would be created.
+    let lock = format!("{}.lock", k.as_str());
+    plant(&lock, &victim.path);
+    drop(cache.lock(&k, Duration::from_secs(1)).unwrap());
+    victim.untouched();
+    let meta = fs::symlink_metadata(cache.dir().join(&lock)).unwrap();
+    assert!(meta.file_type().is_file(), "the lock is a file of ours");
+    fs::remove_file(cache.dir().join(&lock)).unwrap();
+    let created = outside.path().join("created-by-the-lock");
+    plant(&lock, &created);
+    let held = cache.lock(&k, Duration::from_secs(1)).unwrap();
+    assert!(!created.exists(), "no file created through the link");
+    // The replaced lock still excludes.
+    assert!(cache.lock(&k, Duration::from_millis(20)).is_err());
+    drop(held);
+}
+
+#[test]
+fn a_swap_after_open_does_not_redirect_writes() {
+    let outside = tempfile::tempdir().unwrap();
+    let base = tempfile::tempdir().unwrap();
+    let path = base.path().join("cctoken");
+    let cache = DiskCache::open(&path).unwrap();
+    fs::rename(&path, base.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), &path).unwrap();
+    let now = SystemTime::now();
+    cache
+        .store_token(&key(), &ClientSecret::new("s"), &token(now, 60))
+        .unwrap();
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_eq!(fs::read_dir(base.path().join("moved")).unwrap().count(), 1);
 }

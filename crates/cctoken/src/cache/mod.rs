@@ -11,6 +11,7 @@
 //! protocol is described in the `redis` module).
 
 mod crypto;
+pub mod dir;
 pub mod disk;
 mod entry;
 #[cfg(feature = "redis")]
