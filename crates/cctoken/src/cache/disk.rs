@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::dir::PrivateDir;
+use super::entry;
 pub use super::entry::Lookup;
-use super::entry::{self, from_ms, ms};
 use super::key::CacheKey;
 use crate::error::Error;
 use crate::secret::ClientSecret;
@@ -91,13 +91,20 @@ impl DiskCache {
             .map_err(|e| io_err("write", &self.path_of(name), e))
     }
 
-    /// Look up `key`. Never fails: unreadable entries are a miss (and are removed).
-    pub fn load(&self, key: &CacheKey, secret: &ClientSecret, now: SystemTime) -> Lookup {
+    /// Look up `key`, honouring a remembered failure for at most `negative_ttl`. Never
+    /// fails: unreadable, planted or over-long entries are a miss (and are removed).
+    pub fn load(
+        &self,
+        key: &CacheKey,
+        secret: &ClientSecret,
+        now: SystemTime,
+        negative_ttl: Duration,
+    ) -> Lookup {
         let name = entry_name(key);
         let Some(bytes) = self.read(&name) else {
             return Lookup::Miss;
         };
-        entry::decode(key, secret, &bytes, now).unwrap_or_else(|why| {
+        entry::decode(key, secret, &bytes, now, negative_ttl).unwrap_or_else(|why| {
             self.discard(&name, why);
             Lookup::Miss
         })
@@ -114,28 +121,44 @@ impl DiskCache {
         self.write(&entry_name(key), &bytes)
     }
 
-    /// Remember a permanent failure until `until`.
+    /// Remember a permanent failure until `until` (sealed like a token).
     pub fn store_negative(
         &self,
         key: &CacheKey,
+        secret: &ClientSecret,
         err: &Error,
         until: SystemTime,
     ) -> Result<(), Error> {
-        self.write(&entry_name(key), &entry::encode_negative(err, until)?)
+        let bytes = entry::encode_negative(key, secret, err, until)?;
+        self.write(&entry_name(key), &bytes)
     }
 
     /// Remember that the server asked us to wait until `until` (429 / rate-limit answer),
-    /// so other processes wait instead of hitting the limit again.
-    pub fn store_rate_limit(&self, key: &CacheKey, until: SystemTime) -> Result<(), Error> {
-        self.write(&rate_limit_name(key), ms(until).to_string().as_bytes())
+    /// so other processes wait instead of hitting the limit again (sealed like a token).
+    pub fn store_rate_limit(
+        &self,
+        key: &CacheKey,
+        secret: &ClientSecret,
+        until: SystemTime,
+    ) -> Result<(), Error> {
+        let bytes = entry::encode_rate_limit(key, secret, until)?;
+        self.write(&rate_limit_name(key), &bytes)
     }
 
-    /// Until when the server asked to wait, if that is still in the future.
-    pub fn rate_limited_until(&self, key: &CacheKey, now: SystemTime) -> Option<SystemTime> {
-        let bytes = self.read(&rate_limit_name(key))?;
-        let text = String::from_utf8(bytes).ok()?;
-        let until = from_ms(text.trim().parse().ok()?);
-        (until > now).then_some(until)
+    /// Until when the server asked to wait, if that is still in the future. A planted or
+    /// over-long entry is discarded.
+    pub fn rate_limited_until(
+        &self,
+        key: &CacheKey,
+        secret: &ClientSecret,
+        now: SystemTime,
+    ) -> Option<SystemTime> {
+        let name = rate_limit_name(key);
+        let bytes = self.read(&name)?;
+        entry::decode_rate_limit(key, secret, &bytes, now).unwrap_or_else(|why| {
+            self.discard(&name, why);
+            None
+        })
     }
 
     /// Remove the entry for `key` (e.g. after the API rejected its token).

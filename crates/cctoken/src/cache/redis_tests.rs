@@ -16,7 +16,7 @@ use crate::cache::{CachedClient, DiskCache, Origin};
 use crate::client::{Client, RetryPolicy};
 use crate::clock::SystemClock;
 use crate::config::ClientConfig;
-use crate::error::Class;
+use crate::error::{Class, Error};
 use crate::provider::{Endpoint, ProviderConfig};
 use crate::source::Fetch as _;
 
@@ -298,6 +298,84 @@ async fn a_permanent_failure_is_shared_with_the_fleet() {
     assert_eq!(e.class, Class::Permanent);
     assert!(e.message.contains("remembered"), "{}", e.message);
     assert_eq!(requests(&emu).await - before, 1);
+    emu.shutdown().await;
+}
+
+/// `SET key value PX ttl_ms` through a connection of its own, as anyone with access to the
+/// Redis server can.
+async fn plant(server: &Server, key: &str, value: &[u8], ttl_ms: u64) {
+    let stranger = RedisCache::open(&server.url).unwrap();
+    stranger
+        .query::<()>(
+            "SET",
+            redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ttl_ms),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn failures_planted_in_redis_are_ignored_and_the_server_asked() {
+    let Some(server) = start_redis() else { return };
+    let emu = emulator().await;
+    let m = machine(&emu, SECRET, &server.url);
+    let k = m.client.key().clone();
+    let year = Duration::from_secs(365 * 86_400);
+    let until = entry::ms(SystemTime::now() + year);
+    // The unsealed documents of earlier versions, with the attacker's text and lifetime.
+    let negative = format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER text","hint":null}}"#
+    );
+    plant(&server, &entry_key(&k), negative.as_bytes(), millis(year)).await;
+    plant(
+        &server,
+        &rate_limit_key(&k),
+        until.to_string().as_bytes(),
+        millis(year),
+    )
+    .await;
+    let before = requests(&emu).await;
+    let (_, origin) = m.client.token(Duration::ZERO).await.unwrap();
+    assert_eq!(origin, Origin::Server);
+    assert_eq!(requests(&emu).await - before, 1);
+    let value = raw_get(server.port, &entry_key(&k));
+    assert!(
+        String::from_utf8_lossy(&value).contains(r#""kind":"token""#),
+        "the planted entry was overwritten"
+    );
+
+    // Sealed with the client's own secret but over-long (a year): refused as well.
+    let fresh = machine(&emu, SECRET, &server.url);
+    let secret = ClientSecret::new(SECRET);
+    let err = Error::config("remembered long ago");
+    let long = SystemTime::now() + year;
+    let sealed = entry::encode_negative(&k, &secret, &err, long).unwrap();
+    plant(&server, &entry_key(&k), &sealed, millis(year)).await;
+    let sealed = entry::encode_rate_limit(&k, &secret, long).unwrap();
+    plant(&server, &rate_limit_key(&k), &sealed, millis(year)).await;
+    let before = requests(&emu).await;
+    let (_, origin) = fresh.client.token(Duration::ZERO).await.unwrap();
+    assert_eq!(origin, Origin::Server, "neither honoured nor waited for");
+    assert_eq!(requests(&emu).await - before, 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn remembered_failures_in_redis_are_sealed() {
+    let Some(server) = start_redis() else { return };
+    let emu = emulator().await;
+    let m = machine(&emu, "wrong-secret-CANARY", &server.url);
+    m.client.token(Duration::ZERO).await.unwrap_err();
+    let value = raw_get(server.port, &entry_key(m.client.key()));
+    let doc: serde_json::Value = serde_json::from_slice(&value).unwrap();
+    assert_eq!(doc["kind"], "negative");
+    assert!(doc["ct"].is_string() && doc["nonce"].is_string(), "{doc}");
+    assert!(doc.get("message").is_none(), "no message in clear: {doc}");
+    let text = String::from_utf8_lossy(&value);
+    assert!(
+        !text.contains("invalid_client") && !text.contains("CANARY"),
+        "{text}"
+    );
     emu.shutdown().await;
 }
 

@@ -11,7 +11,7 @@ mod parse;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use parse::{parse_response, RawResponse};
+pub use parse::{parse_response, RawResponse, MAX_RETRY_AFTER};
 
 use crate::secret::AccessToken;
 
