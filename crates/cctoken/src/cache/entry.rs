@@ -61,25 +61,22 @@ enum Entry {
         nonce: String,
         ct: String,
     },
-    /// A remembered permanent failure: [`Failure`] sealed, `until_ms` bound to it.
-    Negative {
-        v: u32,
-        until_ms: u64,
-        // Missing in a planted entry (and in the unsealed format of earlier versions).
-        #[serde(default)]
-        nonce: Option<String>,
-        #[serde(default)]
-        ct: Option<String>,
-    },
+    /// A remembered permanent failure: [`Failure`] sealed.
+    Negative(Remembered),
     /// A remembered rate limit: an empty payload sealed, so the tag authenticates `until_ms`.
-    RateLimit {
-        v: u32,
-        until_ms: u64,
-        #[serde(default)]
-        nonce: Option<String>,
-        #[serde(default)]
-        ct: Option<String>,
-    },
+    RateLimit(Remembered),
+}
+
+/// A remembered failure as stored: until when, bound as associated data to its seal.
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    v: u32,
+    until_ms: u64,
+    // Missing in a planted entry (and in the unsealed format of earlier versions).
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    ct: Option<String>,
 }
 
 /// The sealed part of a negative entry.
@@ -165,59 +162,60 @@ fn failure_aad(key: &CacheKey, what: &str, until_ms: u64) -> Vec<u8> {
     format!("{what}|{}|{until_ms}", key.as_str()).into_bytes()
 }
 
-/// Seal `plain` as a remembered failure of `what` lasting until `until_ms`: (nonce, ct).
-fn seal_failure(
-    key: &CacheKey,
-    secret: &ClientSecret,
-    what: &str,
-    until_ms: u64,
-    plain: &[u8],
-) -> (Option<String>, Option<String>) {
-    let aad = failure_aad(key, what, until_ms);
-    let (nonce, ct) = crypto::seal(secret, key.as_str(), &aad, plain);
-    (Some(B64.encode(nonce)), Some(B64.encode(ct)))
-}
-
-/// A remembered failure as it was read: what it is, until when, its seal (if any).
-struct Stored {
-    what: &'static str,
-    until_ms: u64,
-    nonce: Option<String>,
-    ct: Option<String>,
-}
-
-/// Judge a remembered failure at `now`, allowed to last at most `cap`: `Ok(None)` once it
-/// has passed, its payload when it is sealed with this secret and not over-long.
-fn open_failure(
-    key: &CacheKey,
-    secret: &ClientSecret,
-    stored: Stored,
-    now: SystemTime,
-    cap: Duration,
-) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Refused> {
-    let left = stored.until_ms.saturating_sub(ms(now));
-    if left == 0 {
-        return Ok(None);
+impl Remembered {
+    /// Seal `plain` as a remembered failure of `what` lasting until `until`.
+    fn seal(
+        key: &CacheKey,
+        secret: &ClientSecret,
+        what: &str,
+        until: SystemTime,
+        plain: &[u8],
+    ) -> Self {
+        let until_ms = ms(until);
+        let aad = failure_aad(key, what, until_ms);
+        let (nonce, ct) = crypto::seal(secret, key.as_str(), &aad, plain);
+        Self {
+            v: 2,
+            until_ms,
+            nonce: Some(B64.encode(nonce)),
+            ct: Some(B64.encode(ct)),
+        }
     }
-    if Duration::from_millis(left) > cap + CLOCK_SKEW {
-        return Err(format!(
-            "remembered for {} s more, longer than the {} s cctoken allows (not written by \
-             cctoken)",
-            left / 1000 + 1,
-            cap.as_secs()
-        )
-        .into());
+
+    /// Judge this failure of `what` at `now`, allowed to last at most `cap`: `Ok(None)` once
+    /// it has passed, its payload when it is sealed with this secret and not over-long.
+    fn open(
+        self,
+        key: &CacheKey,
+        secret: &ClientSecret,
+        what: &str,
+        now: SystemTime,
+        cap: Duration,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, Refused> {
+        let left = self.until_ms.saturating_sub(ms(now));
+        if left == 0 {
+            return Ok(None);
+        }
+        if Duration::from_millis(left) > cap + CLOCK_SKEW {
+            return Err(format!(
+                "remembered for {} s more, longer than the {} s cctoken allows (not written \
+                 by cctoken)",
+                left / 1000 + 1,
+                cap.as_secs()
+            )
+            .into());
+        }
+        let (Some(nonce), Some(ct)) = (self.nonce, self.ct) else {
+            return Err("not sealed (not written by this version of cctoken)".into());
+        };
+        let (Ok(nonce), Ok(ct)) = (B64.decode(nonce), B64.decode(ct)) else {
+            return Err("corrupt (bad encoding)".into());
+        };
+        let aad = failure_aad(key, what, self.until_ms);
+        crypto::open(secret, key.as_str(), &aad, &nonce, &ct)
+            .map(Some)
+            .ok_or_else(|| "cannot be decrypted with this secret (tampered or corrupt)".into())
     }
-    let (Some(nonce), Some(ct)) = (stored.nonce, stored.ct) else {
-        return Err("not sealed (not written by this version of cctoken)".into());
-    };
-    let (Ok(nonce), Ok(ct)) = (B64.decode(nonce), B64.decode(ct)) else {
-        return Err("corrupt (bad encoding)".into());
-    };
-    let aad = failure_aad(key, stored.what, stored.until_ms);
-    crypto::open(secret, key.as_str(), &aad, &nonce, &ct)
-        .map(Some)
-        .ok_or_else(|| "cannot be decrypted with this secret (tampered or corrupt)".into())
 }
 
 /// The entry remembering the permanent failure `err` until `until` (now plus the negative
@@ -235,14 +233,8 @@ pub(crate) fn encode_negative(
         hint: err.hint.clone(),
     })
     .map_err(|e| Error::config(format!("cache: {e}")))?;
-    let until_ms = ms(until);
-    let (nonce, ct) = seal_failure(key, secret, NEGATIVE, until_ms, &failure);
-    encode(&Entry::Negative {
-        v: 2,
-        until_ms,
-        nonce,
-        ct,
-    })
+    let sealed = Remembered::seal(key, secret, NEGATIVE, until, &failure);
+    encode(&Entry::Negative(sealed))
 }
 
 /// The entry remembering that the server asked to wait until `until` (at most
@@ -252,14 +244,9 @@ pub(crate) fn encode_rate_limit(
     secret: &ClientSecret,
     until: SystemTime,
 ) -> Result<Vec<u8>, Error> {
-    let until_ms = ms(until);
-    let (nonce, ct) = seal_failure(key, secret, RATE_LIMIT, until_ms, b"");
-    encode(&Entry::RateLimit {
-        v: 1,
-        until_ms,
-        nonce,
-        ct,
-    })
+    encode(&Entry::RateLimit(Remembered::seal(
+        key, secret, RATE_LIMIT, until, b"",
+    )))
 }
 
 /// Read a rate-limit entry at `now`: until when to wait, `None` once that has passed.
@@ -271,23 +258,12 @@ pub(crate) fn decode_rate_limit(
     bytes: &[u8],
     now: SystemTime,
 ) -> Result<Option<SystemTime>, Refused> {
-    let Ok(Entry::RateLimit {
-        until_ms,
-        nonce,
-        ct,
-        ..
-    }) = serde_json::from_slice(bytes)
-    else {
+    let Ok(Entry::RateLimit(stored)) = serde_json::from_slice(bytes) else {
         return Err("corrupt (not a cctoken rate-limit entry)".into());
     };
-    let stored = Stored {
-        what: RATE_LIMIT,
-        until_ms,
-        nonce,
-        ct,
-    };
-    let opened = open_failure(key, secret, stored, now, MAX_RETRY_AFTER)?;
-    Ok(opened.map(|_| from_ms(until_ms)))
+    let until = from_ms(stored.until_ms);
+    let opened = stored.open(key, secret, RATE_LIMIT, now, MAX_RETRY_AFTER)?;
+    Ok(opened.map(|_| until))
 }
 
 /// Read an entry at `now`. `Err(why)` means the bytes are unusable (corrupt, tampered with,
@@ -304,20 +280,10 @@ pub(crate) fn decode(
     let entry: Entry =
         serde_json::from_slice(bytes).map_err(|_| "corrupt (not a cctoken cache entry)")?;
     match entry {
-        Entry::Negative { .. } if negative_ttl.is_zero() => Ok(Lookup::Miss),
-        Entry::Negative {
-            until_ms,
-            nonce,
-            ct,
-            ..
-        } => {
-            let stored = Stored {
-                what: NEGATIVE,
-                until_ms,
-                nonce,
-                ct,
-            };
-            let Some(plain) = open_failure(key, secret, stored, now, negative_ttl)? else {
+        Entry::Negative(_) if negative_ttl.is_zero() => Ok(Lookup::Miss),
+        Entry::Negative(stored) => {
+            let until_ms = stored.until_ms;
+            let Some(plain) = stored.open(key, secret, NEGATIVE, now, negative_ttl)? else {
                 return Ok(Lookup::Miss);
             };
             let failure = serde_json::from_slice::<Failure>(&plain)
@@ -340,7 +306,7 @@ pub(crate) fn decode(
                 presented_secret: Some(secret.fingerprint()),
             }))
         }
-        Entry::RateLimit { .. } => Err("corrupt (a rate limit where a token belongs)".into()),
+        Entry::RateLimit(_) => Err("corrupt (a rate limit where a token belongs)".into()),
         Entry::Token {
             issued_at_ms,
             expires_in_s,
@@ -375,4 +341,14 @@ pub(crate) fn decode(
             }))
         }
     }
+}
+
+/// A negative entry as anyone who can write a store can plant it: the unsealed document of
+/// earlier versions, with `message` and `until`.
+#[cfg(test)]
+pub(crate) fn planted_negative(until: SystemTime, message: &str) -> String {
+    format!(
+        r#"{{"kind":"negative","v":1,"until_ms":{},"error_kind":"invalid_client","status":401,"message":"{message}","hint":null}}"#,
+        ms(until)
+    )
 }

@@ -321,19 +321,12 @@ async fn failures_planted_in_redis_are_ignored_and_the_server_asked() {
     let m = machine(&emu, SECRET, &server.url);
     let k = m.client.key().clone();
     let year = Duration::from_secs(365 * 86_400);
-    let until = entry::ms(SystemTime::now() + year);
+    let until = SystemTime::now() + year;
     // The unsealed documents of earlier versions, with the attacker's text and lifetime.
-    let negative = format!(
-        r#"{{"kind":"negative","v":1,"until_ms":{until},"error_kind":"invalid_client","status":401,"message":"ATTACKER text","hint":null}}"#
-    );
+    let negative = entry::planted_negative(until, "ATTACKER text");
     plant(&server, &entry_key(&k), negative.as_bytes(), millis(year)).await;
-    plant(
-        &server,
-        &rate_limit_key(&k),
-        until.to_string().as_bytes(),
-        millis(year),
-    )
-    .await;
+    let until = entry::ms(until).to_string();
+    plant(&server, &rate_limit_key(&k), until.as_bytes(), millis(year)).await;
     let before = requests(&emu).await;
     let (_, origin) = m.client.token(Duration::ZERO).await.unwrap();
     assert_eq!(origin, Origin::Server);
