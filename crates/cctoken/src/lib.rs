@@ -23,7 +23,6 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;
-pub mod doctor;
 pub mod error;
 pub mod hint;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]

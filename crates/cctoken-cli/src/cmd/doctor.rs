@@ -1,7 +1,7 @@
 //! `cctoken doctor`: check a profile (offline, then online unless `--offline`) or analyse a
 //! pasted curl command (`--curl 'CMD'`, `--curl -` for stdin), and print the findings.
 //!
-//! An adapter over [`cctoken::doctor`]: options in, report out. Exit codes (SPEC §5): 0 no
+//! An adapter over [`cctoken_doctor`]: options in, report out. Exit codes (SPEC §5): 0 no
 //! error found, 1 errors found, 2 usage. A pasted curl command is only analysed — never
 //! run, and its credentials are never sent anywhere.
 
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::config::ProcessEnv;
-use cctoken::doctor::{self, online, profile, Report};
+use cctoken_doctor::{self as doctor, online, profile, Report};
 
 use super::Globals;
 use crate::opts::ProfileOpts;

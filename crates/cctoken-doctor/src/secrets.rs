@@ -7,7 +7,7 @@
 //! are described by the pattern they match (not quoted in full).
 
 use super::report::{Code, Finding, Report, Severity};
-use crate::secret::Fingerprint;
+use cctoken::secret::Fingerprint;
 
 /// Which credential a value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +195,7 @@ pub fn check_secret(value: &str, ctx: &Ctx<'_>, report: &mut Report) {
 
 /// `basic` (RFC form-urlencoding) and `basic-raw` send different bytes for this secret.
 pub fn encoding_sensitive(value: &str) -> bool {
-    crate::auth::form_urlencode(value) != value
+    cctoken::auth::form_urlencode(value) != value
 }
 
 /// Which characters make [`encoding_sensitive`] true (deduplicated, for messages — these
@@ -204,7 +204,7 @@ pub fn sensitive_chars(value: &str) -> String {
     let mut seen = Vec::new();
     for c in value.chars() {
         let one = c.to_string();
-        if crate::auth::form_urlencode(&one) != one
+        if cctoken::auth::form_urlencode(&one) != one
             && !seen.contains(&c)
             && c.is_ascii_punctuation()
         {
@@ -242,12 +242,12 @@ pub fn check_client_id(id: &str, genesys: bool, place: &str, report: &mut Report
             "remove the spaces/tabs/newlines around the client id",
         ));
     }
-    if genesys && !crate::provider::genesys::looks_like_client_id(t.trim()) {
+    if genesys && !cctoken::provider::genesys::looks_like_client_id(t.trim()) {
         report.push(Finding::new(
             Code::ClientIdFormat,
             format!(
                 "the client id '{}' is not a UUID; Genesys Cloud OAuth client ids look like 5a1c3a2e-1b2c-4d5e-8f90-123456789abc",
-                crate::error::excerpt(t.trim(), 60)
+                cctoken::error::excerpt(t.trim(), 60)
             ),
             "copy the Client ID (not the name or the secret) from Admin > Integrations > OAuth",
         ));

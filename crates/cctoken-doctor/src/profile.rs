@@ -1,7 +1,7 @@
 //! Offline checks of a profile: the secret's raw bytes as read from their source, the
 //! client id, and the request cctoken would send (token URL, host, path, parameters).
 //!
-//! The normal path ([`crate::config::resolve()`]) refuses a secret with, say, a trailing tab
+//! The normal path ([`cctoken::config::resolve()`]) refuses a secret with, say, a trailing tab
 //! — correct for `get`, useless for a diagnosis. Here the profile is resolved with
 //! `keep_secret_bytes` so the exact bytes of every source (env var, file, command, stdin)
 //! arrive unmodified, and [`diagnose_offline`] explains them. It returns the configuration
@@ -15,10 +15,10 @@ use super::checks;
 use super::report::{Code, Finding, Report, Severity};
 use super::request::Request;
 use super::secrets::{self, Ctx, Kind};
-use crate::client::Client;
-use crate::config::{resolve, ClientConfig, EnvLookup, ProfileSettings, ResolveOptions};
-use crate::provider::{ProviderConfig, ProviderKind};
-use crate::secret::ClientSecret;
+use cctoken::client::Client;
+use cctoken::config::{resolve, ClientConfig, EnvLookup, ProfileSettings, ResolveOptions};
+use cctoken::provider::{ProviderConfig, ProviderKind};
+use cctoken::secret::ClientSecret;
 
 /// The outcome of the offline profile checks.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ pub fn diagnose_offline(
         Err(e) => {
             report.push(Finding::new(
                 Code::ConfigInvalid,
-                crate::error::excerpt(&e.message, 400),
+                cctoken::error::excerpt(&e.message, 400),
                 e.hint.unwrap_or_else(|| {
                     "fix the profile or flags as the message says (`cctoken profiles show NAME` shows what is set)".into()
                 }),
@@ -99,7 +99,7 @@ pub fn diagnose_offline(
                 Code::ParamScopeFormat,
                 format!(
                     "scope '{}' contains a comma; scopes are separated by spaces",
-                    crate::error::excerpt(s, 60)
+                    cctoken::error::excerpt(s, 60)
                 ),
                 "give each scope separately: --scope a --scope b (or scopes = [\"a\", \"b\"])",
             ));
@@ -140,12 +140,12 @@ pub fn diagnose_offline(
 
 /// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is
 /// configured.
-fn encoding(config: &ClientConfig, auth: crate::auth::AuthMethod, report: &mut Report) {
+fn encoding(config: &ClientConfig, auth: cctoken::auth::AuthMethod, report: &mut Report) {
     let secret = config.client_secret.expose_secret();
-    if !secrets::encoding_sensitive(secret) || auth == crate::auth::AuthMethod::Post {
+    if !secrets::encoding_sensitive(secret) || auth == cctoken::auth::AuthMethod::Post {
         return;
     }
-    let other = if auth == crate::auth::AuthMethod::Basic {
+    let other = if auth == cctoken::auth::AuthMethod::Basic {
         "basic-raw"
     } else {
         "basic"

@@ -3,10 +3,10 @@
 //! scope format, and raw `-d` values that form decoding changes.
 
 use super::{Platform, LIFETIME_PARAMS, SECRET_PARAMS};
-use crate::doctor::expand::Arg;
-use crate::doctor::report::{Code, Finding, Report, Severity};
-use crate::doctor::request::{BodyKind, FormPair, Request, Source};
-use crate::secret::Fingerprint;
+use crate::expand::Arg;
+use crate::report::{Code, Finding, Report, Severity};
+use crate::request::{BodyKind, FormPair, Request, Source};
+use cctoken::secret::Fingerprint;
 
 pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
     if r.body == BodyKind::Json || r.url.is_none() {
@@ -69,7 +69,7 @@ pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
             Code::ParamGrantType,
             format!(
                 "grant_type is '{}', which is not a grant type; {hint}",
-                crate::error::excerpt(&value, 40)
+                cctoken::error::excerpt(&value, 40)
             ),
             format!("send {example}"),
         ));
@@ -138,8 +138,8 @@ pub(super) fn params(r: &Request, report: &mut Report) {
         } else if !p.name.contains('$') && !known.contains(&p.name.as_str()) && !p.orphan {
             report.push(Finding::new(
                 Code::ParamUnknown,
-                format!("parameter `{}` is not defined for the {} grant", crate::error::excerpt(&p.name, 40), grant_name(&grant)),
-                format!("remove `{}` (client_credentials takes grant_type and optionally scope/audience)", crate::error::excerpt(&p.name, 40)),
+                format!("parameter `{}` is not defined for the {} grant", cctoken::error::excerpt(&p.name, 40), grant_name(&grant)),
+                format!("remove `{}` (client_credentials takes grant_type and optionally scope/audience)", cctoken::error::excerpt(&p.name, 40)),
             ));
         }
         if lname == "scope" && r.source == Source::Curl {
@@ -160,7 +160,7 @@ fn grant_name(g: &str) -> String {
     if g.is_empty() || g.contains(['$', ' ']) {
         "client_credentials".into()
     } else {
-        crate::error::excerpt(g, 30)
+        cctoken::error::excerpt(g, 30)
     }
 }
 
@@ -171,7 +171,7 @@ fn scope(p: &FormPair, report: &mut Report) {
                 Code::ParamScopeFormat,
                 format!(
                     "scopes are separated by commas ('{}'); the server reads that as one scope",
-                    crate::error::excerpt(&v, 60)
+                    cctoken::error::excerpt(&v, 60)
                 ),
                 format!(
                     "separate scopes with spaces: --data-urlencode 'scope={}'",

@@ -1,5 +1,5 @@
 //! The judgement: a [`Request`] held against every finding code of SPEC §8 and the provider
-//! tables — the Genesys region table ([`crate::provider::genesys`]: tokens on
+//! tables — the Genesys region table ([`cctoken::provider::genesys`]: tokens on
 //! `login.<domain>/oauth/token`) and CXone's hosts (`*.niceincontact.com`, tokens at the
 //! issuer's `/auth/token`, password grant with an access key).
 //!
@@ -15,7 +15,7 @@ mod params;
 
 use super::report::{Code, Finding, Report, Severity};
 use super::request::{BodyKind, Request, Source};
-use crate::provider::genesys::Region;
+use cctoken::provider::genesys::Region;
 
 /// Which platform a token host belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,7 @@ pub use report::{Code, Finding, Report, Severity, SPEC_CODES};
 /// Analyse a pasted curl command line (offline; nothing is executed or sent).
 ///
 /// ```
-/// let report = cctoken::doctor::diagnose_curl(
+/// let report = cctoken_doctor::diagnose_curl(
 ///     "curl -X POST https://api.mypurecloud.ie/oauth/token -d grant_type=client_credentials -u \"$ID:$SECRET\"",
 /// );
 /// assert!(report.codes().contains(&"endpoint.api-host"));

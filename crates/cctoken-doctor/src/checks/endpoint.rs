@@ -2,10 +2,10 @@
 //! CXone's hosts, and platform mix-ups (CXone paths or grants on Genesys and the reverse).
 
 use super::Platform;
-use crate::doctor::expand::Arg;
-use crate::doctor::report::{Code, Finding, Report, Severity};
-use crate::doctor::request::Request;
-use crate::provider::CXONE_ISSUER;
+use crate::expand::Arg;
+use crate::report::{Code, Finding, Report, Severity};
+use crate::request::Request;
+use cctoken::provider::CXONE_ISSUER;
 
 fn token_url_for(plat: Platform) -> String {
     match plat {

@@ -5,7 +5,7 @@
 //! secret's fingerprint). With `probe_auth`, the other client authentication methods are
 //! tried after an `invalid_client` to say which one the server accepts.
 //!
-//! Requests go through [`crate::client::Client`] with retries disabled (a diagnosis must not
+//! Requests go through [`cctoken::client::Client`] with retries disabled (a diagnosis must not
 //! hammer a failing endpoint). Time comes from the injected clock. Proxy URLs are shown
 //! without their userinfo.
 
@@ -14,12 +14,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;
 
 use super::report::{Code, Finding, Report, Severity};
-use crate::auth::AuthMethod;
-use crate::client::{Client, RetryPolicy, TraceSink};
-use crate::clock::SharedClock;
-use crate::config::{ClientConfig, EnvLookup};
-use crate::error::{Error, ErrorKind};
-use crate::provider::{Endpoint, ProviderConfig};
+use cctoken::auth::AuthMethod;
+use cctoken::client::{Client, RetryPolicy, TraceSink};
+use cctoken::clock::SharedClock;
+use cctoken::config::{ClientConfig, EnvLookup};
+use cctoken::error::{Error, ErrorKind};
+use cctoken::provider::{Endpoint, ProviderConfig};
 
 /// Largest clock difference tolerated before `clock.skew` (SPEC §8).
 pub const MAX_SKEW: Duration = Duration::from_secs(60);
@@ -94,7 +94,7 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
                     Code::Discovery,
                     format!(
                         "discovery failed: {}",
-                        crate::error::excerpt(&e.message, 300)
+                        cctoken::error::excerpt(&e.message, 300)
                     ),
                     "check the issuer URL, or give --token-url to skip discovery",
                 )
@@ -172,7 +172,7 @@ async fn verdict(
             ));
             if opts.probe_auth {
                 probe(config, method, opts, report).await;
-            } else if crate::auth::form_urlencode(config.client_secret.expose_secret())
+            } else if cctoken::auth::form_urlencode(config.client_secret.expose_secret())
                 != config.client_secret.expose_secret()
             {
                 report.push(Finding::new(
@@ -295,7 +295,7 @@ fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
     };
     report.push(Finding::new(
         Code::NetProxy,
-        format!("{via}{}", no_proxy.map(|n| format!(" (NO_PROXY={})", crate::error::excerpt(&n, 120))).unwrap_or_default()),
+        format!("{via}{}", no_proxy.map(|n| format!(" (NO_PROXY={})", cctoken::error::excerpt(&n, 120))).unwrap_or_default()),
         "if the token host is unreachable or TLS fails, check the proxy (TLS-inspecting proxies need their CA in the trust store)",
     ));
 }
@@ -336,7 +336,7 @@ async fn reachable(url: &Url, opts: &OnlineOptions<'_>, report: &mut Report) -> 
             }
         }
     }
-    let http = match crate::client::http::http_client(opts.timeout) {
+    let http = match cctoken::client::http::http_client(opts.timeout) {
         Ok(h) => h,
         Err(e) => {
             report.push(Finding::new(
@@ -353,7 +353,7 @@ async fn reachable(url: &Url, opts: &OnlineOptions<'_>, report: &mut Report) -> 
     let resp = match http.get(origin.clone()).send().await {
         Ok(r) => r,
         Err(e) => {
-            let err = crate::client::http::transport_error(&e, &origin);
+            let err = cctoken::client::http::transport_error(&e, &origin);
             let code = transport_code(&err.message);
             let fix = if code == Code::NetTls {
                 "the TLS handshake or certificate check failed: a TLS-inspecting proxy needs its CA installed; an old host name may serve another certificate"

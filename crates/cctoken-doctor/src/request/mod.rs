@@ -12,10 +12,10 @@
 
 use base64::Engine as _;
 
-use crate::doctor::expand::{Arg, Seg};
+use crate::expand::{Arg, Seg};
 
 mod from_curl;
-use crate::auth::PreparedRequest;
+use cctoken::auth::PreparedRequest;
 
 /// Where the request description came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,7 +276,7 @@ impl Request {
                 .iter()
                 .map(|(k, v)| FormPair {
                     name: k.clone(),
-                    raw: Arg::text(&crate::auth::form_urlencode(v.wire())),
+                    raw: Arg::text(&cctoken::auth::form_urlencode(v.wire())),
                     value: Arg::text(v.wire()),
                     encoded: true,
                     orphan: false,
@@ -363,7 +363,7 @@ impl Request {
                 } else if let (Some(w), Some(out)) = (p.wrap_width(), &p.output) {
                     // The output really has a line break inside (quoted: the header holds
                     // it; unquoted: the shell split the header there).
-                    if crate::doctor::pipeline::substitution_text(out).contains('\n') {
+                    if crate::pipeline::substitution_text(out).contains('\n') {
                         b.problems.push(BasicProblem::Wrapped(Some(w)));
                     }
                 }

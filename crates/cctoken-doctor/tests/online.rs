@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use cctoken::clock::{ManualClock, SharedClock};
 use cctoken::config::ProfileSettings;
-use cctoken::doctor::{online, profile, Code, Report, Severity};
 use cctoken::provider::ProviderKind;
 use cctoken::secret::Fingerprint;
+use cctoken_doctor::{online, profile, Code, Report, Severity};
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
 
 const SECRET: &str = "demo+s3cret/=%&";

@@ -3,13 +3,11 @@
 //! themselves, and variables that never expanded (`$VAR` in single quotes, `{{var}}`).
 
 use super::{Platform, SECRET_PARAMS};
-use crate::doctor::expand::Arg;
-use crate::doctor::report::{Code, Finding, Report, Severity};
-use crate::doctor::request::{
-    Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request, Source,
-};
-use crate::doctor::secrets::{self, Ctx, Kind};
-use crate::secret::Fingerprint;
+use crate::expand::Arg;
+use crate::report::{Code, Finding, Report, Severity};
+use crate::request::{Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request, Source};
+use crate::secrets::{self, Ctx, Kind};
+use cctoken::secret::Fingerprint;
 
 pub(super) fn auth(r: &Request, plat: Platform, report: &mut Report) {
     let genesys = matches!(plat, Platform::Genesys(_));

@@ -3,7 +3,7 @@
 //! requests in several styles that must produce no error. Together with two online cases
 //! against the emulator, every §8 code is produced at least once.
 
-use cctoken::doctor::{diagnose_curl, Report, Severity, SPEC_CODES};
+use cctoken_doctor::{diagnose_curl, Report, Severity, SPEC_CODES};
 
 const ID: &str = "5a1c3a2e-1b2c-4d5e-8f90-123456789abc";
 /// 43 characters, like a Genesys client secret; `ID:SECRET` is 80 bytes → base64 wraps.
