@@ -1,28 +1,36 @@
-//! `doctor`: name the exact cause of a failing token request (SPEC §8).
+//! `doctor` as a library: name the exact cause of a failing OAuth2 token request (SPEC §8),
+//! from a pasted curl command or from a cctoken profile.
 //!
-//! Two inputs, one judgement. A pasted curl command is read like a shell would
-//! ([`shell`], [`expand`], [`pipeline`]: quotes, continuations, `$(echo -n … | base64)`
-//! evaluated byte for byte) and like curl would ([`curl`]); a profile becomes the request
-//! cctoken would send ([`profile`]). Both end as a [`request::Request`] — what goes on the
-//! wire — which [`checks`] holds against every finding code of §8 and the provider tables
-//! (Genesys regions, CXone hosts). [`online`] adds what only the network can tell: DNS,
-//! TLS, clock skew, proxies, discovery, and the server's verdict on one real request.
+//! Two inputs, one judgement. Both end as a [`request::Request`] — what goes on the wire —
+//! which [`checks`] holds against every finding code of §8 and the provider tables (Genesys
+//! regions, CXone hosts).
 //!
-//! Every [`Finding`] has a stable [`Code`], a [`Severity`], a one-line message and a concrete
-//! fix. No message ever holds a secret: secrets are shown as fingerprints
-//! (`len=40 sha256:1a2b3c4d`). This module does not print; [`Report::render_human`] and
+//! A guided tour:
+//! - [`paste`]: the pasted-command reader — shell words, expansion, the `echo | base64`
+//!   pipelines evaluated byte for byte, and curl's options as curl reads them.
+//! - [`request`]: the request model, built from a curl command by curl's rules or from the
+//!   request cctoken itself would send for a profile.
+//! - [`checks`]: the judgement — endpoint, parameters, client authentication, unexpanded
+//!   variables. [`secrets`] judges the secret and client-id values themselves.
+//! - [`profile`]: a profile's raw secret bytes (as read from env, file, command or stdin)
+//!   and the request it resolves to, without the network.
+//! - [`online`]: what only the network can tell — DNS, TLS, clock skew, proxies, discovery,
+//!   and the server's verdict on one real request (optionally every auth method).
+//! - [`Report`]: the findings, each with a stable [`Code`], a [`Severity`], a one-line
+//!   message and a concrete fix.
+//!
+//! No message ever holds a secret: secrets are shown as fingerprints (`len=40
+//! sha256:1a2b3c4d`). This crate does not print; [`Report::render_human`] and
 //! [`Report::to_json`] return text for the caller to show. It never runs a shell, never
-//! reads `@file` data and never sends a pasted command's credentials anywhere.
+//! reads `@file` data and never sends a pasted command's credentials anywhere. It uses only
+//! `cctoken`'s public API.
 
 pub mod checks;
-pub mod curl;
-pub mod expand;
 pub mod online;
-pub mod pipeline;
+pub mod paste;
 pub mod profile;
 pub mod request;
 pub mod secrets;
-pub mod shell;
 
 mod report;
 
@@ -39,7 +47,7 @@ pub use report::{Code, Finding, Report, Severity, SPEC_CODES};
 /// ```
 pub fn diagnose_curl(cmd: &str) -> Report {
     let mut report = Report::default();
-    match curl::parse(cmd) {
+    match paste::curl::parse(cmd) {
         Ok(c) => {
             let req = request::Request::from_curl(&c);
             checks::check(&req, &mut report);
@@ -48,12 +56,12 @@ pub fn diagnose_curl(cmd: &str) -> Report {
             Code::CurlParse,
             e.to_string(),
             match e {
-                curl::ParseError::NotCurl => {
+                paste::curl::ParseError::NotCurl => {
                     "paste the whole curl command (starting with `curl`), or use `cctoken doctor` \
                      with profile options to check a configuration"
                 }
-                curl::ParseError::TooLong => "paste only the curl command",
-                curl::ParseError::Shell(_) => {
+                paste::curl::ParseError::TooLong => "paste only the curl command",
+                paste::curl::ParseError::Shell(_) => {
                     "close the quote; for a secret that contains quotes use a variable: \
                      -u \"$CLIENT_ID:$CLIENT_SECRET\""
                 }

@@ -4,7 +4,7 @@
 //! Case counts are bounded so the suite stays fast.
 
 use base64::Engine as _;
-use cctoken_doctor::{diagnose_curl, pipeline};
+use cctoken_doctor::{diagnose_curl, paste::pipeline};
 use proptest::prelude::*;
 
 /// Pieces that make the parser take its interesting paths.
@@ -162,7 +162,7 @@ proptest! {
         }
         // The header doctor reconstructs from `printf %s '…' | base64 -w0` is exact.
         let cmd = format!("curl https://x/t -H \"Authorization: Basic $(printf %s '{payload}' | base64 -w0)\"");
-        let c = cctoken_doctor::curl::parse(&cmd).unwrap();
+        let c = cctoken_doctor::paste::curl::parse(&cmd).unwrap();
         prop_assert_eq!(c.headers[0].literal().unwrap(), format!("Authorization: Basic {enc}"));
     }
 }

@@ -75,7 +75,7 @@ fn read_curl(arg: &str) -> anyhow::Result<String> {
     let mut buf = Vec::new();
     stdin
         .by_ref()
-        .take(doctor::curl::MAX_INPUT as u64 + 1)
+        .take(doctor::paste::curl::MAX_INPUT as u64 + 1)
         .read_to_end(&mut buf)
         .context("cannot read the curl command from stdin")?;
     Ok(String::from_utf8_lossy(&buf).into_owned())

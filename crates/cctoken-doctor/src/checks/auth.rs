@@ -2,8 +2,9 @@
 //! credentials in both places or nowhere, other schemes, the secrets and client ids
 //! themselves, and variables that never expanded (`$VAR` in single quotes, `{{var}}`).
 
-use super::{Platform, SECRET_PARAMS};
-use crate::expand::Arg;
+use super::params::SECRET_PARAMS;
+use super::platform::Platform;
+use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::{Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request, Source};
 use crate::secrets::{self, Ctx, Kind};

@@ -1,8 +1,8 @@
 //! Where the request goes: scheme, host and path against the Genesys region table and
 //! CXone's hosts, and platform mix-ups (CXone paths or grants on Genesys and the reverse).
 
-use super::Platform;
-use crate::expand::Arg;
+use super::platform::Platform;
+use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::Request;
 use cctoken::provider::CXONE_ISSUER;

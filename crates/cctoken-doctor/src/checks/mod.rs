@@ -3,7 +3,8 @@
 //! `login.<domain>/oauth/token`) and CXone's hosts (`*.niceincontact.com`, tokens at the
 //! issuer's `/auth/token`, password grant with an access key).
 //!
-//! Each check is a small function that reads the model and pushes findings with a concrete
+//! [`platform`] says which platform the token host belongs to. Each check is a small
+//! function that reads the model and pushes findings with a concrete
 //! fix: `endpoint` (host, path, scheme, platform), `params` (grant type, unknown and
 //! lifetime parameters, scopes, unencoded values), `auth` (Basic, body credentials,
 //! secrets, unexpanded variables). Nothing here parses text or touches the network;
@@ -12,69 +13,11 @@
 mod auth;
 mod endpoint;
 mod params;
+mod platform;
 
 use super::report::{Code, Finding, Report, Severity};
 use super::request::{BodyKind, Request, Source};
-use cctoken::provider::genesys::Region;
-
-/// Which platform a token host belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    /// A Genesys Cloud region's domain.
-    Genesys(&'static Region),
-    /// NICE CXone.
-    Cxone,
-    /// This machine (an emulator, a local peer).
-    Loopback,
-    /// Anything else (or unknown).
-    Other,
-}
-
-/// The platform of `host`.
-pub fn platform(host: &str) -> Platform {
-    let h = host.to_ascii_lowercase();
-    if let Some(r) = Region::for_host(&h) {
-        return Platform::Genesys(r);
-    }
-    if h == "niceincontact.com"
-        || h.ends_with(".niceincontact.com")
-        || h.ends_with(".nice-incontact.com")
-    {
-        return Platform::Cxone;
-    }
-    if h == "localhost" || h.starts_with("127.") || h == "::1" || h == "[::1]" {
-        return Platform::Loopback;
-    }
-    Platform::Other
-}
-
-/// Parameter names that make a token last longer — in wishes only.
-pub(super) const LIFETIME_PARAMS: &[&str] = &[
-    "duration",
-    "expires_in",
-    "expires",
-    "expiry",
-    "expiration",
-    "expires_at",
-    "lifetime",
-    "ttl",
-    "token_ttl",
-    "token_lifetime",
-    "access_token_lifetime",
-    "validity",
-    "exp",
-    "max_age",
-    "token_expiry",
-    "access_token_expires_in",
-];
-
-/// Parameters whose values are credentials.
-pub(super) const SECRET_PARAMS: &[&str] = &[
-    "client_secret",
-    "password",
-    "refresh_token",
-    "client_assertion",
-];
+pub use platform::{platform, Platform};
 
 /// Run every check on `r`.
 pub fn check(r: &Request, report: &mut Report) {

@@ -2,11 +2,39 @@
 //! `client_credentials`), parameters the grant does not define (and lifetime wishes),
 //! scope format, and raw `-d` values that form decoding changes.
 
-use super::{Platform, LIFETIME_PARAMS, SECRET_PARAMS};
-use crate::expand::Arg;
+use super::platform::Platform;
+use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::{BodyKind, FormPair, Request, Source};
 use cctoken::secret::Fingerprint;
+
+/// Parameter names that make a token last longer — in wishes only.
+const LIFETIME_PARAMS: &[&str] = &[
+    "duration",
+    "expires_in",
+    "expires",
+    "expiry",
+    "expiration",
+    "expires_at",
+    "lifetime",
+    "ttl",
+    "token_ttl",
+    "token_lifetime",
+    "access_token_lifetime",
+    "validity",
+    "exp",
+    "max_age",
+    "token_expiry",
+    "access_token_expires_in",
+];
+
+/// Parameters whose values are credentials.
+pub(super) const SECRET_PARAMS: &[&str] = &[
+    "client_secret",
+    "password",
+    "refresh_token",
+    "client_assertion",
+];
 
 pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
     if r.body == BodyKind::Json || r.url.is_none() {

@@ -6,8 +6,8 @@ use super::{
     curl_escape, form_decode, Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request,
     Source, UrlParts,
 };
-use crate::curl::{CurlCommand, DataKind};
-use crate::expand::{Arg, Seg};
+use crate::paste::curl::{CurlCommand, DataKind};
+use crate::paste::expand::{Arg, Seg};
 
 fn escape_arg(a: &Arg) -> Arg {
     let mut out = a.clone();
@@ -194,7 +194,7 @@ impl Request {
     }
 }
 
-fn urlencode_piece(d: &crate::curl::Data, r: &mut Request) {
+fn urlencode_piece(d: &crate::paste::curl::Data, r: &mut Request) {
     // curl: "content", "=content", "name=content", "@file", "name@file".
     let arg = &d.arg;
     let first_text = match arg.segs.first() {
@@ -310,7 +310,7 @@ fn basic_from_user(user: &Arg) -> Basic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::curl;
+    use crate::paste::curl;
 
     fn req(s: &str) -> Request {
         Request::from_curl(&curl::parse(s).unwrap())

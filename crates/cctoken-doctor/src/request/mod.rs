@@ -12,7 +12,7 @@
 
 use base64::Engine as _;
 
-use crate::expand::{Arg, Seg};
+use crate::paste::expand::{Arg, Seg};
 
 mod from_curl;
 use cctoken::auth::PreparedRequest;
@@ -363,7 +363,7 @@ impl Request {
                 } else if let (Some(w), Some(out)) = (p.wrap_width(), &p.output) {
                     // The output really has a line break inside (quoted: the header holds
                     // it; unquoted: the shell split the header there).
-                    if crate::pipeline::substitution_text(out).contains('\n') {
+                    if crate::paste::pipeline::substitution_text(out).contains('\n') {
                         b.problems.push(BasicProblem::Wrapped(Some(w)));
                     }
                 }

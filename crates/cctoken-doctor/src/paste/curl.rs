@@ -7,7 +7,7 @@
 //! `--url`), `-X`, `-H`, `-d/--data/--data-ascii/--data-raw/--data-binary/--data-urlencode`,
 //! `-u`, `--basic`, `-F`, `--json`, `-G`, `-I`. Short options combine as curl allows
 //! (`-sSX POST`, `-XPOST`, `-uid:secret`). Unknown options are tolerated and listed;
-//! `@file` data is noted, not read. [`super::request`] turns the command into what goes on
+//! `@file` data is noted, not read. [`crate::request`] turns the command into what goes on
 //! the wire.
 
 use std::fmt;

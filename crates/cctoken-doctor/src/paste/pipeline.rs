@@ -11,7 +11,7 @@
 
 use base64::Engine as _;
 
-use super::expand::{Arg, Seg};
+use super::expand::Arg;
 
 /// GNU coreutils `base64` wraps encoded lines at this many columns by default.
 pub const GNU_BASE64_WRAP: usize = 76;
@@ -441,23 +441,6 @@ pub fn substitution_text(output: &[u8]) -> String {
         end -= 1;
     }
     String::from_utf8_lossy(&output[..end]).into_owned()
-}
-
-impl Arg {
-    /// Join arguments with a separator, as `echo` and `printf` do.
-    pub fn join(args: &[Arg], sep: &str) -> Arg {
-        let mut out = Arg::default();
-        for (n, a) in args.iter().enumerate() {
-            if n > 0 && !sep.is_empty() {
-                out.segs.push(Seg::Text(sep.into()));
-            }
-            out.segs.extend(a.segs.iter().cloned());
-            out.single_quoted_vars
-                .extend(a.single_quoted_vars.iter().cloned());
-        }
-        out.normalize();
-        out
-    }
 }
 
 #[cfg(test)]

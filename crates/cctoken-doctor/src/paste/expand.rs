@@ -156,6 +156,21 @@ impl Arg {
         out
     }
 
+    /// Join arguments with a separator, as `echo` and `printf` do.
+    pub fn join(args: &[Arg], sep: &str) -> Arg {
+        let mut out = Arg::default();
+        for (n, a) in args.iter().enumerate() {
+            if n > 0 && !sep.is_empty() {
+                out.segs.push(Seg::Text(sep.into()));
+            }
+            out.segs.extend(a.segs.iter().cloned());
+            out.single_quoted_vars
+                .extend(a.single_quoted_vars.iter().cloned());
+        }
+        out.normalize();
+        out
+    }
+
     fn empty_like(&self) -> Arg {
         Arg {
             segs: Vec::new(),
