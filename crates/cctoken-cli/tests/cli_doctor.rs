@@ -273,4 +273,19 @@ fn profile_against_the_emulator() {
         p["fix"].as_str().unwrap().contains("auth = \"basic\""),
         "{p}"
     );
+    // The library's advice in this command line's words, in --json as in the human report.
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .contains("rejects --auth basic-raw but accepts --auth basic"),
+        "{p}"
+    );
+    assert!(
+        p["fix"]
+            .as_str()
+            .unwrap()
+            .contains("(or pass --auth basic)"),
+        "{p}"
+    );
 }

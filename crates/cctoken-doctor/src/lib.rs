@@ -18,12 +18,17 @@
 //!   and the server's verdict on one real request (optionally every auth method).
 //! - [`Report`]: the findings, each with a stable [`Code`], a [`Severity`], a one-line
 //!   message and a concrete fix.
+//! - [`Text`]: a message or fix, with a typed [`Term`] wherever the advice depends on the
+//!   front end (which auth method to select, that probing would help, that a check needs
+//!   the network). A [`Wording`] says each term in a front end's words; [`Plain`] is this
+//!   crate's own.
 //!
 //! No message ever holds a secret: secrets are shown as fingerprints (`len=40
-//! sha256:1a2b3c4d`). This crate does not print; [`Report::render_human`] and
-//! [`Report::to_json`] return text for the caller to show. It never runs a shell, never
-//! reads `@file` data and never sends a pasted command's credentials anywhere. It uses only
-//! `cctoken`'s public API.
+//! sha256:1a2b3c4d`). This crate does not print, names no command-line flag or command, and
+//! maps no severity to an exit status: [`Report::render_human`] and [`Report::to_json`]
+//! return text in the caller's [`Wording`] for the caller to show. It never runs a shell,
+//! never reads `@file` data and never sends a pasted command's credentials anywhere. It
+//! uses only `cctoken`'s public API.
 
 pub mod checks;
 pub mod online;
@@ -33,8 +38,10 @@ pub mod request;
 pub mod secrets;
 
 mod report;
+mod text;
 
 pub use report::{Code, Finding, Report, Severity, SPEC_CODES};
+pub use text::{Plain, Term, Text, Wording};
 
 /// Analyse a pasted curl command line (offline; nothing is executed or sent).
 ///
@@ -43,7 +50,7 @@ pub use report::{Code, Finding, Report, Severity, SPEC_CODES};
 ///     "curl -X POST https://api.mypurecloud.ie/oauth/token -d grant_type=client_credentials -u \"$ID:$SECRET\"",
 /// );
 /// assert!(report.codes().contains(&"endpoint.api-host"));
-/// print!("{}", report.render_human());
+/// print!("{}", report.render_human(&cctoken_doctor::Plain));
 /// ```
 pub fn diagnose_curl(cmd: &str) -> Report {
     let mut report = Report::default();
@@ -57,14 +64,14 @@ pub fn diagnose_curl(cmd: &str) -> Report {
             e.to_string(),
             match e {
                 paste::curl::ParseError::NotCurl => {
-                    "paste the whole curl command (starting with `curl`), or use `cctoken doctor` \
-                     with profile options to check a configuration"
+                    Text::from("paste the whole curl command (starting with `curl`), or ")
+                        + Term::DiagnoseProfile
+                        + " to check a configuration"
                 }
-                paste::curl::ParseError::TooLong => "paste only the curl command",
-                paste::curl::ParseError::Shell(_) => {
-                    "close the quote; for a secret that contains quotes use a variable: \
-                     -u \"$CLIENT_ID:$CLIENT_SECRET\""
-                }
+                paste::curl::ParseError::TooLong => "paste only the curl command".into(),
+                paste::curl::ParseError::Shell(_) => "close the quote; for a secret that \
+                    contains quotes use a variable: -u \"$CLIENT_ID:$CLIENT_SECRET\""
+                    .into(),
             },
         )),
     }

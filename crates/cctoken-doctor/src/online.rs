@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;
 
 use super::report::{Code, Finding, Report, Severity};
+use super::text::{Term, Text};
 use cctoken::auth::AuthMethod;
 use cctoken::client::{Client, RetryPolicy, TraceSink};
 use cctoken::clock::SharedClock;
@@ -34,7 +35,7 @@ pub struct OnlineOptions<'a> {
     pub env: &'a dyn EnvLookup,
     /// Timeout of each network step.
     pub timeout: Duration,
-    /// `--trace`: every token-server exchange, redacted.
+    /// Where to write every token-server exchange, redacted (the CLI's `--trace`).
     pub trace: Option<TraceSink>,
 }
 
@@ -96,7 +97,9 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
                         "discovery failed: {}",
                         cctoken::error::excerpt(&e.message, 300)
                     ),
-                    "check the issuer URL, or give --token-url to skip discovery",
+                    Text::from("check the issuer URL, or give ")
+                        + Term::TokenUrl
+                        + " to skip discovery",
                 )
                 .severity(Severity::Error),
             );
@@ -127,14 +130,32 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
     match client.fetch_token().await {
         Ok(t) => report.push(Finding::new(
             Code::TokenOk,
-            format!(
-                "the server issued a token with --auth {method}, valid for {}{}",
-                humantime::format_duration(t.expires_in),
-                if t.expires_in_defaulted { " (no expires_in: default assumed)" } else { "" }
-            ),
-            "nothing to do; keep it fresh with `cctoken exec` or `cctoken agent` instead of asking for longer-lived tokens",
+            Text::from("the server issued a token with ")
+                + Term::Auth(method)
+                + format!(
+                    ", valid for {}{}",
+                    humantime::format_duration(t.expires_in),
+                    if t.expires_in_defaulted {
+                        " (no expires_in: default assumed)"
+                    } else {
+                        ""
+                    }
+                ),
+            Text::from("nothing to do; instead of asking for longer-lived tokens, ")
+                + Term::KeepFresh,
         )),
-        Err(e) => verdict(&client, config, &resolved.token_url, method, e, opts, report).await,
+        Err(e) => {
+            verdict(
+                &client,
+                config,
+                &resolved.token_url,
+                method,
+                e,
+                opts,
+                report,
+            )
+            .await
+        }
     }
 }
 
@@ -164,11 +185,19 @@ async fn verdict(
             let fp = config.client_secret.fingerprint();
             report.push(Finding::new(
                 Code::AuthInvalidClient,
-                format!(
-                    "{status}invalid_client from {url}: client id {}, presented secret {fp}, --auth {method}{server}",
+                Text::from(format!(
+                    "{status}invalid_client from {url}: client id {}, presented secret {fp}, ",
                     config.client_id
+                )) + Term::Auth(method)
+                    + server.as_str(),
+                e.hint.map_or_else(
+                    || {
+                        Text::from("compare the secret's fingerprint with the server's (")
+                            + Term::ShowProfile
+                            + ")"
+                    },
+                    Text::from,
                 ),
-                e.hint.unwrap_or_else(|| "compare the secret's fingerprint with the server's (`cctoken profiles show`)".into()),
             ));
             if opts.probe_auth {
                 probe(config, method, opts, report).await;
@@ -178,7 +207,7 @@ async fn verdict(
                 report.push(Finding::new(
                     Code::AuthProbe,
                     format!("the secret ({fp}) has characters where basic, basic-raw and post send different bytes"),
-                    "run `cctoken doctor --probe-auth` to find the method the server accepts",
+                    Text::from("run ") + Term::ProbeAuth + " to find the method the server accepts",
                 ).severity(Severity::Info));
             }
         }
@@ -215,8 +244,12 @@ async fn probe(
             Ok(_) => {
                 report.push(Finding::new(
                     Code::AuthProbe,
-                    format!("the server rejects --auth {failed} but accepts --auth {m} with the same credentials"),
-                    format!("set auth = \"{m}\" in the profile (or pass --auth {m})"),
+                    Text::from("the server rejects ")
+                        + Term::Auth(failed)
+                        + " but accepts "
+                        + Term::Auth(m)
+                        + " with the same credentials",
+                    Term::UseAuth(m),
                 ));
                 return;
             }

@@ -15,6 +15,8 @@ use super::checks;
 use super::report::{Code, Finding, Report, Severity};
 use super::request::Request;
 use super::secrets::{self, Ctx, Kind};
+use super::text::{Term, Text};
+use cctoken::auth::AuthMethod;
 use cctoken::client::Client;
 use cctoken::config::{resolve, ClientConfig, EnvLookup, ProfileSettings, ResolveOptions};
 use cctoken::provider::{ProviderConfig, ProviderKind};
@@ -31,8 +33,8 @@ pub struct Offline {
     pub secret_origin: Option<String>,
 }
 
-/// Check a profile without the network. `keep_secret_bytes` is the user's
-/// `--keep-secret-bytes`: the bytes will be sent as they are, so problems are reported but
+/// Check a profile without the network. `keep_secret_bytes` is the user's choice to send
+/// the secret's bytes as they are ([`Term::KeepSecretBytes`]), so problems are reported but
 /// not repaired.
 pub fn diagnose_offline(
     settings: &ProfileSettings,
@@ -54,9 +56,7 @@ pub fn diagnose_offline(
             report.push(Finding::new(
                 Code::ConfigInvalid,
                 cctoken::error::excerpt(&e.message, 400),
-                e.hint.unwrap_or_else(|| {
-                    "fix the profile or flags as the message says (`cctoken profiles show NAME` shows what is set)".into()
-                }),
+                e.hint.map_or(Text::from(Term::FixProfile), Text::from),
             ));
             return Offline {
                 report,
@@ -101,7 +101,7 @@ pub fn diagnose_offline(
                     "scope '{}' contains a comma; scopes are separated by spaces",
                     cctoken::error::excerpt(s, 60)
                 ),
-                "give each scope separately: --scope a --scope b (or scopes = [\"a\", \"b\"])",
+                Text::from("give each scope separately: ") + Term::SeveralScopes,
             ));
         }
     }
@@ -113,7 +113,7 @@ pub fn diagnose_offline(
             report.push(Finding::new(
                 Code::TokenLongLived,
                 format!("parameter `{k}` asks for a longer-lived token; the server sets the lifetime (Genesys: per OAuth client, 300–172800 s)"),
-                "remove it; `cctoken exec` and `cctoken agent` keep a fresh token for as long as they run",
+                Text::from("remove it; ") + Term::KeepFresh,
             ));
         }
     }
@@ -127,7 +127,7 @@ pub fn diagnose_offline(
             None => report.push(Finding::new(
                 Code::Discovery,
                 "the token endpoint is found by discovery, which needs the network",
-                "run without --offline to check discovery and the endpoint",
+                Text::from(Term::RunOnline) + " to check discovery and the endpoint",
             )),
         }
     }
@@ -140,25 +140,32 @@ pub fn diagnose_offline(
 
 /// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is
 /// configured.
-fn encoding(config: &ClientConfig, auth: cctoken::auth::AuthMethod, report: &mut Report) {
+fn encoding(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
     let secret = config.client_secret.expose_secret();
-    if !secrets::encoding_sensitive(secret) || auth == cctoken::auth::AuthMethod::Post {
+    if !secrets::encoding_sensitive(secret) || auth == AuthMethod::Post {
         return;
     }
-    let other = if auth == cctoken::auth::AuthMethod::Basic {
-        "basic-raw"
+    let other = if auth == AuthMethod::Basic {
+        AuthMethod::BasicRaw
     } else {
-        "basic"
+        AuthMethod::Basic
     };
     report.push(
         Finding::new(
             Code::SecretEncodingSensitive,
-            format!(
-                "the client secret ({}) contains {}, where `--auth basic` (RFC 6749, urlencoded) and `--auth basic-raw` send different bytes; this profile uses {auth}",
+            Text::from(format!(
+                "the client secret ({}) contains {}, where `",
                 config.client_secret.fingerprint(),
                 secrets::sensitive_chars(secret)
-            ),
-            format!("if the server answers invalid_client, try --auth {other} (`cctoken doctor --probe-auth` tries every method)"),
+            )) + Term::Auth(AuthMethod::Basic)
+                + "` (RFC 6749, urlencoded) and `"
+                + Term::Auth(AuthMethod::BasicRaw)
+                + format!("` send different bytes; this profile uses {auth}"),
+            Text::from("if the server answers invalid_client, try ")
+                + Term::Auth(other)
+                + " ("
+                + Term::ProbeAuth
+                + " tries every method)",
         )
         .severity(Severity::Info),
     );
@@ -219,8 +226,9 @@ fn examine(
         if keep && f.code == Code::SecretWhitespace {
             // The user asked for the bytes as they are: say so, do not insist.
             f.severity = Severity::Warning;
-            f.message
-                .push_str(" — sent as is because of --keep-secret-bytes");
+            f.message = std::mem::take(&mut f.message)
+                + " — sent as is because of "
+                + Term::KeepSecretBytes;
         }
         report.push(f);
     }
@@ -231,8 +239,12 @@ fn examine(
     report.push(
         Finding::new(
             Code::SecretWhitespace,
-            format!("`cctoken get` refuses this {label}; doctor's online checks (unless --offline) use it with the surrounding whitespace removed"),
-            "fix the source; if the server really expects those bytes, pass --keep-secret-bytes",
+            Text::from(Term::FetchToken)
+                + format!(" refuses this {label}; doctor's online checks")
+                + Term::UnlessOffline
+                + " use it with the surrounding whitespace removed",
+            Text::from("fix the source; if the server really expects those bytes, pass ")
+                + Term::KeepSecretBytes,
         )
         .severity(Severity::Info),
     );
@@ -261,15 +273,59 @@ mod tests {
         assert!(off.report.has_errors());
         let cfg = off.config.unwrap();
         assert_eq!(cfg.client_secret.expose_secret(), "abcdefghijklmnop");
-        assert!(!off.report.render_human().contains("abcdefghijklmnop"));
+        assert!(!off
+            .report
+            .render_human(&crate::Plain)
+            .contains("abcdefghijklmnop"));
     }
 
     #[test]
     fn clean_profile_has_no_errors() {
         let env = [("S", "abcdefghijklmnop\n")];
         let off = diagnose_offline(&settings("S"), &env, None, false);
-        assert!(!off.report.has_errors(), "{}", off.report.render_human());
+        assert!(
+            !off.report.has_errors(),
+            "{}",
+            off.report.render_human(&crate::Plain)
+        );
         assert!(off.report.has(Code::SecretTrailingNewline));
+    }
+
+    #[test]
+    fn advice_comes_as_terms_and_names_no_flag() {
+        let env = [("S", "abc+def/ghi\t")];
+        let s = ProfileSettings {
+            scopes: Some(vec!["a,b".into()]),
+            params: Some([("duration".to_owned(), "86400".to_owned())].into()),
+            ..settings("S")
+        };
+        let mut report = diagnose_offline(&s, &env, None, false).report;
+        let discovery = ProfileSettings {
+            provider: Some(ProviderKind::Generic),
+            issuer: Some("https://idp.example/".into()),
+            client_id: Some("x".into()),
+            client_secret_env: Some("S".into()),
+            ..ProfileSettings::default()
+        };
+        report.extend(diagnose_offline(&discovery, &env, None, false).report);
+        let terms: Vec<Term> = report
+            .findings()
+            .iter()
+            .flat_map(|f| f.terms().copied())
+            .collect();
+        for t in [
+            Term::SeveralScopes,
+            Term::KeepFresh,
+            Term::FetchToken,
+            Term::UnlessOffline,
+            Term::KeepSecretBytes,
+            Term::ProbeAuth,
+            Term::RunOnline,
+        ] {
+            assert!(terms.contains(&t), "{t:?} in {terms:?}");
+        }
+        let text = report.render_human(&crate::Plain);
+        assert!(!text.contains("--") && !text.contains("`cctoken"), "{text}");
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Findings and the report: stable codes, severities, the human rendering grouped by
-//! severity, and the `--json` shape `{"findings":[{"code","severity","message","fix"}]}`.
+//! severity, and the JSON shape `{"findings":[{"code","severity","message","fix"}]}`, both
+//! in the words of the caller's [`Wording`]. What a severity means for an exit status is
+//! the caller's business.
 //!
 //! Codes are a contract (SPEC §8: extend, never rename). The §8 codes are listed in
 //! [`SPEC_CODES`]; the others are this implementation's extensions for what §8 leaves
 //! unnamed (parse errors, network checks, the server's verdict).
 
 use std::fmt;
+
+use crate::text::{Term, Text, Wording};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,14 +190,14 @@ pub struct Finding {
     /// Severity.
     pub severity: Severity,
     /// What is wrong, in one line (never a secret).
-    pub message: String,
+    pub message: Text,
     /// What to do, concretely.
-    pub fix: String,
+    pub fix: Text,
 }
 
 impl Finding {
     /// A finding with the code's usual severity.
-    pub fn new(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<Text>, fix: impl Into<Text>) -> Self {
         Self {
             code,
             severity: code.default_severity(),
@@ -206,6 +210,11 @@ impl Finding {
     pub fn severity(mut self, s: Severity) -> Self {
         self.severity = s;
         self
+    }
+
+    /// What the finding refers the user to, message then fix (see [`Term`]).
+    pub fn terms(&self) -> impl Iterator<Item = &Term> {
+        self.message.terms().chain(self.fix.terms())
     }
 }
 
@@ -258,13 +267,8 @@ impl Report {
         self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
-    /// `doctor`'s exit code (SPEC §5): 1 when any error was found, else 0.
-    pub fn exit_code(&self) -> i32 {
-        i32::from(self.has_errors())
-    }
-
     /// The report for humans: grouped by severity, each finding with its fix.
-    pub fn render_human(&self) -> String {
+    pub fn render_human(&self, wording: &dyn Wording) -> String {
         let count = |s| self.findings.iter().filter(|f| f.severity == s).count();
         let (e, w, i) = (
             count(Severity::Error),
@@ -291,8 +295,8 @@ impl Report {
             out.push_str(title);
             out.push('\n');
             for f in group {
-                out.push_str(&format!("  [{}] {}\n", f.code, f.message));
-                out.push_str(&format!("      fix: {}\n", f.fix));
+                out.push_str(&format!("  [{}] {}\n", f.code, f.message.render(wording)));
+                out.push_str(&format!("      fix: {}\n", f.fix.render(wording)));
             }
             out.push('\n');
         }
@@ -314,17 +318,17 @@ impl Report {
 
     /// `{"findings":[{"code","severity","message","fix"}…]}`, pretty-printed with the keys in
     /// that order (the order a human reads them in).
-    pub fn to_json_pretty(&self) -> String {
+    pub fn to_json_pretty(&self, wording: &dyn Wording) -> String {
         #[derive(serde::Serialize)]
-        struct Out<'a> {
-            findings: Vec<Item<'a>>,
+        struct Out {
+            findings: Vec<Item>,
         }
         #[derive(serde::Serialize)]
-        struct Item<'a> {
+        struct Item {
             code: &'static str,
             severity: &'static str,
-            message: &'a str,
-            fix: &'a str,
+            message: String,
+            fix: String,
         }
         let out = Out {
             findings: self
@@ -333,8 +337,8 @@ impl Report {
                 .map(|f| Item {
                     code: f.code.as_str(),
                     severity: f.severity.as_str(),
-                    message: &f.message,
-                    fix: &f.fix,
+                    message: f.message.render(wording),
+                    fix: f.fix.render(wording),
                 })
                 .collect(),
         };
@@ -343,13 +347,13 @@ impl Report {
     }
 
     /// `{"findings":[{"code","severity","message","fix"}…]}` as a JSON value.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn to_json(&self, wording: &dyn Wording) -> serde_json::Value {
         serde_json::json!({
             "findings": self.findings().iter().map(|f| serde_json::json!({
                 "code": f.code.as_str(),
                 "severity": f.severity.as_str(),
-                "message": f.message,
-                "fix": f.fix,
+                "message": f.message.render(wording),
+                "fix": f.fix.render(wording),
             })).collect::<Vec<_>>()
         })
     }
@@ -358,6 +362,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::Plain;
 
     #[test]
     fn spec_codes_all_exist_in_the_enum() {
@@ -368,21 +373,21 @@ mod tests {
     }
 
     #[test]
-    fn json_shape_and_exit_code() {
+    fn json_shape_and_errors() {
         let mut r = Report::default();
-        assert_eq!(r.exit_code(), 0);
+        assert!(!r.has_errors());
         r.push(Finding::new(Code::SecretInArgv, "m", "f"));
-        assert_eq!(r.exit_code(), 0);
+        assert!(!r.has_errors());
         r.push(Finding::new(Code::BodyJson, "m2", "f2"));
         r.push(Finding::new(Code::BodyJson, "m2", "f2"));
-        assert_eq!(r.exit_code(), 1);
-        let j = r.to_json();
+        assert!(r.has_errors());
+        let j = r.to_json(&Plain);
         let f = j["findings"].as_array().unwrap();
         assert_eq!(f.len(), 2);
         assert_eq!(f[0]["code"], "body.json");
         assert_eq!(f[0]["severity"], "error");
         assert!(r
-            .render_human()
+            .render_human(&Plain)
             .starts_with("Errors\n  [body.json] m2\n      fix: f2\n"));
     }
 }

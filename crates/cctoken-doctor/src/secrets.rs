@@ -7,6 +7,7 @@
 //! are described by the pattern they match (not quoted in full).
 
 use super::report::{Code, Finding, Report, Severity};
+use super::text::{Term, Text};
 use cctoken::secret::Fingerprint;
 
 /// Which credential a value is.
@@ -268,7 +269,9 @@ pub fn in_argv(place: &str, literal: bool, fp: Option<&Fingerprint>) -> Finding 
         (false, _) => Finding::new(
             Code::SecretInArgv,
             format!("the secret variable in {place} is expanded into curl's arguments, visible via `ps` while curl runs"),
-            "for long-running or shared machines prefer `cctoken get` (secrets from env/file, never argv) or curl -K with a 0600 config file",
+            Text::from("for long-running or shared machines prefer ")
+                + Term::FetchToken
+                + " (secrets from env/file, never argv) or curl -K with a 0600 config file",
         )
         .severity(Severity::Info),
     }
@@ -313,7 +316,7 @@ mod tests {
             source_hint: "fix it",
         };
         check_secret("\"canarySECRET\"\t\n", &ctx, &mut r);
-        let text = r.render_human();
+        let text = r.render_human(&crate::Plain);
         assert!(!text.contains("canary"));
         assert!(r.has(Code::SecretTrailingNewline));
         assert!(r.has(Code::SecretWhitespace));

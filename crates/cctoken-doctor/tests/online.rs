@@ -6,11 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use cctoken::auth::AuthMethod;
 use cctoken::clock::{ManualClock, SharedClock};
 use cctoken::config::ProfileSettings;
 use cctoken::provider::ProviderKind;
 use cctoken::secret::Fingerprint;
-use cctoken_doctor::{online, profile, Code, Report, Severity};
+use cctoken_doctor::{online, profile, Code, Plain, Report, Severity, Term};
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
 
 const SECRET: &str = "demo+s3cret/=%&";
@@ -59,9 +60,9 @@ fn now() -> SharedClock {
 async fn a_working_client_gets_token_ok_and_no_errors() {
     let emu = emulator().await;
     let r = doctor(&settings(&emu, "demo-client", None), SECRET, false, now()).await;
-    assert!(!r.has_errors(), "{}", r.render_human());
+    assert!(!r.has_errors(), "{}", r.render_human(&Plain));
     assert!(r.has(Code::TokenOk));
-    assert_eq!(r.exit_code(), 0);
+    assert!(!r.has_errors());
     emu.shutdown().await;
 }
 
@@ -69,15 +70,15 @@ async fn a_working_client_gets_token_ok_and_no_errors() {
 async fn unauthorized_client_is_grant_not_enabled() {
     let emu = emulator().await;
     let r = doctor(&settings(&emu, "demo-nogrant", None), SECRET, false, now()).await;
-    assert!(r.has(Code::GrantNotEnabled), "{}", r.render_human());
+    assert!(r.has(Code::GrantNotEnabled), "{}", r.render_human(&Plain));
     let f = r
         .findings()
         .into_iter()
         .find(|f| f.code == Code::GrantNotEnabled)
         .unwrap();
     assert_eq!(f.severity, Severity::Error);
-    assert!(f.message.contains("demo-nogrant"));
-    assert_eq!(r.exit_code(), 1);
+    assert!(f.message.to_string().contains("demo-nogrant"));
+    assert!(r.has_errors());
     emu.shutdown().await;
 }
 
@@ -86,7 +87,7 @@ async fn invalid_client_is_explained_with_the_presented_fingerprint() {
     let emu = emulator().await;
     let wrong = "not-the-demo-secret";
     let r = doctor(&settings(&emu, "demo-client", None), wrong, true, now()).await;
-    let text = r.render_human();
+    let text = r.render_human(&Plain);
     let f = r
         .findings()
         .into_iter()
@@ -95,12 +96,13 @@ async fn invalid_client_is_explained_with_the_presented_fingerprint() {
         .clone();
     assert!(
         f.message
+            .to_string()
             .contains(&Fingerprint::of(wrong.as_bytes()).to_string()),
         "{}",
         f.message
     );
-    assert!(f.message.contains("demo-client"));
-    assert!(!f.fix.is_empty());
+    assert!(f.message.to_string().contains("demo-client"));
+    assert!(!f.fix.to_string().is_empty());
     // --probe-auth: no other method helps, so the secret itself is wrong.
     let probe = r
         .findings()
@@ -124,7 +126,7 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
         now(),
     )
     .await;
-    let text = r.render_human();
+    let text = r.render_human(&Plain);
     assert!(r.has(Code::AuthInvalidClient), "{text}");
     let probe = r
         .findings()
@@ -134,9 +136,18 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
         .clone();
     assert_eq!(probe.severity, Severity::Warning, "{text}");
     assert!(
-        probe.message.contains("accepts --auth basic"),
+        probe
+            .message
+            .to_string()
+            .contains("accepts auth = \"basic\""),
         "{}",
         probe.message
+    );
+    assert!(
+        probe
+            .terms()
+            .any(|t| *t == Term::UseAuth(AuthMethod::Basic)),
+        "{probe:?}"
     );
     let enc = r
         .findings()
@@ -147,11 +158,16 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
     // The fingerprint is the secret's own, not that of its urlencoded form.
     assert!(
         enc.message
+            .to_string()
             .contains(&Fingerprint::of(SECRET.as_bytes()).to_string()),
         "{}",
         enc.message
     );
-    assert!(enc.message.contains("uses basic-raw"), "{}", enc.message);
+    assert!(
+        enc.message.to_string().contains("uses basic-raw"),
+        "{}",
+        enc.message
+    );
     assert!(!text.contains(SECRET));
     emu.shutdown().await;
 }
@@ -166,18 +182,22 @@ async fn a_secret_ending_in_a_tab_is_secret_whitespace() {
         now(),
     )
     .await;
-    let text = r.render_human();
+    let text = r.render_human(&Plain);
     let f = r
         .findings()
         .into_iter()
         .find(|f| f.code == Code::SecretWhitespace && f.severity == Severity::Error)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
-    assert!(f.message.contains("trailing tab"), "{}", f.message);
-    assert!(f.message.contains("env S"), "{}", f.message);
+    assert!(
+        f.message.to_string().contains("trailing tab"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.to_string().contains("env S"), "{}", f.message);
     // The server accepts the secret once the tab is gone: the tab is the whole problem.
     assert!(r.has(Code::TokenOk), "{text}");
-    assert_eq!(r.exit_code(), 1);
+    assert!(r.has_errors());
     assert!(!text.contains(SECRET));
     emu.shutdown().await;
 }
@@ -197,9 +217,9 @@ async fn server_clock_difference_is_clock_skew() {
         .findings()
         .into_iter()
         .find(|f| f.code == Code::ClockSkew)
-        .unwrap_or_else(|| panic!("{}", r.render_human()))
+        .unwrap_or_else(|| panic!("{}", r.render_human(&Plain)))
         .clone();
-    assert!(f.message.contains("ahead of"), "{}", f.message);
+    assert!(f.message.to_string().contains("ahead of"), "{}", f.message);
     // Within the 60 s tolerance nothing is said.
     let clock = ManualClock::new(SystemTime::now() + Duration::from_secs(20));
     let r = doctor(
@@ -226,7 +246,7 @@ async fn an_unresolvable_host_is_net_dns() {
     assert!(
         r.has(Code::NetDns) || r.has(Code::NetConnect),
         "{}",
-        r.render_human()
+        r.render_human(&Plain)
     );
     assert!(r.has_errors());
 }
@@ -242,14 +262,18 @@ async fn discovery_is_reported_and_followed() {
         ..ProfileSettings::default()
     };
     let r = doctor(&s, SECRET, false, now()).await;
-    let text = r.render_human();
+    let text = r.render_human(&Plain);
     let d = r
         .findings()
         .into_iter()
         .find(|f| f.code == Code::Discovery)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
-    assert!(d.message.contains("token endpoint"), "{}", d.message);
+    assert!(
+        d.message.to_string().contains("token endpoint"),
+        "{}",
+        d.message
+    );
     assert!(r.has(Code::TokenOk), "{text}");
     assert!(!r.has_errors(), "{text}");
     emu.shutdown().await;
@@ -287,17 +311,20 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
         }
     };
     let r = run("demo/access+key====").await;
-    assert!(!r.has_errors(), "{}", r.render_human());
+    assert!(!r.has_errors(), "{}", r.render_human(&Plain));
     assert!(r.has(Code::TokenOk));
     let r = run(" demo/access+key====").await;
-    let text = r.render_human();
+    let text = r.render_human(&Plain);
     let f = r
         .findings()
         .into_iter()
         .find(|f| f.code == Code::SecretWhitespace && f.severity == Severity::Error)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
-    assert!(f.message.contains("access key secret") && f.message.contains("leading space"));
+    assert!(
+        f.message.to_string().contains("access key secret")
+            && f.message.to_string().contains("leading space")
+    );
     assert!(!text.contains("demo/access+key===="));
     emu.shutdown().await;
 }

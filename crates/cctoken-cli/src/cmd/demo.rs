@@ -185,7 +185,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     println!("The pasted command (fed to `cctoken doctor --curl -` on stdin):\n  {BROKEN_CURL}\n");
     print!(
         "{}",
-        cctoken_doctor::diagnose_curl(BROKEN_CURL).render_human()
+        cctoken_doctor::diagnose_curl(BROKEN_CURL).render_human(&super::doctor::CliWords)
     );
 
     let stats = reqwest_get(&format!("{base}/_emulator/stats")).await?;

@@ -1,16 +1,18 @@
 //! `cctoken doctor`: check a profile (offline, then online unless `--offline`) or analyse a
 //! pasted curl command (`--curl 'CMD'`, `--curl -` for stdin), and print the findings.
 //!
-//! An adapter over [`cctoken_doctor`]: options in, report out. Exit codes (SPEC §5): 0 no
-//! error found, 1 errors found, 2 usage. A pasted curl command is only analysed — never
-//! run, and its credentials are never sent anywhere.
+//! An adapter over [`cctoken_doctor`]: options in, report out. The library says what to do
+//! in [`Term`]s; [`CliWords`] says it with this command line's flags and commands, in the
+//! human report and in `--json` alike. Exit codes (SPEC §5): 0 no error found, 1 errors
+//! found, 2 usage ([`exit_code`]). A pasted curl command is only analysed — never run, and
+//! its credentials are never sent anywhere.
 
 use std::io::{IsTerminal as _, Read as _};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::config::ProcessEnv;
-use cctoken_doctor::{self as doctor, online, profile, Report};
+use cctoken_doctor::{self as doctor, online, profile, Report, Term, Wording};
 
 use super::Globals;
 use crate::opts::ProfileOpts;
@@ -61,7 +63,43 @@ pub fn run(args: DoctorArgs, globals: &Globals) -> anyhow::Result<i32> {
         None => diagnose_profile(&args, globals)?,
     };
     print(&report, args.json)?;
-    Ok(report.exit_code())
+    Ok(exit_code(&report))
+}
+
+/// `doctor`'s exit code (SPEC §5): 1 when any finding is an error, else 0 (usage errors
+/// exit 2 on the error path).
+pub fn exit_code(report: &Report) -> i32 {
+    i32::from(report.has_errors())
+}
+
+/// How `doctor`'s advice reads on this command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CliWords;
+
+impl Wording for CliWords {
+    fn term(&self, term: &Term) -> String {
+        match term {
+            Term::Auth(m) => format!("--auth {m}"),
+            Term::UseAuth(m) => format!("set auth = \"{m}\" in the profile (or pass --auth {m})"),
+            Term::ProbeAuth => "`cctoken doctor --probe-auth`".into(),
+            Term::RunOnline => "run without --offline".into(),
+            Term::UnlessOffline => " (unless --offline)".into(),
+            Term::KeepSecretBytes => "--keep-secret-bytes".into(),
+            Term::FetchToken => "`cctoken get`".into(),
+            Term::DiagnoseProfile => "use `cctoken doctor` with profile options".into(),
+            Term::FixProfile => "fix the profile or flags as the message says \
+                                 (`cctoken profiles show NAME` shows what is set)"
+                .into(),
+            Term::ShowProfile => "`cctoken profiles show`".into(),
+            Term::SeveralScopes => "--scope a --scope b (or scopes = [\"a\", \"b\"])".into(),
+            Term::KeepFresh => "run jobs under `cctoken exec` or ask `cctoken agent`, which keep \
+                                a fresh token for as long as they run"
+                .into(),
+            Term::CxoneAccessKey => "`cctoken get --provider cxone --access-key-id ID`".into(),
+            Term::Discover => "`cctoken get --issuer`".into(),
+            Term::TokenUrl => "--token-url".into(),
+        }
+    }
 }
 
 fn read_curl(arg: &str) -> anyhow::Result<String> {
@@ -113,9 +151,47 @@ fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Repo
 
 fn print(report: &Report, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", report.to_json_pretty());
+        println!("{}", report.to_json_pretty(&CliWords));
     } else {
-        print!("{}", report.render_human());
+        print!("{}", report.render_human(&CliWords));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cctoken_doctor::{Code, Finding, Severity};
+
+    #[test]
+    fn errors_exit_1_and_anything_less_exits_0() {
+        let mut r = Report::default();
+        assert_eq!(exit_code(&r), 0);
+        r.push(Finding::new(Code::SecretInArgv, "m", "f").severity(Severity::Warning));
+        r.push(Finding::new(Code::TokenOk, "m", "f"));
+        assert_eq!(exit_code(&r), 0);
+        r.push(Finding::new(Code::BodyJson, "m", "f"));
+        assert_eq!(exit_code(&r), 1);
+    }
+
+    #[test]
+    fn the_cli_words_advice_with_its_flags() {
+        let f = Finding::new(
+            Code::AuthProbe,
+            doctor::Text::from("the server rejects ")
+                + Term::Auth(cctoken::auth::AuthMethod::BasicRaw)
+                + " but accepts "
+                + Term::Auth(cctoken::auth::AuthMethod::Post),
+            Term::UseAuth(cctoken::auth::AuthMethod::Post),
+        );
+        assert_eq!(
+            f.message.render(&CliWords),
+            "the server rejects --auth basic-raw but accepts --auth post"
+        );
+        assert_eq!(
+            f.fix.render(&CliWords),
+            "set auth = \"post\" in the profile (or pass --auth post)"
+        );
+        assert!(!f.message.to_string().contains("--"), "{}", f.message);
+    }
 }

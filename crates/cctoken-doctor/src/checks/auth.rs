@@ -8,6 +8,8 @@ use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::{Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request, Source};
 use crate::secrets::{self, Ctx, Kind};
+use crate::text::{Term, Text};
+use cctoken::auth::AuthMethod;
 use cctoken::secret::Fingerprint;
 
 pub(super) fn auth(r: &Request, plat: Platform, report: &mut Report) {
@@ -201,7 +203,7 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
                 && secrets::encoding_sensitive(bare)
                 && !secrets::sensitive_chars(bare).is_empty()
             {
-                encoding_finding(r, bare, &fp, plat, report);
+                encoding_finding(bare, &fp, plat, report);
             }
             if r.source == Source::Curl {
                 if b.literal {
@@ -218,29 +220,23 @@ fn basic(r: &Request, b: &Basic, plat: Platform, report: &mut Report) {
     }
 }
 
-fn encoding_finding(
-    r: &Request,
-    secret: &str,
-    fp: &Fingerprint,
-    plat: Platform,
-    report: &mut Report,
-) {
+/// A pasted command's Basic secret with characters where curl's raw Basic and RFC 6749's
+/// urlencoded Basic differ. (A profile's secret is judged from its raw bytes in `profile`.)
+fn encoding_finding(secret: &str, fp: &Fingerprint, plat: Platform, report: &mut Report) {
     let chars = secrets::sensitive_chars(secret);
-    let (msg, fix, sev) = match (r.source, plat) {
-        (Source::Curl, Platform::Genesys(_)) => (
+    let (msg, fix, sev) = match plat {
+        Platform::Genesys(_) => (
             format!("the secret ({fp}) contains {chars}: curl -u sends it raw (basic-raw), which Genesys accepts; RFC 6749 Basic would urlencode it first"),
-            "nothing to change for Genesys; `cctoken --auth basic-raw` sends the same".to_owned(),
+            Text::from("nothing to change for Genesys; cctoken sends the same with ")
+                + Term::Auth(AuthMethod::BasicRaw),
             Severity::Info,
         ),
-        (Source::Curl, _) => (
+        _ => (
             format!("the secret ({fp}) contains {chars}: curl sends Basic credentials raw, but RFC 6749 §2.3.1 servers form-decode them and see a different secret"),
-            "if the server answers invalid_client, send the credentials in the body with --data-urlencode client_id=… --data-urlencode client_secret=…, or run `cctoken doctor --probe-auth` to find the method it accepts".to_owned(),
+            Text::from("if the server answers invalid_client, send the credentials in the body with --data-urlencode client_id=… --data-urlencode client_secret=…, or run ")
+                + Term::ProbeAuth
+                + " to find the method it accepts",
             Severity::Warning,
-        ),
-        (Source::Profile, _) => (
-            format!("the secret ({fp}) contains {chars}, where `--auth basic` (RFC, urlencoded) and `--auth basic-raw` send different bytes"),
-            "if the server answers invalid_client, try the other one (`cctoken doctor --probe-auth` does)".to_owned(),
-            Severity::Info,
         ),
     };
     report.push(Finding::new(Code::SecretEncodingSensitive, msg, fix).severity(sev));

@@ -5,6 +5,7 @@ use super::platform::Platform;
 use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::Request;
+use crate::text::{Term, Text};
 use cctoken::provider::CXONE_ISSUER;
 
 fn token_url_for(plat: Platform) -> String {
@@ -98,7 +99,9 @@ pub(super) fn endpoint(r: &Request, plat: Platform, report: &mut Report) {
                 report.push(Finding::new(
                     Code::EndpointPath,
                     format!("{path} is a discovery document, not the token endpoint"),
-                    "POST to the token_endpoint listed in that document (or let `cctoken get --issuer` discover it)",
+                    Text::from("POST to the token_endpoint listed in that document (or let ")
+                        + Term::Discover
+                        + " discover it)",
                 ));
             } else if let Some(reg) = u
                 .host

@@ -6,6 +6,7 @@ use super::platform::Platform;
 use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::{BodyKind, FormPair, Request, Source};
+use crate::text::{Term, Text};
 use cctoken::secret::Fingerprint;
 
 /// Parameter names that make a token last longer — in wishes only.
@@ -106,7 +107,8 @@ pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
         report.push(Finding::new(
             Code::CxoneClientCredentials,
             "client_credentials is sent to NICE CXone, which issues back-end tokens only for an API user's access key (password grant)",
-            format!("send {example} with the registered app in -u \"$APP_CLIENT_ID:$APP_CLIENT_SECRET\" — or `cctoken get --provider cxone --access-key-id ID`"),
+            Text::from(format!("send {example} with the registered app in -u \"$APP_CLIENT_ID:$APP_CLIENT_SECRET\" — or "))
+                + Term::CxoneAccessKey,
         ));
     }
 }
@@ -152,7 +154,7 @@ pub(super) fn params(r: &Request, report: &mut Report) {
             report.push(Finding::new(
                 Code::TokenLongLived,
                 format!("`{}` asks for a longer-lived token; token endpoints have no such parameter — the lifetime is set by the server (Genesys: per OAuth client, 300–172800 s, default 86400 s; CXone: 3600 s)", p.name),
-                "do not try to extend tokens: run jobs under `cctoken exec` or ask `cctoken agent`, which keep a fresh token for as long as they run",
+                Text::from("do not try to extend tokens: ") + Term::KeepFresh,
             ));
             report.push(Finding::new(
                 Code::ParamUnknown,
