@@ -302,10 +302,9 @@ mod tests {
         let mut report = diagnose_offline(&s, &env, None, false).report;
         let discovery = ProfileSettings {
             provider: Some(ProviderKind::Generic),
+            region: None,
             issuer: Some("https://idp.example/".into()),
-            client_id: Some("x".into()),
-            client_secret_env: Some("S".into()),
-            ..ProfileSettings::default()
+            ..settings("S")
         };
         report.extend(diagnose_offline(&discovery, &env, None, false).report);
         let terms: Vec<Term> = report

@@ -79,27 +79,37 @@ pub struct CliWords;
 impl Wording for CliWords {
     fn term(&self, term: &Term) -> String {
         match term {
+            // Commands.
+            Term::ProbeAuth => command("doctor --probe-auth"),
+            Term::FetchToken => command("get"),
+            Term::ShowProfile => command("profiles show"),
+            Term::Discover => command("get --issuer"),
+            Term::CxoneAccessKey => command("get --provider cxone --access-key-id ID"),
+            Term::DiagnoseProfile => format!("use {} with profile options", command("doctor")),
+            Term::FixProfile => format!(
+                "fix the profile or flags as the message says ({} shows what is set)",
+                command("profiles show NAME")
+            ),
+            Term::KeepFresh => format!(
+                "run jobs under {} or ask {}, which keep a fresh token for as long as they run",
+                command("exec"),
+                command("agent")
+            ),
+            // Flags.
             Term::Auth(m) => format!("--auth {m}"),
             Term::UseAuth(m) => format!("set auth = \"{m}\" in the profile (or pass --auth {m})"),
-            Term::ProbeAuth => "`cctoken doctor --probe-auth`".into(),
             Term::RunOnline => "run without --offline".into(),
             Term::UnlessOffline => " (unless --offline)".into(),
             Term::KeepSecretBytes => "--keep-secret-bytes".into(),
-            Term::FetchToken => "`cctoken get`".into(),
-            Term::DiagnoseProfile => "use `cctoken doctor` with profile options".into(),
-            Term::FixProfile => "fix the profile or flags as the message says \
-                                 (`cctoken profiles show NAME` shows what is set)"
-                .into(),
-            Term::ShowProfile => "`cctoken profiles show`".into(),
             Term::SeveralScopes => "--scope a --scope b (or scopes = [\"a\", \"b\"])".into(),
-            Term::KeepFresh => "run jobs under `cctoken exec` or ask `cctoken agent`, which keep \
-                                a fresh token for as long as they run"
-                .into(),
-            Term::CxoneAccessKey => "`cctoken get --provider cxone --access-key-id ID`".into(),
-            Term::Discover => "`cctoken get --issuer`".into(),
             Term::TokenUrl => "--token-url".into(),
         }
     }
+}
+
+/// A `cctoken` command line as the advice shows it: `` `cctoken ARGS` ``.
+fn command(args: &str) -> String {
+    format!("`cctoken {args}`")
 }
 
 fn read_curl(arg: &str) -> anyhow::Result<String> {

@@ -172,6 +172,21 @@ impl Lexer {
         true
     }
 
+    /// The text up to the next `close` (consumed, not returned); `what` names the opener
+    /// for the error when it is never closed.
+    fn until(&mut self, close: char, what: &str) -> Result<String, ShellError> {
+        let start = self.i;
+        while self.peek(0).is_some_and(|c| c != close) {
+            self.i += 1;
+        }
+        if self.peek(0).is_none() {
+            return Err(ShellError(format!("{what} is never closed")));
+        }
+        let text: String = self.s[start..self.i].iter().collect();
+        self.i += 1;
+        Ok(text)
+    }
+
     fn run(mut self) -> Result<Vec<Token>, ShellError> {
         let mut out = Vec::new();
         let mut word: Option<RawWord> = None;
@@ -269,15 +284,7 @@ impl Lexer {
             '\'' => {
                 self.i += 1;
                 w.quoted = true;
-                let start = self.i;
-                while self.peek(0).is_some_and(|c| c != '\'') {
-                    self.i += 1;
-                }
-                if self.peek(0).is_none() {
-                    return Err(ShellError("a single quote (') is never closed".into()));
-                }
-                let text: String = self.s[start..self.i].iter().collect();
-                self.i += 1;
+                let text = self.until('\'', "a single quote (')")?;
                 w.single_quoted_vars.extend(vars_in(&text));
                 w.push_str(&text);
                 if w.parts.is_empty() {

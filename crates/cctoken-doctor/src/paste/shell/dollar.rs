@@ -93,38 +93,24 @@ impl Lexer {
     ) -> Result<(), ShellError> {
         let next = self.peek(1);
         match next {
-            Some('(') if self.peek(2) == Some('(') => {
-                self.i += 3;
-                let cmd = self.paren_body(2)?;
-                w.parts.push(Part::Subst {
-                    cmd,
-                    quoted,
-                    arithmetic: true,
-                });
-            }
             Some('(') => {
-                if depth >= MAX_DEPTH {
+                // `$((…))` is arithmetic (never evaluated), `$(…)` a command substitution.
+                let arithmetic = self.peek(2) == Some('(');
+                if !arithmetic && depth >= MAX_DEPTH {
                     return Err(ShellError("command substitutions nest too deeply".into()));
                 }
-                self.i += 2;
-                let cmd = self.paren_body(1)?;
+                let opens = if arithmetic { 2 } else { 1 };
+                self.i += 1 + opens;
+                let cmd = self.paren_body(opens)?;
                 w.parts.push(Part::Subst {
                     cmd,
                     quoted,
-                    arithmetic: false,
+                    arithmetic,
                 });
             }
             Some('{') => {
                 self.i += 2;
-                let start = self.i;
-                while self.peek(0).is_some_and(|c| c != '}') {
-                    self.i += 1;
-                }
-                if self.peek(0).is_none() {
-                    return Err(ShellError("a ${ expansion is never closed".into()));
-                }
-                let inner: String = self.s[start..self.i].iter().collect();
-                self.i += 1;
+                let inner = self.until('}', "a ${ expansion")?;
                 let name: String = inner
                     .trim_start_matches('#')
                     .chars()
