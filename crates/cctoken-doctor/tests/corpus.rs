@@ -328,7 +328,7 @@ fn no_finding_ever_contains_the_secret() {
 }
 
 /// The curl corpus covers every §8 code except the two only a server can tell
-/// (`grant.not-enabled`, `clock.skew`), which `doctor_online.rs` produces against the
+/// (`grant.not-enabled`, `clock.skew`), which `tests/online.rs` produces against the
 /// emulator.
 #[test]
 fn every_spec_code_is_covered() {
