@@ -1,5 +1,7 @@
 //! Listeners and files: the Unix socket (0600 in a 0700 directory) and the key file
-//! (0600), a token over the socket without any key, graceful shutdown (in-flight requests
+//! (0600); a runtime directory that is a symlink, another user's, or writable by others
+//! is refused and never chmodded, and a link planted at the key path is not followed; a
+//! token over the socket without any key, graceful shutdown (in-flight requests
 //! finish, `serve_unix` returns, dropping [`Cleanup`] removes the socket and key file),
 //! what binding does over a live agent, a stale socket, a regular file or a symlink, and
 //! loopback-only TCP.
@@ -84,38 +86,203 @@ async fn socket_key_and_directory_are_private() {
         std::fs::read_to_string(&key_file).unwrap().trim(),
         key2.expose_secret()
     );
-    let mut names: Vec<String> = std::fs::read_dir(sock.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["agent.key", "agent.sock"]);
+    assert_eq!(
+        names_in(sock.parent().unwrap()),
+        ["agent.key", "agent.sock"]
+    );
     drop(listener);
     drop(cleanup);
 }
 
 #[tokio::test]
-async fn the_agents_own_directory_is_tightened_and_others_are_left_alone() {
+async fn a_directory_the_agent_did_not_create_is_never_chmodded() {
     let dir = tempdir();
     let own = dir.path().join("cctoken");
-    let shared = dir.path().join("shared");
-    for d in [&own, &shared] {
-        fs(|| std::fs::DirBuilder::new().mode(0o755).create(d)).unwrap();
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let (_l1, _c1) = bind(&own.join("agent.sock")).expect("bind in own dir");
+    fs(|| std::fs::DirBuilder::new().mode(0o750).create(&own)).unwrap();
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let (_l, _c) = bind(&own.join("agent.sock")).expect("bind in an existing private dir");
+    assert_eq!(mode(&own), 0o750, "an existing directory keeps its mode");
     assert_eq!(
-        mode(&own),
-        0o700,
-        "the agent's own directory is made private"
-    );
-    let (_l2, _c2) = bind(&shared.join("agent.sock")).expect("bind in a shared dir");
-    assert_eq!(mode(&shared), 0o755, "a directory the agent does not own");
-    assert_eq!(
-        mode(&shared.join("agent.sock")),
+        mode(&own.join("agent.sock")),
         0o600,
         "the socket is private anyway"
     );
+
+    // One that others can write to is refused, and left as it is.
+    for open in [0o777, 0o775, 0o1777] {
+        let shared = dir.path().join(format!("shared-{open:o}"));
+        fs(|| std::fs::create_dir(&shared)).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(open)).unwrap();
+        let sock = shared.join("agent.sock");
+        match bind(&sock) {
+            Err(e @ SetupError::OpenToOthers { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains(&shared.display().to_string()), "{msg}");
+                assert!(msg.contains("chmod go-w"), "{msg}");
+                assert!(msg.contains("--socket"), "{msg}");
+            }
+            other => panic!(
+                "{open:o}: expected OpenToOthers, got {:?}",
+                other.map(|_| ())
+            ),
+        }
+        let key_file = serve::key_path(&sock);
+        assert!(matches!(
+            fs(|| serve::write_key(&key_file, &AgentKey::generate())),
+            Err(SetupError::OpenToOthers { .. })
+        ));
+        let meta = std::fs::symlink_metadata(&shared).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, open, "not chmodded");
+        assert_eq!(
+            std::fs::read_dir(&shared).unwrap().count(),
+            0,
+            "nothing created"
+        );
+    }
+}
+
+/// The files a directory holds, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_symlinked_runtime_directory_is_refused() {
+    let dir = tempdir();
+    // Another user's directory, and `cctoken` pointing at it in a shared runtime dir.
+    let victim = dir.path().join("victim");
+    fs(|| std::fs::create_dir(&victim)).unwrap();
+    fs(|| std::fs::write(victim.join("agent.key"), "victim's file")).unwrap();
+    let link = dir.path().join("cctoken");
+    fs(|| std::os::unix::fs::symlink(&victim, &link)).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let sock = link.join("agent.sock");
+    match bind(&sock) {
+        Err(e @ SetupError::Symlink(_)) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&link.display().to_string()), "{msg}");
+            assert!(msg.contains("symbolic link"), "{msg}");
+            assert!(msg.contains("--socket"), "{msg}");
+        }
+        other => panic!("expected Symlink, got {:?}", other.map(|_| ())),
+    }
+    assert!(matches!(
+        fs(|| serve::write_key(&serve::key_path(&sock), &AgentKey::generate())),
+        Err(SetupError::Symlink(_))
+    ));
+    assert_eq!(
+        names_in(&victim),
+        ["agent.key"],
+        "nothing created in the target"
+    );
+    assert_eq!(
+        std::fs::read_to_string(victim.join("agent.key")).unwrap(),
+        "victim's file"
+    );
+    assert_eq!(mode(&victim), 0o755, "the target is not chmodded");
+
+    // A regular file where the directory should be.
+    let file = dir.path().join("file");
+    fs(|| std::fs::write(&file, "x")).unwrap();
+    assert!(matches!(
+        bind(&file.join("agent.sock")),
+        Err(SetupError::NotADirectory(_))
+    ));
+}
+
+/// Give `path` to another user, as an attacker's directory would be; `false` (and a loud
+/// message) when this test does not run as root.
+fn give_away(path: &Path) -> bool {
+    let other = nix::unistd::Uid::from_raw(1001);
+    match nix::unistd::chown(path, Some(other), None) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("SKIPPED: chown to uid 1001 needs root ({e})");
+            false
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_directory_or_socket_of_another_user_is_refused() {
+    let dir = tempdir();
+    // An attacker created `$XDG_RUNTIME_DIR/cctoken` (or `/tmp/cctoken-UID`) first.
+    let planted = dir.path().join("cctoken");
+    fs(|| std::fs::DirBuilder::new().mode(0o700).create(&planted)).unwrap();
+    if !give_away(&planted) {
+        return;
+    }
+    let sock = planted.join("agent.sock");
+    match bind(&sock) {
+        Err(e @ SetupError::ForeignOwner { owner: 1001, .. }) => {
+            let msg = e.to_string();
+            assert!(msg.contains(&planted.display().to_string()), "{msg}");
+            assert!(msg.contains("uid 1001"), "{msg}");
+            assert!(msg.contains("--socket"), "{msg}");
+        }
+        other => panic!("expected ForeignOwner, got {:?}", other.map(|_| ())),
+    }
+    assert!(matches!(
+        fs(|| serve::write_key(&serve::key_path(&sock), &AgentKey::generate())),
+        Err(SetupError::ForeignOwner { .. })
+    ));
+    assert!(names_in(&planted).is_empty(), "nothing created in it");
+    assert_eq!(mode(&planted), 0o700);
+
+    // A socket of another user in our directory is not "stale": it stays.
+    let own = dir.path().join("own");
+    fs(|| std::fs::DirBuilder::new().mode(0o700).create(&own)).unwrap();
+    let theirs = own.join("agent.sock");
+    drop(fs(|| std::os::unix::net::UnixListener::bind(&theirs)).unwrap());
+    assert!(give_away(&theirs));
+    assert!(matches!(
+        bind(&theirs),
+        Err(SetupError::ForeignOwner { owner: 1001, .. })
+    ));
+    assert!(std::fs::symlink_metadata(&theirs)
+        .unwrap()
+        .file_type()
+        .is_socket());
+}
+
+#[tokio::test]
+async fn a_symlink_planted_at_the_key_path_is_replaced_not_followed() {
+    let dir = tempdir();
+    let run = dir.path().join("cctoken");
+    let (_listener, _cleanup) = bind(&run.join("agent.sock")).expect("bind");
+    let victim = dir.path().join("victim.txt");
+    fs(|| std::fs::write(&victim, "precious")).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let key_file = run.join("agent.key");
+    fs(|| std::os::unix::fs::symlink(&victim, &key_file)).unwrap();
+    // And at the temporary name older versions used.
+    let old_tmp = run.join(format!(".agent.key.{}.tmp", std::process::id()));
+    fs(|| std::os::unix::fs::symlink(&victim, &old_tmp)).unwrap();
+
+    let key = AgentKey::generate();
+    fs(|| serve::write_key(&key_file, &key)).expect("write the key");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(mode(&victim), 0o644);
+    let meta = std::fs::symlink_metadata(&key_file).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(mode(&key_file), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        key.expose_secret()
+    );
+    assert!(std::fs::symlink_metadata(&old_tmp)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[tokio::test]

@@ -1,16 +1,19 @@
-//! Listeners and files: the Unix socket (0600, in a 0700 directory), the key file (0600),
-//! loopback-only TCP, and serving a router on them until a shutdown future resolves.
+//! Listeners and files: the Unix socket (0600, in a directory only the agent's user
+//! controls), the key file (0600), loopback-only TCP, and serving a router on them until a
+//! shutdown future resolves.
+//!
+//! The runtime directory is opened once and checked on its handle: a symbolic link, a
+//! directory of another user, or one that others can write to is refused, and a directory
+//! the agent did not create is never chmodded. The key file is created through that handle
+//! under a random temporary name, without following links, then renamed into place; a
+//! stale socket is replaced only when it is ours and nobody answers on it.
 //!
 //! The socket and key file are removed when their [`Cleanup`] guard is dropped, which the
 //! caller does after the servers have drained. Nothing here reads configuration or flags;
 //! the default paths are computed from the environment by [`default_socket_path`].
 
 use std::future::Future;
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::fs::{
-    DirBuilderExt as _, FileTypeExt as _, OpenOptionsExt as _, PermissionsExt as _,
-};
 use std::path::{Path, PathBuf};
 
 use axum::serve::ListenerExt as _;
@@ -18,6 +21,9 @@ use axum::Router;
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::guard::AgentKey;
+use dir::RuntimeDir;
+
+mod dir;
 
 /// Environment variable of the runtime directory the default socket lives in.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
@@ -48,6 +54,33 @@ pub enum SetupError {
     /// The socket path exists and is not a socket.
     #[error("{} exists and is not a socket; remove it or give another --socket PATH", .0.display())]
     NotASocket(PathBuf),
+    /// The socket directory is a symbolic link.
+    #[error("{} is a symbolic link; the agent keeps its socket and key only in a real directory of your own: remove the link, or give --socket PATH", .0.display())]
+    Symlink(PathBuf),
+    /// The socket directory is not a directory.
+    #[error("{} is not a directory; remove it, or give --socket PATH", .0.display())]
+    NotADirectory(PathBuf),
+    /// The socket directory, or a socket in it, belongs to another user.
+    #[error("{} belongs to uid {owner}, not to you (uid {me}); the agent uses only files and directories of its own user: give --socket PATH in a directory of your own", path.display())]
+    ForeignOwner {
+        /// The directory or socket.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The agent's user.
+        me: u32,
+    },
+    /// The socket directory can be written by other users, who could replace the socket.
+    #[error("{} can be written by other users (mode {mode:o}), who could replace the agent's socket or key; the agent does not change directories it did not create: run `chmod go-w {}`, or give --socket PATH", path.display(), path.display())]
+    OpenToOthers {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The socket directory was replaced while the socket was being bound.
+    #[error("{} changed while the agent was binding its socket; someone may be tampering with it: check it, or give --socket PATH", .0.display())]
+    Moved(PathBuf),
     /// A TCP address that is not loopback.
     #[error("refusing to listen on {0}: the agent serves tokens on loopback addresses only (127.0.0.1, [::1])")]
     NotLoopback(SocketAddr),
@@ -106,72 +139,30 @@ impl Drop for Cleanup {
     }
 }
 
-/// Create the socket's directory: 0700 when it is created here, or when it is the
-/// agent's own `cctoken` directory.
-fn prepare_dir(socket: &Path) -> Result<(), SetupError> {
-    let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io("creating the socket directory", dir))?;
-    }
-    let own = dir
+/// `path` split into its directory and file name.
+fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), SetupError> {
+    let name = path
         .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n == SOCKET_DIR || n.starts_with(&format!("{SOCKET_DIR}-")));
-    if own {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(io("restricting the socket directory", dir))?;
-    }
-    Ok(())
+        .ok_or_else(|| SetupError::NotASocket(path.to_path_buf()))?;
+    Ok((path.parent().unwrap_or(Path::new("")), name))
 }
 
-/// Bind the Unix socket at `path` with mode 0600, replacing a stale socket but never a
+/// Bind the Unix socket at `path` with mode 0600, in a directory only this user controls
+/// (see the module documentation for what is refused), replacing a stale socket of ours but never a
 /// live agent's. Must be called inside a Tokio runtime.
 pub fn bind_unix(path: &Path) -> Result<(UnixListener, Cleanup), SetupError> {
-    prepare_dir(path)?;
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => {
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(SetupError::InUse(path.to_path_buf()));
-            }
-            std::fs::remove_file(path).map_err(io("removing the stale socket", path))?;
-        }
-        Ok(_) => return Err(SetupError::NotASocket(path.to_path_buf())),
-        Err(_) => {}
-    }
-    // Created 0600 from the start (no window where others could connect), then made sure.
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
-    let bound = UnixListener::bind(path);
-    nix::sys::stat::umask(old);
-    let listener = bound.map_err(io("binding the socket", path))?;
+    let (dir, name) = split(path)?;
+    let listener = RuntimeDir::open(dir)?.bind(name)?;
     let mut cleanup = Cleanup::default();
     cleanup.push(path.to_path_buf());
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(io("restricting the socket", path))?;
     Ok((listener, cleanup))
 }
 
-/// Write `key` to `path` with mode 0600 (temporary file, then rename).
+/// Write `key` to `path` with mode 0600: a random temporary name in the checked
+/// directory, created without following links, then renamed into place.
 pub fn write_key(path: &Path, key: &AgentKey) -> Result<(), SetupError> {
-    let tmp = path.with_file_name(format!(".{KEY_NAME}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io("writing the key file", &tmp))?;
-    f.write_all(key.expose_secret().as_bytes())
-        .and_then(|()| f.write_all(b"\n"))
-        .and_then(|()| f.sync_all())
-        .map_err(io("writing the key file", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("writing the key file", path))?;
-    Ok(())
+    let (dir, name) = split(path)?;
+    RuntimeDir::open(dir)?.write_key(name, key)
 }
 
 /// Bind a loopback TCP address; any other address is refused.
