@@ -8,6 +8,11 @@
 //! under a random temporary name, without following links, then renamed into place; a
 //! stale socket is replaced only when it is ours and nobody answers on it.
 //!
+//! Each listener has its own budget of connections ([`ServeOptions`]), and a connection
+//! must send its request head in time and may idle only so long: thousands of idle TCP
+//! connections neither exhaust the agent's descriptors nor keep local consumers on the
+//! Unix socket waiting.
+//!
 //! The socket and key file are removed when their [`Cleanup`] guard is dropped, which the
 //! caller does after the servers have drained. Nothing here reads configuration or flags;
 //! the default paths are computed from the environment by [`default_socket_path`].
@@ -15,6 +20,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::serve::ListenerExt as _;
 use axum::Router;
@@ -23,6 +29,7 @@ use tokio::net::{TcpListener, UnixListener};
 use crate::guard::AgentKey;
 use dir::RuntimeDir;
 
+mod conn;
 mod dir;
 
 /// Environment variable of the runtime directory the default socket lives in.
@@ -33,6 +40,48 @@ pub const SOCKET_DIR: &str = "cctoken";
 pub const SOCKET_NAME: &str = "agent.sock";
 /// File name of the key file, beside the socket.
 pub const KEY_NAME: &str = "agent.key";
+
+/// Connections the Unix socket serves at once; more wait in the kernel's backlog.
+pub const MAX_UNIX_CONNECTIONS: usize = 256;
+/// Connections each TCP listener (`--listen`, every `--proxy`) serves at once. Small
+/// enough that the Unix socket keeps descriptors to spare under the usual soft limit of
+/// 1024 open files with a few proxies flooded.
+pub const MAX_TCP_CONNECTIONS: usize = 128;
+/// Time a connection has to send a complete request head, from connecting or from the
+/// first byte after an idle pause.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time a connection may stay idle between requests.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Resource limits of one listener (see [`serve_unix_with`], [`serve_tcp_with`]).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Connections served at once; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// Time for a complete request head.
+    pub head_timeout: Duration,
+    /// Time a connection may stay idle between requests.
+    pub idle_timeout: Duration,
+}
+
+impl ServeOptions {
+    /// The Unix socket's limits.
+    pub fn unix() -> Self {
+        Self {
+            max_connections: MAX_UNIX_CONNECTIONS,
+            head_timeout: HEAD_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+
+    /// A TCP listener's limits.
+    pub fn tcp() -> Self {
+        Self {
+            max_connections: MAX_TCP_CONNECTIONS,
+            ..Self::unix()
+        }
+    }
+}
 
 /// Errors setting up listeners and files; each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -180,23 +229,42 @@ pub async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, SetupError> {
 }
 
 /// Serve `router` on a Unix socket until `shutdown` resolves, then finish in-flight
-/// requests.
+/// requests; within [`ServeOptions::unix`].
 pub async fn serve_unix(
     listener: UnixListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_unix_with(listener, router, shutdown, ServeOptions::unix()).await
+}
+
+/// [`serve_unix`] within `opts`.
+pub async fn serve_unix_with(
+    listener: UnixListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    opts: ServeOptions,
+) -> std::io::Result<()> {
+    conn::run(listener, router, shutdown, opts).await
 }
 
 /// Serve `router` on a loopback TCP listener until `shutdown` resolves, then finish
-/// in-flight requests. Refuses a listener bound to a non-loopback address.
+/// in-flight requests; within [`ServeOptions::tcp`]. Refuses a listener bound to a
+/// non-loopback address.
 pub async fn serve_tcp(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_tcp_with(listener, router, shutdown, ServeOptions::tcp()).await
+}
+
+/// [`serve_tcp`] within `opts`.
+pub async fn serve_tcp_with(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    opts: ServeOptions,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     if !addr.ip().is_loopback() {
@@ -210,7 +278,5 @@ pub async fn serve_tcp(
             tracing::trace!("TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    conn::run(listener, router, shutdown, opts).await
 }

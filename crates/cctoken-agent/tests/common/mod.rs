@@ -128,6 +128,32 @@ pub async fn over_unix(path: &Path, req: Request<Full<Bytes>>) -> Resp {
     send_on(s, req).await
 }
 
+/// Write `raw` bytes on `io` and read the answer until the server closes the connection:
+/// the status code and the whole text.
+pub async fn raw_exchange<IO>(mut io: IO, raw: &str) -> (u16, String)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let exchange = async move {
+        io.write_all(raw.as_bytes())
+            .await
+            .expect("send the request");
+        let mut out = Vec::new();
+        io.read_to_end(&mut out).await.expect("read the answer");
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let text = tokio::time::timeout(PATIENCE, exchange)
+        .await
+        .expect("the server answers and closes the connection in time");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    (status, text)
+}
+
 /// Poll `check` until it holds; fail the test after [`PATIENCE`].
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -157,14 +183,24 @@ pub struct Server {
 impl Server {
     /// Serve `router` as given (apply [`guard::tcp`] first for an agent listener).
     pub async fn tcp(router: Router) -> Self {
+        Self::tcp_with(router, serve::ServeOptions::tcp()).await
+    }
+
+    /// [`Server::tcp`] within `opts`.
+    pub async fn tcp_with(router: Router, opts: serve::ServeOptions) -> Self {
         let listener = serve::bind_tcp("127.0.0.1:0".parse().expect("an address"))
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(serve::serve_tcp(listener, router, async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(serve::serve_tcp_with(
+            listener,
+            router,
+            async move {
+                let _ = rx.await;
+            },
+            opts,
+        ));
         Self {
             addr,
             stop: Some(tx),
