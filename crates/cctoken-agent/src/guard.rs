@@ -9,11 +9,14 @@
 //!   and never a token.
 //!
 //! The Unix socket needs neither: its 0600 mode already limits it to the agent's user.
+//!
+//! [`well_formed`] is checked on every listener, the Unix socket included, before any
+//! routing (see [`crate::serve`]): origin-form targets only, at most one `Host`.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
@@ -133,6 +136,30 @@ pub fn check(headers: &HeaderMap, key: &AgentKey) -> Result<(), Response> {
             Err(r)
         }
     }
+}
+
+/// Why a request is refused before any routing, on every listener: an HTTP/1 target that
+/// is not origin-form (`GET http://evil/v1/token/x`, `CONNECT host:port`, `OPTIONS *`),
+/// or more than one `Host` header — requests a proxy in front of the agent, or the
+/// agent's own `Host` check, could read differently from the router. Answered 400, and
+/// the connection is closed.
+pub fn well_formed<B>(req: &Request<B>) -> Result<(), Response> {
+    let uri = req.uri();
+    let http1 = req.version() <= Version::HTTP_11;
+    let message = if http1 && (uri.scheme().is_some() || !uri.path().starts_with('/')) {
+        "the agent accepts only origin-form request targets: send the path alone (GET /path HTTP/1.1) and the address in Host"
+    } else if req.headers().get_all(header::HOST).iter().nth(1).is_some() {
+        "more than one Host header"
+    } else {
+        return Ok(());
+    };
+    let mut r = error_response(
+        StatusCode::BAD_REQUEST,
+        &ErrorResponse::new("bad_request", message),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Err(r)
 }
 
 async fn guard(State(key): State<AgentKey>, req: Request, next: Next) -> Response {

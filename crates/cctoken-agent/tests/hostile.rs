@@ -1,7 +1,9 @@
 //! Hostile clients on loopback: idle connections beyond a listener's cap (the Unix socket
 //! keeps answering, the TCP port serves again once a slot frees), connections that send no
-//! head or half a head (closed after the head timeout), and keep-alive connections left
-//! idle (closed after the idle timeout).
+//! head or half a head (closed after the head timeout), keep-alive connections left idle
+//! (closed after the idle timeout), and request forms a proxy could read differently —
+//! absolute-form targets, `*`, `CONNECT`, two `Host` headers — refused with 400 on the
+//! Unix socket, the TCP listener and a proxy.
 //!
 //! The limits are small here, set through [`ServeOptions`]; every wait is bounded by
 //! [`PATIENCE`]. The one negative check ("not answered while the cap is full") cannot
@@ -18,11 +20,12 @@ use axum::Router;
 use cctoken::clock;
 use cctoken_agent::registry::Registry;
 use cctoken_agent::serve::{self, ServeOptions};
-use cctoken_agent::{app, guard, AgentKey, AgentState};
+use cctoken_agent::{app, guard, proxy, AgentKey, AgentState};
 use common::{bind, over_unix, raw_exchange, request, tempdir, Fake, Server, PATIENCE};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::oneshot;
+use url::Url;
 
 const TOKEN_PREFIX: &str = "hostile-test-token";
 
@@ -199,4 +202,125 @@ async fn an_idle_keep_alive_connection_is_closed() {
     // ...until it has been idle too long.
     closed_by_the_server(&mut s, "an idle keep-alive connection").await;
     tcp.stop().await.unwrap();
+}
+
+/// Request forms that mean something else to a proxy than to the agent's router.
+fn malformed(host: &str, auth: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "absolute-form, same host",
+            raw_get(&format!("http://{host}/v1/token/p"), host, Some(auth)),
+        ),
+        (
+            "absolute-form, another host",
+            raw_get("http://evil.example/v1/token/p", host, Some(auth)),
+        ),
+        (
+            "https absolute-form",
+            raw_get("https://evil.example:443/v1/token/p", host, Some(auth)),
+        ),
+        (
+            "two Host headers",
+            format!(
+                "GET /v1/token/p HTTP/1.1\r\nHost: {host}\r\nHost: evil.example\r\nAuthorization: {auth}\r\n\r\n"
+            ),
+        ),
+        (
+            "two Host headers, the foreign one first",
+            format!(
+                "GET /v1/token/p HTTP/1.1\r\nHost: evil.example\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n"
+            ),
+        ),
+        (
+            "two equal Host headers",
+            format!(
+                "GET /v1/token/p HTTP/1.1\r\nHost: {host}\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n"
+            ),
+        ),
+        (
+            "asterisk-form",
+            format!("OPTIONS * HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n"),
+        ),
+        (
+            "authority-form",
+            format!(
+                "CONNECT evil.example:443 HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n"
+            ),
+        ),
+    ]
+}
+
+fn assert_refused(status: u16, text: &str, what: &str) {
+    assert_eq!(status, 400, "{what}: {text}");
+    assert!(text.contains("\"error\":\"bad_request\""), "{what}: {text}");
+    assert!(!text.contains(TOKEN_PREFIX), "{what}: a token in {text}");
+}
+
+#[tokio::test]
+async fn absolute_form_and_duplicate_host_are_refused_on_the_unix_socket_and_tcp() {
+    let dir = tempdir();
+    let sock = dir.path().join("agent.sock");
+    let fake = Fake::new(TOKEN_PREFIX, clock::system());
+    let st = state(&fake);
+    let _unix = serve_unix(&sock, app(st.clone()));
+    let key = AgentKey::generate();
+    let tcp = Server::tcp(guard::tcp(app(st), key.clone())).await;
+    let auth = format!("Bearer {}", key.expose_secret());
+
+    for (what, raw) in malformed(&tcp.host(), &auth) {
+        let (status, text) = raw_exchange(TcpStream::connect(tcp.addr).await.unwrap(), &raw).await;
+        assert_refused(status, &text, &format!("TCP, {what}"));
+        let (status, text) = raw_exchange(UnixStream::connect(&sock).await.unwrap(), &raw).await;
+        assert_refused(status, &text, &format!("Unix socket, {what}"));
+    }
+    assert_eq!(fake.calls(), 0, "the token source was not asked");
+
+    // The same request in origin-form is answered.
+    let ok = raw_get("/v1/token/p", &tcp.host(), Some(&auth))
+        .replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+    let (status, text) = raw_exchange(TcpStream::connect(tcp.addr).await.unwrap(), &ok).await;
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = raw_exchange(UnixStream::connect(&sock).await.unwrap(), &ok).await;
+    assert_eq!(status, 200, "{text}");
+    tcp.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn absolute_form_and_duplicate_host_are_refused_by_a_proxy() {
+    // An upstream that counts what reaches it.
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    let upstream = Server::tcp(Router::new().fallback(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "upstream" }
+    }))
+    .await;
+    let fake = Fake::new(TOKEN_PREFIX, clock::system());
+    let mut registry = Registry::new(clock::system());
+    registry.add("p", fake.fetcher(), None);
+    let profile = registry.get("p").unwrap().clone();
+    let key = AgentKey::generate();
+    let base = Url::parse(&format!("http://{}/", upstream.addr)).unwrap();
+    let router = proxy::app(profile, clock::system(), base, key.clone()).unwrap();
+    let p = Server::tcp(router).await;
+    let auth = format!("Bearer {}", key.expose_secret());
+
+    for (what, raw) in malformed(&p.host(), &auth) {
+        let (status, text) = raw_exchange(TcpStream::connect(p.addr).await.unwrap(), &raw).await;
+        assert_refused(status, &text, &format!("proxy, {what}"));
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing forwarded"
+    );
+    assert_eq!(fake.calls(), 0, "no token fetched");
+
+    let ok =
+        raw_get("/x", &p.host(), Some(&auth)).replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+    let (status, text) = raw_exchange(TcpStream::connect(p.addr).await.unwrap(), &ok).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.ends_with("upstream"), "{text}");
+    p.stop().await.unwrap();
+    upstream.stop().await.unwrap();
 }

@@ -10,6 +10,8 @@
 //!   pause; between requests it may stay idle for [`ServeOptions::idle_timeout`]. Then it
 //!   is closed. While a request is being answered neither clock runs (the handlers bound
 //!   their own work).
+//! - Every request passes [`crate::guard::well_formed`] first (origin-form target, at
+//!   most one `Host`), whatever the router.
 //!
 //! Shutdown stops accepting, lets in-flight requests finish and closes idle connections.
 
@@ -257,9 +259,12 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let busy = self.activity.begin();
         let router = self.router.clone();
         Box::pin(async move {
-            let resp = match router.oneshot(req.map(Body::new)).await {
-                Ok(r) => r,
-                Err(never) => match never {},
+            let resp = match crate::guard::well_formed(&req) {
+                Ok(()) => match router.oneshot(req.map(Body::new)).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                },
+                Err(refused) => refused,
             };
             Ok(resp.map(|body| Tracked { body, _busy: busy }))
         })

@@ -11,7 +11,7 @@
 //! Each listener has its own budget of connections ([`ServeOptions`]), and a connection
 //! must send its request head in time and may idle only so long: thousands of idle TCP
 //! connections neither exhaust the agent's descriptors nor keep local consumers on the
-//! Unix socket waiting.
+//! Unix socket waiting. Every request must be origin-form with at most one `Host`.
 //!
 //! The socket and key file are removed when their [`Cleanup`] guard is dropped, which the
 //! caller does after the servers have drained. Nothing here reads configuration or flags;
