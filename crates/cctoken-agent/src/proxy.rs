@@ -9,17 +9,24 @@
 //! passed back to the tool, not followed. On `401` from the API it refreshes the token once
 //! (`invalidate_and_refresh`) and retries.
 //!
-//! Bodies are buffered (up to [`MAX_BODY`]) so the retry can resend them; the proxy is
-//! meant for API calls, not for streaming uploads.
+//! Request bodies are buffered (up to [`MAX_BODY`]) so the retry can resend them; the
+//! proxy is meant for API calls, not for streaming uploads. Response bodies are streamed
+//! through, never buffered, and bounded too: an upstream that announces more than
+//! [`MAX_BODY`] in `Content-Length` gets the tool a 502 before any of it is read, and one
+//! that sends more than that without announcing it has the response cut off at the cap.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use cctoken::clock::SharedClock;
+use hyper::body::{Frame, SizeHint};
 use url::Url;
 
 use crate::guard::{self, AgentKey};
@@ -27,7 +34,7 @@ use crate::registry::Profile;
 use crate::routes::error_response;
 use crate::wire::ErrorResponse;
 
-/// Largest request or response body the proxy buffers.
+/// Largest request body the proxy buffers, and largest response body it relays.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Timeout of one upstream exchange.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(120);
@@ -55,15 +62,27 @@ struct Target {
     clock: SharedClock,
     base: Url,
     http: reqwest::Client,
+    max_body: usize,
 }
 
 /// The proxy's router for `profile`, forwarding to `api_base`, behind the key and `Host`
-/// checks.
+/// checks; bodies up to [`MAX_BODY`].
 pub fn app(
     profile: Profile,
     clock: SharedClock,
     api_base: Url,
     key: AgentKey,
+) -> Result<Router, reqwest::Error> {
+    app_with(profile, clock, api_base, key, MAX_BODY)
+}
+
+/// [`app`] with another body limit, in bytes.
+pub fn app_with(
+    profile: Profile,
+    clock: SharedClock,
+    api_base: Url,
+    key: AgentKey,
+    max_body: usize,
 ) -> Result<Router, reqwest::Error> {
     let http = reqwest::Client::builder()
         .user_agent(concat!("cctoken-agent/", env!("CARGO_PKG_VERSION")))
@@ -75,6 +94,7 @@ pub fn app(
         clock,
         base: api_base,
         http,
+        max_body,
     };
     let router = Router::new().fallback(forward).with_state(target);
     Ok(guard::tcp(router, key))
@@ -127,7 +147,7 @@ async fn forward(State(t): State<Target>, req: Request) -> Response {
             ),
         );
     };
-    let body = match to_bytes(body, MAX_BODY).await {
+    let body = match to_bytes(body, t.max_body).await {
         Ok(b) => b,
         Err(_) => {
             return error_response(
@@ -185,11 +205,19 @@ async fn forward(State(t): State<Target>, req: Request) -> Response {
                 }
             }
         }
-        return relay(resp).await;
+        return relay(resp, &parts.method, t.max_body);
     }
 }
 
-async fn relay(resp: reqwest::Response) -> Response {
+/// The API's answer, its body streamed through [`Capped`]; a 502 at once when it
+/// announces more than `max_body` bytes.
+fn relay(resp: reqwest::Response, method: &Method, max_body: usize) -> Response {
+    let announced = resp.content_length().filter(|_| method != Method::HEAD);
+    if announced.is_some_and(|n| n > max_body as u64) {
+        return bad_gateway(format!(
+            "the API's response is larger than the proxy relays ({max_body} bytes)"
+        ));
+    }
     let status = resp.status();
     let mut headers = HeaderMap::with_capacity(resp.headers().len());
     for (k, v) in resp.headers() {
@@ -197,20 +225,87 @@ async fn relay(resp: reqwest::Response) -> Response {
             headers.append(HeaderName::from(k), v.clone());
         }
     }
-    let bytes = match resp.bytes().await {
-        Ok(b) if b.len() <= MAX_BODY => b,
-        Ok(_) => return bad_gateway("the API's response is larger than the proxy buffers".into()),
-        Err(e) => {
-            return bad_gateway(format!(
-                "reading the API's response: {}",
-                cctoken::error::excerpt(&e.to_string(), 200)
-            ))
-        }
+    let body = Capped {
+        next: Some(next_chunk(resp)),
+        left: max_body,
+        announced,
     };
-    let mut r = Response::new(Body::from(bytes));
+    let mut r = Response::new(Body::new(body));
     *r.status_mut() = status;
     *r.headers_mut() = headers;
     r
+}
+
+type Chunk = (reqwest::Response, reqwest::Result<Option<Bytes>>);
+
+fn next_chunk(mut resp: reqwest::Response) -> Pin<Box<dyn Future<Output = Chunk> + Send>> {
+    Box::pin(async move {
+        let chunk = resp.chunk().await;
+        (resp, chunk)
+    })
+}
+
+/// An upstream response body passed on chunk by chunk, holding at most one chunk, and cut
+/// off (the response to the tool aborted) before the chunk that would pass the cap.
+struct Capped {
+    next: Option<Pin<Box<dyn Future<Output = Chunk> + Send>>>,
+    left: usize,
+    /// What is left of the upstream's `Content-Length`, passed on.
+    announced: Option<u64>,
+}
+
+/// Why a relayed response was cut off.
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error("the API's response is larger than the proxy relays; cut off")]
+    TooLarge,
+    #[error("reading the API's response: {0}")]
+    Upstream(String),
+}
+
+impl HttpBody for Capped {
+    type Data = Bytes;
+    type Error = RelayError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
+        let Some(next) = self.next.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let (resp, chunk) = std::task::ready!(next.as_mut().poll(cx));
+        self.next = None;
+        let out = match chunk {
+            Ok(None) => return Poll::Ready(None),
+            Ok(Some(bytes)) if bytes.len() > self.left => Err(RelayError::TooLarge),
+            Ok(Some(bytes)) => {
+                self.left -= bytes.len();
+                self.announced = self.announced.map(|n| n.saturating_sub(bytes.len() as u64));
+                self.next = Some(next_chunk(resp));
+                Ok(Frame::data(bytes))
+            }
+            Err(e) => Err(RelayError::Upstream(cctoken::error::excerpt(
+                &e.to_string(),
+                200,
+            ))),
+        };
+        if let Err(e) = &out {
+            tracing::warn!("proxy: {e}");
+        }
+        Poll::Ready(Some(out))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.next.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.announced {
+            Some(n) => SizeHint::with_exact(n),
+            None => SizeHint::default(),
+        }
+    }
 }
 
 #[cfg(test)]
