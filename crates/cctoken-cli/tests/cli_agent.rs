@@ -1,7 +1,7 @@
 //! `cctoken agent` as a process (SPEC §9): the stdout contract, 0600 socket and key,
 //! `CCTOKEN_AGENT` for `get`/`exec`/`api` over the socket and over TCP, the key and `Host`
-//! checks, the proxy, and SIGTERM cleanup — with the client secret as a canary that must
-//! appear in no output.
+//! checks, the proxy, a symlinked runtime directory refused, and SIGTERM cleanup — with
+//! the client secret as a canary that must appear in no output.
 
 mod common;
 
@@ -279,6 +279,27 @@ fn agent_setup_errors_are_clear() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    // A runtime directory whose `cctoken` is a symlink (planted by another user) is refused.
+    let shared = home.path().join("shared-run");
+    std::fs::create_dir_all(shared.join("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(shared.join("elsewhere"), shared.join("cctoken")).unwrap();
+    let out = cctoken(home.path())
+        .args(["agent", "--profile", "emu"])
+        .env("XDG_RUNTIME_DIR", &shared)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("symbolic link") && err.contains("--socket"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing announced");
+    assert_eq!(
+        std::fs::read_dir(shared.join("elsewhere")).unwrap().count(),
+        0
+    );
 
     // A second agent on the same socket refuses to start; the first keeps its socket.
     let mut first = start_agent(home.path(), &["--profile", "emu"], 1);
