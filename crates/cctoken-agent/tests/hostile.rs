@@ -35,6 +35,36 @@ fn state(fake: &Arc<Fake>) -> AgentState {
     AgentState::new(registry)
 }
 
+/// One agent state served on a Unix socket (default limits) and on TCP within `opts`.
+struct Agent {
+    sock: std::path::PathBuf,
+    tcp: Server,
+    key: AgentKey,
+    fake: Arc<Fake>,
+    _unix: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    async fn start(opts: ServeOptions) -> Self {
+        let dir = tempdir();
+        let sock = dir.path().join("agent.sock");
+        let fake = Fake::new(TOKEN_PREFIX, clock::system());
+        let st = state(&fake);
+        let unix = serve_unix(&sock, app(st.clone()));
+        let key = AgentKey::generate();
+        let tcp = Server::tcp_with(guard::tcp(app(st), key.clone()), opts).await;
+        Self {
+            sock,
+            tcp,
+            key,
+            fake,
+            _unix: unix,
+            _dir: dir,
+        }
+    }
+}
+
 /// The Unix socket serving `router` until the sender is dropped.
 fn serve_unix(path: &Path, router: Router) -> oneshot::Sender<()> {
     let (listener, cleanup) = bind(path).expect("bind the socket");
@@ -81,14 +111,15 @@ fn raw_get(target: &str, host: &str, auth: Option<&str>) -> String {
 #[tokio::test]
 async fn a_flooded_tcp_listener_leaves_the_unix_socket_serving() {
     const CAP: usize = 3;
-    let dir = tempdir();
-    let sock = dir.path().join("agent.sock");
-    let fake = Fake::new(TOKEN_PREFIX, clock::system());
-    let st = state(&fake);
-    let _unix = serve_unix(&sock, app(st.clone()));
-    let key = AgentKey::generate();
     let long = Duration::from_secs(600);
-    let tcp = Server::tcp_with(guard::tcp(app(st), key.clone()), opts(CAP, long, long)).await;
+    let Agent {
+        sock,
+        tcp,
+        key,
+        _unix,
+        _dir,
+        ..
+    } = Agent::start(opts(CAP, long, long)).await;
 
     // Idle connections that need no key: more than the TCP listener serves at once.
     let mut idle = Vec::new();
@@ -258,13 +289,15 @@ fn assert_refused(status: u16, text: &str, what: &str) {
 
 #[tokio::test]
 async fn absolute_form_and_duplicate_host_are_refused_on_the_unix_socket_and_tcp() {
-    let dir = tempdir();
-    let sock = dir.path().join("agent.sock");
-    let fake = Fake::new(TOKEN_PREFIX, clock::system());
-    let st = state(&fake);
-    let _unix = serve_unix(&sock, app(st.clone()));
-    let key = AgentKey::generate();
-    let tcp = Server::tcp(guard::tcp(app(st), key.clone())).await;
+    let Agent {
+        sock,
+        tcp,
+        key,
+        fake,
+        _unix,
+        _dir,
+        ..
+    } = Agent::start(ServeOptions::tcp()).await;
     let auth = format!("Bearer {}", key.expose_secret());
 
     for (what, raw) in malformed(&tcp.host(), &auth) {

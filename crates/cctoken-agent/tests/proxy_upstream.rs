@@ -67,6 +67,13 @@ async fn proxy_to(addr: SocketAddr) -> (Server, String) {
     )
 }
 
+/// `GET path` through the proxy `p` as a tool with the agent key.
+async fn get(p: &Server, auth: &str, path: &str) -> common::Resp {
+    let host = p.host();
+    let headers = [("host", host.as_str()), ("authorization", auth)];
+    over_tcp(p.addr, request(Method::GET, path, &headers, b"")).await
+}
+
 async fn loopback() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("address");
@@ -97,16 +104,7 @@ async fn an_announced_oversized_response_is_502_before_it_is_read() {
         }
     });
     let (p, auth) = proxy_to(addr).await;
-    let r = over_tcp(
-        p.addr,
-        request(
-            Method::GET,
-            "/big",
-            &[("host", &p.host()), ("authorization", &auth)],
-            b"",
-        ),
-    )
-    .await;
+    let r = get(&p, &auth, "/big").await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
     let e = r.json();
     assert_eq!(e["error"], "bad_gateway", "{e}");
@@ -171,16 +169,7 @@ async fn a_response_within_the_cap_passes_whole_with_its_length() {
         sent.len()
     });
     let (p, auth) = proxy_to(addr).await;
-    let r = over_tcp(
-        p.addr,
-        request(
-            Method::GET,
-            "/fits",
-            &[("host", &p.host()), ("authorization", &auth)],
-            b"",
-        ),
-    )
-    .await;
+    let r = get(&p, &auth, "/fits").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.header("content-length"), Some(CAP.to_string().as_str()));
     assert_eq!(r.header("content-type"), Some("text/plain"));

@@ -113,24 +113,11 @@ async fn a_directory_the_agent_did_not_create_is_never_chmodded() {
         let shared = dir.path().join(format!("shared-{open:o}"));
         fs(|| std::fs::create_dir(&shared)).unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(open)).unwrap();
-        let sock = shared.join("agent.sock");
-        match bind(&sock) {
-            Err(e @ SetupError::OpenToOthers { .. }) => {
-                let msg = e.to_string();
-                assert!(msg.contains(&shared.display().to_string()), "{msg}");
-                assert!(msg.contains("chmod go-w"), "{msg}");
-                assert!(msg.contains("--socket"), "{msg}");
-            }
-            other => panic!(
-                "{open:o}: expected OpenToOthers, got {:?}",
-                other.map(|_| ())
-            ),
-        }
-        let key_file = serve::key_path(&sock);
-        assert!(matches!(
-            fs(|| serve::write_key(&key_file, &AgentKey::generate())),
-            Err(SetupError::OpenToOthers { .. })
-        ));
+        let e = assert_refused(&shared.join("agent.sock"), &shared, &["chmod go-w"]);
+        assert!(
+            matches!(e, SetupError::OpenToOthers { .. }),
+            "{open:o}: {e:?}"
+        );
         let meta = std::fs::symlink_metadata(&shared).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, open, "not chmodded");
         assert_eq!(
@@ -139,6 +126,27 @@ async fn a_directory_the_agent_did_not_create_is_never_chmodded() {
             "nothing created"
         );
     }
+}
+
+/// Both `bind_unix` and `write_key` refuse the directory of `sock` (the same error), and
+/// the message names `dir`, `--socket` and each of `words`.
+fn assert_refused(sock: &Path, dir: &Path, words: &[&str]) -> SetupError {
+    let Err(e) = bind(sock) else {
+        panic!("{} was accepted", sock.display());
+    };
+    let msg = e.to_string();
+    let dir = dir.display().to_string();
+    for w in [dir.as_str(), "--socket"].iter().chain(words) {
+        assert!(msg.contains(w), "{w:?} not in: {msg}");
+    }
+    let k = fs(|| serve::write_key(&serve::key_path(sock), &AgentKey::generate()))
+        .expect_err("write_key accepted it");
+    assert_eq!(
+        std::mem::discriminant(&k),
+        std::mem::discriminant(&e),
+        "{k:?}"
+    );
+    e
 }
 
 /// The files a directory holds, sorted.
@@ -162,20 +170,8 @@ async fn a_symlinked_runtime_directory_is_refused() {
     fs(|| std::os::unix::fs::symlink(&victim, &link)).unwrap();
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let sock = link.join("agent.sock");
-    match bind(&sock) {
-        Err(e @ SetupError::Symlink(_)) => {
-            let msg = e.to_string();
-            assert!(msg.contains(&link.display().to_string()), "{msg}");
-            assert!(msg.contains("symbolic link"), "{msg}");
-            assert!(msg.contains("--socket"), "{msg}");
-        }
-        other => panic!("expected Symlink, got {:?}", other.map(|_| ())),
-    }
-    assert!(matches!(
-        fs(|| serve::write_key(&serve::key_path(&sock), &AgentKey::generate())),
-        Err(SetupError::Symlink(_))
-    ));
+    let e = assert_refused(&link.join("agent.sock"), &link, &["symbolic link"]);
+    assert!(matches!(e, SetupError::Symlink(_)), "{e:?}");
     assert_eq!(
         names_in(&victim),
         ["agent.key"],
@@ -218,20 +214,11 @@ async fn a_directory_or_socket_of_another_user_is_refused() {
     if !give_away(&planted) {
         return;
     }
-    let sock = planted.join("agent.sock");
-    match bind(&sock) {
-        Err(e @ SetupError::ForeignOwner { owner: 1001, .. }) => {
-            let msg = e.to_string();
-            assert!(msg.contains(&planted.display().to_string()), "{msg}");
-            assert!(msg.contains("uid 1001"), "{msg}");
-            assert!(msg.contains("--socket"), "{msg}");
-        }
-        other => panic!("expected ForeignOwner, got {:?}", other.map(|_| ())),
-    }
-    assert!(matches!(
-        fs(|| serve::write_key(&serve::key_path(&sock), &AgentKey::generate())),
-        Err(SetupError::ForeignOwner { .. })
-    ));
+    let e = assert_refused(&planted.join("agent.sock"), &planted, &["uid 1001"]);
+    assert!(
+        matches!(e, SetupError::ForeignOwner { owner: 1001, .. }),
+        "{e:?}"
+    );
     assert!(names_in(&planted).is_empty(), "nothing created in it");
     assert_eq!(mode(&planted), 0o700);
 
