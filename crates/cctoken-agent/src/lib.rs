@@ -15,8 +15,9 @@
 //! - [`guard`]: the agent key and the `Host` check that every TCP request passes.
 //! - [`proxy`]: a loopback port per profile that forwards to the profile's API base with
 //!   the token injected.
-//! - [`serve`]: the 0600 Unix socket, the 0600 key file, loopback-only TCP, and serving
-//!   until a shutdown future resolves.
+//! - [`serve`]: the 0600 Unix socket and the 0600 key file in a directory no other user
+//!   controls, loopback-only TCP, and serving until a shutdown future resolves — within a
+//!   connection budget per listener and head and idle timeouts.
 //! - [`wire`]: the JSON bodies, shared with clients.
 //!
 //! It reads no configuration files and parses no flags: `cctoken agent` (the CLI) resolves
