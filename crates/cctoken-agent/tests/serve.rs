@@ -98,26 +98,18 @@ async fn socket_key_and_directory_are_private() {
 async fn a_directory_the_agent_did_not_create_is_never_chmodded() {
     let dir = tempdir();
     let own = dir.path().join("cctoken");
-    fs(|| std::fs::DirBuilder::new().mode(0o750).create(&own)).unwrap();
-    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o750)).unwrap();
+    fs(|| std::fs::DirBuilder::new().mode(0o700).create(&own)).unwrap();
     let (_l, _c) = bind(&own.join("agent.sock")).expect("bind in an existing private dir");
-    assert_eq!(mode(&own), 0o750, "an existing directory keeps its mode");
-    assert_eq!(
-        mode(&own.join("agent.sock")),
-        0o600,
-        "the socket is private anyway"
-    );
+    assert_eq!(mode(&own), 0o700);
+    assert_eq!(mode(&own.join("agent.sock")), 0o600);
 
-    // One that others can write to is refused, and left as it is.
-    for open in [0o777, 0o775, 0o1777] {
+    // One that group or others can enter, list or write is refused, and left as it is.
+    for open in [0o750, 0o755, 0o775, 0o777, 0o1777] {
         let shared = dir.path().join(format!("shared-{open:o}"));
         fs(|| std::fs::create_dir(&shared)).unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(open)).unwrap();
-        let e = assert_refused(&shared.join("agent.sock"), &shared, &["chmod go-w"]);
-        assert!(
-            matches!(e, SetupError::OpenToOthers { .. }),
-            "{open:o}: {e:?}"
-        );
+        let e = assert_refused(&shared.join("agent.sock"), &shared, &["chmod 700"]);
+        assert!(matches!(e, SetupError::Directory(_)), "{open:o}: {e:?}");
         let meta = std::fs::symlink_metadata(&shared).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, open, "not chmodded");
         assert_eq!(
@@ -168,10 +160,10 @@ async fn a_symlinked_runtime_directory_is_refused() {
     fs(|| std::fs::write(victim.join("agent.key"), "victim's file")).unwrap();
     let link = dir.path().join("cctoken");
     fs(|| std::os::unix::fs::symlink(&victim, &link)).unwrap();
-    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     let e = assert_refused(&link.join("agent.sock"), &link, &["symbolic link"]);
-    assert!(matches!(e, SetupError::Symlink(_)), "{e:?}");
+    assert!(matches!(e, SetupError::Directory(_)), "{e:?}");
     assert_eq!(
         names_in(&victim),
         ["agent.key"],
@@ -181,14 +173,14 @@ async fn a_symlinked_runtime_directory_is_refused() {
         std::fs::read_to_string(victim.join("agent.key")).unwrap(),
         "victim's file"
     );
-    assert_eq!(mode(&victim), 0o755, "the target is not chmodded");
+    assert_eq!(mode(&victim), 0o700, "the target is not chmodded");
 
     // A regular file where the directory should be.
     let file = dir.path().join("file");
     fs(|| std::fs::write(&file, "x")).unwrap();
     assert!(matches!(
         bind(&file.join("agent.sock")),
-        Err(SetupError::NotADirectory(_))
+        Err(SetupError::Directory(e)) if e.to_string().contains("not a directory")
     ));
 }
 
@@ -215,10 +207,7 @@ async fn a_directory_or_socket_of_another_user_is_refused() {
         return;
     }
     let e = assert_refused(&planted.join("agent.sock"), &planted, &["uid 1001"]);
-    assert!(
-        matches!(e, SetupError::ForeignOwner { owner: 1001, .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, SetupError::Directory(_)), "{e:?}");
     assert!(names_in(&planted).is_empty(), "nothing created in it");
     assert_eq!(mode(&planted), 0o700);
 
@@ -230,7 +219,7 @@ async fn a_directory_or_socket_of_another_user_is_refused() {
     assert!(give_away(&theirs));
     assert!(matches!(
         bind(&theirs),
-        Err(SetupError::ForeignOwner { owner: 1001, .. })
+        Err(SetupError::ForeignSocket { owner: 1001, .. })
     ));
     assert!(std::fs::symlink_metadata(&theirs)
         .unwrap()

@@ -2,9 +2,10 @@
 //! controls), the key file (0600), loopback-only TCP, and serving a router on them until a
 //! shutdown future resolves.
 //!
-//! The runtime directory is opened once and checked on its handle: a symbolic link, a
-//! directory of another user, or one that others can write to is refused, and a directory
-//! the agent did not create is never chmodded. The key file is created through that handle
+//! The runtime directory is a [`PrivateDir`](cctoken::cache::dir::PrivateDir), opened once
+//! and checked on its handle: a symbolic link, a directory of another user, or one that
+//! group or others can access is refused, one the agent creates is 0700 from its `mkdir`,
+//! and none is ever chmodded. The key file is created through that handle
 //! under a random temporary name, without following links, then renamed into place; a
 //! stale socket is replaced only when it is ours and nobody answers on it.
 //!
@@ -103,29 +104,17 @@ pub enum SetupError {
     /// The socket path exists and is not a socket.
     #[error("{} exists and is not a socket; remove it or give another --socket PATH", .0.display())]
     NotASocket(PathBuf),
-    /// The socket directory is a symbolic link.
-    #[error("{} is a symbolic link; the agent keeps its socket and key only in a real directory of your own: remove the link, or give --socket PATH", .0.display())]
-    Symlink(PathBuf),
-    /// The socket directory is not a directory.
-    #[error("{} is not a directory; remove it, or give --socket PATH", .0.display())]
-    NotADirectory(PathBuf),
-    /// The socket directory, or a socket in it, belongs to another user.
-    #[error("{} belongs to uid {owner}, not to you (uid {me}); the agent uses only files and directories of its own user: give --socket PATH in a directory of your own", path.display())]
-    ForeignOwner {
-        /// The directory or socket.
+    /// The socket directory is refused: a symbolic link, not a directory, another
+    /// user's, or open to others (the message says which and what to do).
+    #[error("{0}")]
+    Directory(cctoken::error::Error),
+    /// A socket of another user where the agent's socket goes.
+    #[error("{} is a socket of uid {owner}, not yours; the agent replaces only its own user's stale socket: remove it, or give --socket PATH", path.display())]
+    ForeignSocket {
+        /// The socket.
         path: PathBuf,
         /// Its owner.
         owner: u32,
-        /// The agent's user.
-        me: u32,
-    },
-    /// The socket directory can be written by other users, who could replace the socket.
-    #[error("{} can be written by other users (mode {mode:o}), who could replace the agent's socket or key; the agent does not change directories it did not create: run `chmod go-w {}`, or give --socket PATH", path.display(), path.display())]
-    OpenToOthers {
-        /// The directory.
-        path: PathBuf,
-        /// Its permission bits.
-        mode: u32,
     },
     /// The socket directory was replaced while the socket was being bound.
     #[error("{} changed while the agent was binding its socket; someone may be tampering with it: check it, or give --socket PATH", .0.display())]
@@ -189,10 +178,16 @@ impl Drop for Cleanup {
 }
 
 /// `path` split into its directory and file name.
-fn split(path: &Path) -> Result<(&Path, &std::ffi::OsStr), SetupError> {
+fn split(path: &Path) -> Result<(&Path, &str), SetupError> {
     let name = path
         .file_name()
         .ok_or_else(|| SetupError::NotASocket(path.to_path_buf()))?;
+    let name = name.to_str().ok_or_else(|| {
+        io("using", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the file name is not UTF-8",
+        ))
+    })?;
     Ok((path.parent().unwrap_or(Path::new("")), name))
 }
 

@@ -485,8 +485,14 @@ pub fn fs<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// A temporary directory only this user can use (0700), as the agent requires of the
+/// directory its socket and key live in.
 pub fn tempdir() -> tempfile::TempDir {
-    fs(|| tempfile::tempdir().expect("a temporary directory"))
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = fs(|| tempfile::tempdir().expect("a temporary directory"));
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("a private temporary directory");
+    dir
 }
 
 /// [`serve::bind_unix`] under [`fs`].

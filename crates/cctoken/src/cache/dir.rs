@@ -20,7 +20,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,10 @@ pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 const PRIVATE: u32 = 0o700;
 const FILE_MODE: u32 = 0o600;
+
+/// What else a user can do about a refused cache directory (see
+/// [`PrivateDir::open_or_create_with`]).
+pub const CACHE_ELSEWHERE: &str = "point XDG_CACHE_HOME at a directory of your own";
 
 /// A directory only this user can use, held open.
 #[derive(Debug)]
@@ -67,8 +71,14 @@ impl PrivateDir {
     /// does not exist. Refused: a symbolic link, not a directory, another user's directory,
     /// one that group or others can access.
     pub fn open_or_create(path: &Path) -> Result<Self, Error> {
+        Self::open_or_create_with(path, CACHE_ELSEWHERE)
+    }
+
+    /// [`PrivateDir::open_or_create`] whose refusals end with `elsewhere`, what else the
+    /// user can do ("give --socket PATH in a directory of your own").
+    pub fn open_or_create_with(path: &Path, elsewhere: &str) -> Result<Self, Error> {
         match open_dir(path) {
-            Ok(fd) => Self::checked(fd, path),
+            Ok(fd) => Self::checked(fd, path, elsewhere),
             Err(Errno::NOENT) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     fs::DirBuilder::new()
@@ -82,10 +92,10 @@ impl PrivateDir {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(io_error("create", path, e)),
                 }
-                let fd = open_dir(path).map_err(|e| Self::open_failed(path, e))?;
-                Self::checked(fd, path)
+                let fd = open_dir(path).map_err(|e| Self::open_failed(path, e, elsewhere))?;
+                Self::checked(fd, path, elsewhere)
             }
-            Err(e) => Err(Self::open_failed(path, e)),
+            Err(e) => Err(Self::open_failed(path, e, elsewhere)),
         }
     }
 
@@ -93,19 +103,18 @@ impl PrivateDir {
     pub fn create_new(path: &Path) -> Result<Self, Error> {
         rustix::fs::mkdir(path, Mode::from_raw_mode(PRIVATE))
             .map_err(|e| io_error("create", path, e))?;
-        let fd = open_dir(path).map_err(|e| Self::open_failed(path, e))?;
-        Self::checked(fd, path)
+        let fd = open_dir(path).map_err(|e| Self::open_failed(path, e, CACHE_ELSEWHERE))?;
+        Self::checked(fd, path, CACHE_ELSEWHERE)
     }
 
     /// Why `path` could not be opened as a directory without following a link.
-    fn open_failed(path: &Path, e: Errno) -> Error {
+    fn open_failed(path: &Path, e: Errno, elsewhere: &str) -> Error {
         let link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         match e {
             Errno::NOTDIR | Errno::LOOP if link => refused(
                 path,
                 "it is a symbolic link (another user may have planted it)",
-                "remove the link (cctoken creates its own directory), or point XDG_CACHE_HOME \
-                 at a directory only you can write",
+                &format!("remove the link (cctoken creates its own directory), or {elsewhere}"),
             ),
             Errno::NOTDIR => refused(
                 path,
@@ -117,14 +126,14 @@ impl PrivateDir {
     }
 
     /// Accept the opened directory only if it is this user's and private.
-    fn checked(fd: OwnedFd, path: &Path) -> Result<Self, Error> {
+    fn checked(fd: OwnedFd, path: &Path, elsewhere: &str) -> Result<Self, Error> {
         let st = rustix::fs::fstat(&fd).map_err(|e| io_error("inspect", path, e))?;
         let me = rustix::process::geteuid().as_raw();
         if st.st_uid != me {
             return Err(refused(
                 path,
                 &format!("it belongs to uid {}, not to you (uid {me})", st.st_uid),
-                "remove it, or point XDG_CACHE_HOME at a directory of your own",
+                &format!("remove it, or {elsewhere}"),
             ));
         }
         let mode = st.st_mode & 0o777;
@@ -132,7 +141,10 @@ impl PrivateDir {
             return Err(refused(
                 path,
                 &format!("group or others can access it (mode {mode:04o})"),
-                &format!("run `chmod 700 {}` if it is yours", path.display()),
+                &format!(
+                    "run `chmod 700 {}` if it is yours, or {elsewhere}",
+                    path.display()
+                ),
             ));
         }
         Ok(Self {
@@ -205,6 +217,14 @@ impl PrivateDir {
             }
             r => Ok(r?),
         }
+    }
+}
+
+/// The directory's handle, for operations this type does not offer (the agent binds its
+/// socket by path and checks it landed here).
+impl AsFd for PrivateDir {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
