@@ -191,13 +191,12 @@ impl AgentClient {
     }
 
     fn unreachable(&self, e: &std::io::Error) -> Error {
-        Error {
-            hint: Some(format!(
+        Error::transport(format!("cannot reach the agent at {}: {e}", self.endpoint)).with_hint(
+            format!(
                 "is `cctoken agent` running? Start it, or unset {CCTOKEN_AGENT} to ask the token \
                  server directly"
-            )),
-            ..Error::transport(format!("cannot reach the agent at {}: {e}", self.endpoint))
-        }
+            ),
+        )
     }
 
     /// One `GET` with `Connection: close`; the status and the body.

@@ -4,11 +4,12 @@
 //! An [`Error`] never holds a secret, a token or a raw response body: server messages are
 //! kept only as a short, sanitised excerpt ([`excerpt`]), and secrets appear as
 //! fingerprints. The binary maps [`Class`] to exit codes; this module does not print.
+//! The hints themselves are the providers' ([`crate::provider::ProviderKind::hint`]);
+//! [`crate::client::Client`] attaches them, so this module knows no provider.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::provider::ProviderKind;
 use crate::secret::Fingerprint;
 
 /// What kind of failure this is (RFC 6749 §5.2 codes plus transport-level kinds).
@@ -132,11 +133,12 @@ pub struct Error {
 }
 
 impl Error {
-    /// A configuration error (exit 2) with a message that says how to fix it.
-    pub fn config(message: impl Into<String>) -> Self {
+    /// An error of `kind` and `class` with a one-line message and nothing else; the named
+    /// constructors below cover the common pairs.
+    pub fn new(kind: ErrorKind, class: Class, message: impl Into<String>) -> Self {
         Self {
-            kind: ErrorKind::Config,
-            class: Class::Config,
+            kind,
+            class,
             status: None,
             description: None,
             message: message.into(),
@@ -146,31 +148,46 @@ impl Error {
         }
     }
 
+    /// A configuration error (exit 2) with a message that says how to fix it.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, Class::Config, message)
+    }
+
     /// A transport failure (transient).
     pub fn transport(message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::Transport,
-            class: Class::Transient,
-            ..Self::config(message)
-        }
+        Self::new(ErrorKind::Transport, Class::Transient, message)
     }
 
     /// A response that is not a usable token response (transient: a proxy or an
     /// overloaded server often sends these).
     pub fn unexpected(status: Option<u16>, message: impl Into<String>) -> Self {
-        Self {
-            kind: ErrorKind::UnexpectedResponse,
-            class: Class::Transient,
-            status,
-            ..Self::config(message)
-        }
+        Self::new(ErrorKind::UnexpectedResponse, Class::Transient, message).with_status(status)
     }
 
-    /// Attach the provider's hint for this kind.
-    pub fn with_hint_for(mut self, provider: ProviderKind) -> Self {
-        if self.hint.is_none() {
-            self.hint = crate::hint::hint(provider, self.kind).map(str::to_owned);
-        }
+    /// The server refused for good (`kind` says how): retrying will not help.
+    pub fn rejected(kind: ErrorKind, status: Option<u16>, message: impl Into<String>) -> Self {
+        Self::new(kind, Class::Permanent, message).with_status(status)
+    }
+
+    /// The server is rate limiting (transient).
+    pub fn rate_limited(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::RateLimited, Class::Transient, message).with_status(status)
+    }
+
+    /// The server failed (5xx; transient).
+    pub fn server_error(status: Option<u16>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ServerError, Class::Transient, message).with_status(status)
+    }
+
+    /// The same error with the HTTP status of the answer.
+    pub fn with_status(mut self, status: Option<u16>) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The same error with `hint` as the likely causes and what to do.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 

@@ -24,7 +24,6 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod hint;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod integrations;
 pub mod provider;

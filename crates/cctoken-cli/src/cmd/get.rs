@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cctoken::cache::Origin;
 use cctoken::client::Client;
-use cctoken::error::{Class, Error};
+use cctoken::error::{Class, Error, ErrorKind};
 
 use super::session::Session;
 use super::Globals;
@@ -163,21 +163,19 @@ fn short_of_min_ttl(token: &cctoken::token::Token, min_ttl: Option<Duration>) ->
     if left >= min {
         return None;
     }
-    Some(Error {
-        class: Class::Permanent,
-        hint: Some(
-            "tokens cannot be made to live longer than the server's lifetime; run the \
-             job under `cctoken exec` (keeps a fresh token in a file and env) or ask \
-             `cctoken agent` instead"
-                .into(),
+    let message = format!(
+        "the token stays valid for {} (tokens live {}), less than --min-ttl {}",
+        humantime::format_duration(Duration::from_secs(left.as_secs())),
+        humantime::format_duration(Duration::from_secs(token.expires_in.as_secs())),
+        humantime::format_duration(min)
+    );
+    Some(
+        Error::new(ErrorKind::Config, Class::Permanent, message).with_hint(
+            "tokens cannot be made to live longer than the server's lifetime; run the job \
+             under `cctoken exec` (keeps a fresh token in a file and env) or ask `cctoken \
+             agent` instead",
         ),
-        ..Error::config(format!(
-            "the token stays valid for {} (tokens live {}), less than --min-ttl {}",
-            humantime::format_duration(Duration::from_secs(left.as_secs())),
-            humantime::format_duration(Duration::from_secs(token.expires_in.as_secs())),
-            humantime::format_duration(min)
-        ))
-    })
+    )
 }
 
 /// CXone's API base is looked up with the token; only formats that show it need that.

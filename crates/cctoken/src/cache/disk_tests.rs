@@ -98,12 +98,11 @@ fn negative_entries_expire() {
     let (_dir, cache) = open_cache();
     let s = ClientSecret::new("s");
     let now = SystemTime::now();
-    let err = Error {
-        kind: ErrorKind::InvalidClient,
-        class: Class::Permanent,
-        status: Some(401),
-        ..Error::config("server said invalid_client")
-    };
+    let err = Error::rejected(
+        ErrorKind::InvalidClient,
+        Some(401),
+        "server said invalid_client",
+    );
     cache
         .store_negative(&key(), &s, &err, now + Duration::from_secs(30))
         .unwrap();

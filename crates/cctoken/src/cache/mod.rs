@@ -30,8 +30,7 @@ use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::AccessToken;
-use crate::source::{safety_margin, BoxFuture, Fetch};
-use crate::token::{Token, MAX_RETRY_AFTER};
+use crate::token::{safety_margin, BoxFuture, Fetch, Token, MAX_RETRY_AFTER};
 
 /// Default time a permanent failure is remembered.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
@@ -229,13 +228,13 @@ impl CachedClient {
         if let Some(until) = limited {
             let wait = until.duration_since(now).unwrap_or_default();
             if wait > MAX_RATE_LIMIT_WAIT {
-                return Err(Error {
-                    kind: ErrorKind::RateLimited,
-                    ..Error::transport(format!(
+                return Err(Error::rate_limited(
+                    None,
+                    format!(
                         "the server rate-limited this client; retry in {} s",
                         wait.as_secs() + 1
-                    ))
-                });
+                    ),
+                ));
             }
             tracing::info!(
                 wait_ms = wait.as_millis() as u64,

@@ -3,6 +3,7 @@
 //! `Client` turns a [`ClientConfig`] into HTTP: it resolves the token URL, the client
 //! authentication method and the API base (discovery for `generic` issuers and `cxone`),
 //! sends the grant, retries transient failures by [`RetryPolicy`], and parses the answer.
+//! Its errors are where the provider's hint ([`ProviderKind::hint`]) is attached, once.
 //! It has no cache and no background work; `TokenSource` builds those on top of it.
 
 pub mod http;
@@ -19,11 +20,11 @@ pub use retry::RetryPolicy;
 use crate::auth::{build_request, AuthMethod, Grant, PreparedRequest, RequestParts};
 use crate::clock::{self, SharedClock};
 use crate::config::ClientConfig;
-use crate::error::{Class, Error};
+use crate::error::{Error, ErrorKind};
 use crate::provider::discovery::{self, Metadata, Order};
 use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
 use crate::secret::{AccessToken, ClientSecret};
-use crate::token::{parse_response, Token};
+use crate::token::{parse_response, BoxFuture, Fetch, Token};
 
 /// The concrete endpoint after discovery.
 #[derive(Debug, Clone)]
@@ -222,16 +223,14 @@ impl Client {
             }
             tried.push(format!("{url} (HTTP {})", raw.status));
         }
-        Err(Error {
-            class: Class::Permanent,
-            ..Error::unexpected(
-                None,
-                format!(
-                    "no discovery document for issuer {issuer}: tried {}; give --token-url instead",
-                    tried.join(", ")
-                ),
-            )
-        })
+        Err(Error::rejected(
+            ErrorKind::UnexpectedResponse,
+            None,
+            format!(
+                "no discovery document for issuer {issuer}: tried {}; give --token-url instead",
+                tried.join(", ")
+            ),
+        ))
     }
 
     /// The request that [`fetch_token`](Self::fetch_token) would send, for `--dry-run`.
@@ -276,19 +275,24 @@ impl Client {
     async fn grant(&self, grant: &Grant) -> Result<Token, Error> {
         let resolved = self.resolve().await?;
         let req = self.prepare(resolved, grant);
-        let kind = self.config.kind();
-        let result = self
-            .with_retries(|| async {
-                let raw = http::send(self.http()?, &req, self.trace()).await?;
-                parse_response(&raw, kind, self.clock.now(), self.config.default_lifetime)
-            })
-            .await;
-        result.map_err(|mut e| {
-            if matches!(e.kind, crate::error::ErrorKind::InvalidClient) {
-                e.presented_secret = Some(self.config.client_secret.fingerprint());
-            }
-            e.with_hint_for(kind)
+        self.with_retries(|| async {
+            let raw = http::send(self.http()?, &req, self.trace()).await?;
+            parse_response(&raw, self.clock.now(), self.config.default_lifetime)
         })
+        .await
+        .map_err(|e| self.explain(e))
+    }
+
+    /// What a human needs besides the failure itself: the provider's hint, and for
+    /// `invalid_client` the fingerprint of the secret that was presented.
+    fn explain(&self, mut e: Error) -> Error {
+        if e.kind == ErrorKind::InvalidClient {
+            e.presented_secret = Some(self.config.client_secret.fingerprint());
+        }
+        if e.hint.is_none() {
+            e.hint = self.config.kind().hint(e.kind).map(str::to_owned);
+        }
+        e
     }
 
     async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
@@ -309,14 +313,11 @@ impl Client {
                             .delay(retry, start.elapsed(), e.retry_after, &mut rng)
                     };
                     let Some(delay) = delay else {
-                        return Err(if retry > 1 {
-                            Error {
-                                message: format!("{} (gave up after {retry} attempts)", e.message),
-                                ..e
-                            }
-                        } else {
-                            e
-                        });
+                        let mut e = e;
+                        if retry > 1 {
+                            e.message = format!("{} (gave up after {retry} attempts)", e.message);
+                        }
+                        return Err(e);
                     };
                     tracing::warn!(
                         kind = %e.kind,
@@ -362,6 +363,25 @@ impl Client {
     }
 }
 
+impl Fetch for Client {
+    /// A refresh-token grant when `current` carries a refresh token (falling back to a new
+    /// grant when it is refused), the provider's grant otherwise.
+    fn fetch<'a>(&'a self, current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async move {
+            if let Some(rt) = current.and_then(|t| t.refresh_token.as_ref()) {
+                match self.refresh(rt).await {
+                    Ok(t) => return Ok(t),
+                    Err(e) if e.kind == ErrorKind::InvalidGrant => {
+                        tracing::debug!("refresh token refused; requesting a new grant");
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            self.fetch_token().await
+        })
+    }
+}
+
 fn origin(u: &Url) -> Option<Url> {
     let mut o = u.clone();
     o.set_path("/");
@@ -369,3 +389,7 @@ fn origin(u: &Url) -> Option<Url> {
     o.set_fragment(None);
     Some(o)
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

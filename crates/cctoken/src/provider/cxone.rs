@@ -1,4 +1,5 @@
-//! NICE CXone: the tenant's API base from a token.
+//! NICE CXone: the tenant's API base from a token, and what CXone's failures usually mean
+//! ([`hint`]).
 //!
 //! CXone issues tokens for an API user's access key (password grant, see
 //! [`crate::auth::Grant::Password`]). Which cluster serves the tenant's APIs is found from
@@ -9,7 +10,7 @@
 use serde_json::Value;
 use url::Url;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::token::{unverified_jwt_claims, Token};
 
 /// The `tenantId` claim of the id_token or access token, if any.
@@ -47,6 +48,28 @@ pub fn parse_api_endpoint(body: &[u8]) -> Result<Url, Error> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::unexpected(None, "cxone-configuration has no api_endpoint"))?;
     crate::provider::parse_url("the tenant's api_endpoint", ep)
+}
+
+/// The likely causes of a `kind` failure at CXone, where they differ from the generic ones
+/// ([`super::generic::hint`]).
+pub fn hint(kind: ErrorKind) -> Option<&'static str> {
+    Some(match kind {
+        ErrorKind::InvalidClient => {
+            "CXone authenticates the registered application here: check the app's client id and \
+             secret (not the access key), and whether the app was registered for Basic or post \
+             client authentication (--auth). Run `cctoken doctor`."
+        }
+        ErrorKind::InvalidGrant => {
+            "CXone did not accept the access key: check the access key id and secret of the API \
+             user (they come as a pair; secrets end in '====') and that the user is active."
+        }
+        ErrorKind::UnsupportedGrantType => {
+            "CXone back-end apps do not use client_credentials: use an API user's access key \
+             (--access-key-id, CCTOKEN_ACCESS_KEY_SECRET) with the registered app's client id \
+             and secret."
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
-//! Genesys Cloud: the region table (the one place it lives) and the host rules.
+//! Genesys Cloud: the region table (the one place it lives), the host rules, and what
+//! Genesys' failures usually mean ([`hint`]).
 //!
 //! The table is the official SDKs' `PureCloudRegionHosts` (Python SDK 269.0.0). The token
 //! URL is on the `login.` host, the API base on the `api.` host — sending the token
 //! request to `api.<domain>` is one of the classic causes of `invalid_client`.
 
 use url::Url;
+
+use crate::error::ErrorKind;
 
 /// One Genesys Cloud region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,35 @@ pub fn looks_like_client_id(id: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// The likely causes of a `kind` failure at Genesys, where they differ from the generic
+/// ones ([`super::generic::hint`]).
+pub fn hint(kind: ErrorKind) -> Option<&'static str> {
+    Some(match kind {
+        ErrorKind::InvalidClient => {
+            "Genesys answers invalid_client when the secret does not match (compare the presented \
+             fingerprint with the one of the secret in Admin > OAuth), when the token request goes \
+             to the wrong region (the client exists in one region only; check --region), when the \
+             client was deleted or its secret rotated, or when the client's grant type is not \
+             Client Credentials. Run `cctoken doctor` for a full check."
+        }
+        ErrorKind::UnauthorizedClient => {
+            "The OAuth client exists but is not allowed to use this grant: in Genesys Admin > \
+             OAuth, the client's Grant Type must be Client Credentials (it cannot be changed \
+             later — create a new client)."
+        }
+        ErrorKind::InvalidRequest => {
+            "Genesys expects a form-encoded body (not JSON) with grant_type=client_credentials and \
+             the client in the Basic header; there is no 'duration' parameter — token lifetime is \
+             set on the OAuth client (300–172800 s)."
+        }
+        ErrorKind::RateLimited => {
+            "Genesys rate-limits the token endpoint: share one token between jobs (`cctoken exec`, \
+             the cache, or `cctoken agent`) instead of requesting one per job."
+        }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

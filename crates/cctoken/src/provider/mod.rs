@@ -4,10 +4,12 @@
 //! (Genesys region, generic token URL or issuer, CXone issuer + access key). Resolving it
 //! ([`crate::client::Client::resolve`]) yields the concrete token URL, client
 //! authentication method and API base — for `generic` and `cxone` that may involve
-//! discovery ([`discovery`]). This module does no I/O itself.
+//! discovery ([`discovery`]). Each provider's module also says what its failures usually
+//! mean ([`ProviderKind::hint`]). This module does no I/O itself.
 
 pub mod cxone;
 pub mod discovery;
+pub mod generic;
 pub mod genesys;
 
 use std::fmt;
@@ -15,6 +17,7 @@ use std::str::FromStr;
 
 use url::Url;
 
+use crate::error::ErrorKind;
 use crate::secret::ClientSecret;
 
 /// Which family of token server.
@@ -36,6 +39,17 @@ impl ProviderKind {
             Self::Generic => "generic",
             Self::Cxone => "cxone",
         }
+    }
+
+    /// The likely causes of a `kind` failure on this provider, in plain words (SPEC §5):
+    /// the provider's own where it has one, the generic one otherwise.
+    pub fn hint(self, kind: ErrorKind) -> Option<&'static str> {
+        let own = match self {
+            Self::Genesys => genesys::hint(kind),
+            Self::Cxone => cxone::hint(kind),
+            Self::Generic => None,
+        };
+        own.or_else(|| generic::hint(kind))
     }
 }
 
@@ -170,6 +184,35 @@ mod tests {
         assert!(e.message.contains("unencrypted"));
         assert!(parse_url("--token-url", "not a url").is_err());
         assert!(parse_url("--token-url", "ftp://x/y").is_err());
+    }
+
+    #[test]
+    fn providers_hints_replace_the_generic_ones_only_where_they_know_better() {
+        let genesys = ProviderKind::Genesys
+            .hint(ErrorKind::InvalidClient)
+            .unwrap();
+        assert!(genesys.contains("region"));
+        assert_ne!(
+            Some(genesys),
+            ProviderKind::Cxone.hint(ErrorKind::InvalidClient)
+        );
+        assert_eq!(
+            ProviderKind::Genesys.hint(ErrorKind::InvalidGrant),
+            generic::hint(ErrorKind::InvalidGrant)
+        );
+        for p in [
+            ProviderKind::Genesys,
+            ProviderKind::Generic,
+            ProviderKind::Cxone,
+        ] {
+            assert_eq!(p.hint(ErrorKind::Config), None);
+            for k in ErrorKind::ALL
+                .into_iter()
+                .filter(|k| *k != ErrorKind::Config)
+            {
+                assert!(p.hint(k).is_some(), "{p} {k}");
+            }
+        }
     }
 
     #[test]

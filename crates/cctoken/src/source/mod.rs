@@ -14,8 +14,6 @@
 //!
 //! It does not persist tokens; a [`Fetch`] implementation that consults a cache does.
 
-mod fetch;
-
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -24,22 +22,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwapOption;
 use rand::Rng;
 
-pub use fetch::{BoxFuture, Fetch};
+// Re-exported: they live in `token`, below both the fetchers and the source.
+pub use crate::token::{safety_margin, BoxFuture, Fetch};
 
 use crate::clock::SharedClock;
 use crate::error::Error;
 use crate::secret::AccessToken;
 use crate::token::Token;
-
-/// The safety margin of SPEC §6: 60 s, or a tenth of the lifetime for tokens that live
-/// under 10 minutes.
-pub fn safety_margin(lifetime: Duration) -> Duration {
-    if lifetime < Duration::from_secs(600) {
-        lifetime / 10
-    } else {
-        Duration::from_secs(60)
-    }
-}
 
 /// Fraction of the lifetime after which a background refresh starts.
 pub const REFRESH_AHEAD: f64 = 0.75;

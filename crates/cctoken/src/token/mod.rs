@@ -5,12 +5,18 @@
 //! into either a [`Token`] or a classified [`Error`](crate::Error). It never panics on garbage and never
 //! copies a raw body into an error. It does no I/O: the HTTP layer hands it a
 //! [`RawResponse`].
+//!
+//! [`Fetch`] (how a token is obtained) and [`safety_margin`] (how long before its expiry a
+//! token stops being handed out) live here too, under both the client and the caches that
+//! implement `Fetch` and the `TokenSource` that uses it.
 
+mod fetch;
 mod parse;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use fetch::{BoxFuture, Fetch};
 pub use parse::{parse_response, RawResponse, MAX_RETRY_AFTER};
 
 use crate::secret::AccessToken;
@@ -72,6 +78,16 @@ impl Token {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0)
+    }
+}
+
+/// The safety margin of SPEC §6: 60 s, or a tenth of the lifetime for tokens that live
+/// under 10 minutes. A token with less left is not handed out.
+pub fn safety_margin(lifetime: Duration) -> Duration {
+    if lifetime < Duration::from_secs(600) {
+        lifetime / 10
+    } else {
+        Duration::from_secs(60)
     }
 }
 

@@ -6,7 +6,6 @@ use serde_json::{Map, Value};
 
 use super::{Token, DEFAULT_LIFETIME};
 use crate::error::{excerpt, Class, Error, ErrorKind};
-use crate::provider::ProviderKind;
 use crate::secret::AccessToken;
 
 /// What the HTTP layer received, without interpretation.
@@ -25,19 +24,18 @@ pub struct RawResponse {
 /// Longest `Retry-After` we accept from a server before capping it.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
-/// Interpret a token-endpoint response.
+/// Interpret a token-endpoint response received at `now`. Errors carry no hint: the
+/// provider's hint is attached by the client, which knows the provider.
 pub fn parse_response(
     resp: &RawResponse,
-    provider: ProviderKind,
     now: SystemTime,
     default_lifetime: Option<Duration>,
 ) -> Result<Token, Error> {
-    let result = if (200..300).contains(&resp.status) {
+    if (200..300).contains(&resp.status) {
         parse_success(resp, now, default_lifetime.unwrap_or(DEFAULT_LIFETIME))
     } else {
-        Err(parse_failure(resp))
-    };
-    result.map_err(|e| e.with_hint_for(provider))
+        Err(parse_failure(resp, now))
+    }
 }
 
 fn parse_json_object(resp: &RawResponse) -> Result<Map<String, Value>, Error> {
@@ -122,7 +120,7 @@ fn parse_success(resp: &RawResponse, now: SystemTime, default: Duration) -> Resu
     // Some servers answer 200 with an error object.
     if let Some(Value::String(_)) = m.get("error") {
         if !m.contains_key("access_token") {
-            return Err(oauth_error(resp, &m));
+            return Err(oauth_error(resp, &m, now));
         }
     }
     let access_token = match opt_string(&m, "access_token", status)? {
@@ -185,14 +183,13 @@ fn parse_expires_in(v: &Value, status: u16) -> Result<Duration, Error> {
     }
 }
 
-fn parse_retry_after(v: Option<&str>) -> Option<Duration> {
+fn parse_retry_after(v: Option<&str>, now: SystemTime) -> Option<Duration> {
     let v = v?.trim();
     let d = if let Ok(secs) = v.parse::<u64>() {
         Duration::from_secs(secs)
     } else {
         let when = httpdate_parse(v)?;
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO)
+        when.duration_since(now).unwrap_or(Duration::ZERO)
     };
     Some(d.min(MAX_RETRY_AFTER))
 }
@@ -221,11 +218,11 @@ fn httpdate_parse(v: &str) -> Option<SystemTime> {
     })
 }
 
-fn parse_failure(resp: &RawResponse) -> Error {
+fn parse_failure(resp: &RawResponse, now: SystemTime) -> Error {
     let status = resp.status;
-    let retry_after = parse_retry_after(resp.retry_after.as_deref());
+    let retry_after = parse_retry_after(resp.retry_after.as_deref(), now);
     let mut err = match parse_json_object(resp) {
-        Ok(m) if m.contains_key("error") || m.contains_key("message") => oauth_error(resp, &m),
+        Ok(m) if m.contains_key("error") || m.contains_key("message") => oauth_error(resp, &m, now),
         Ok(_) | Err(_) => {
             let shape = match parse_json_object(resp) {
                 Ok(_) => "a JSON body without 'error'".to_owned(),
@@ -240,37 +237,26 @@ fn parse_failure(resp: &RawResponse) -> Error {
     err
 }
 
-fn status_only_error(status: u16, shape: String) -> Error {
-    match status {
-        429 => Error {
-            kind: ErrorKind::RateLimited,
-            class: Class::Transient,
-            ..Error::unexpected(Some(status), format!("too many requests ({shape})"))
-        },
-        401 | 403 => Error {
-            kind: ErrorKind::InvalidClient,
-            class: Class::Permanent,
-            ..Error::unexpected(Some(status), format!("authentication failed ({shape})"))
-        },
-        500..=599 => Error {
-            kind: ErrorKind::ServerError,
-            ..Error::unexpected(Some(status), format!("server error ({shape})"))
-        },
-        404 | 405 => Error {
-            class: Class::Permanent,
-            ..Error::unexpected(
-                Some(status),
-                format!("no token endpoint at this URL ({shape}); check the token URL or region"),
-            )
-        },
-        _ => Error {
-            class: Class::Permanent,
-            ..Error::unexpected(Some(status), shape)
-        },
+fn status_only_error(code: u16, shape: String) -> Error {
+    let status = Some(code);
+    match code {
+        429 => Error::rate_limited(status, format!("too many requests ({shape})")),
+        401 | 403 => Error::rejected(
+            ErrorKind::InvalidClient,
+            status,
+            format!("authentication failed ({shape})"),
+        ),
+        500..=599 => Error::server_error(status, format!("server error ({shape})")),
+        404 | 405 => Error::rejected(
+            ErrorKind::UnexpectedResponse,
+            status,
+            format!("no token endpoint at this URL ({shape}); check the token URL or region"),
+        ),
+        _ => Error::rejected(ErrorKind::UnexpectedResponse, status, shape),
     }
 }
 
-fn oauth_error(resp: &RawResponse, m: &Map<String, Value>) -> Error {
+fn oauth_error(resp: &RawResponse, m: &Map<String, Value>, now: SystemTime) -> Error {
     let status = resp.status;
     let code = m.get("error").and_then(Value::as_str).unwrap_or("");
     let description = ["error_description", "description", "message"]
@@ -300,16 +286,10 @@ fn oauth_error(resp: &RawResponse, m: &Map<String, Value>) -> Error {
         (None, "") => "the server refused the request without an error code".to_owned(),
         (None, c) => format!("server said {}", excerpt(c, 40)),
     };
-    Error {
-        kind,
-        class,
-        status: Some(status),
-        description,
-        message,
-        hint: None,
-        retry_after: parse_retry_after(resp.retry_after.as_deref()),
-        presented_secret: None,
-    }
+    let mut err = Error::new(kind, class, message).with_status(Some(status));
+    err.description = description;
+    err.retry_after = parse_retry_after(resp.retry_after.as_deref(), now);
+    err
 }
 
 #[cfg(test)]
