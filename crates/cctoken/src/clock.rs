@@ -1,18 +1,36 @@
 //! Injected time: [`Clock`] and its two implementations.
 //!
-//! Everything in the library that asks "what time is it?" asks a `Clock`, so token expiry,
-//! refresh-ahead and negative caching can be tested by moving a [`ManualClock`] instead of
-//! sleeping. Wall-clock time is used (not `Instant`) because expiry instants are shared with
-//! other processes through the on-disk cache.
+//! Everything in the library that asks "what time is it?" or "wake me at …" asks a `Clock`,
+//! so token expiry, refresh-ahead, retry budgets and negative caching can be tested by
+//! moving a [`ManualClock`] instead of sleeping. Wall-clock time is used (not `Instant`)
+//! because expiry instants are shared with other processes through the on-disk cache.
+//! Randomness is injected the same way ([`crate::jitter`]).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+/// A future that completes when a clock reaches a deadline.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A source of the current time.
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current wall-clock time.
     fn now(&self) -> SystemTime;
+
+    /// Complete once the clock has reached `deadline` (at once if it has). The default
+    /// sleeps on Tokio's timer for the time left, which is right for clocks that follow
+    /// real time; a clock that moves by other means wakes its sleepers itself
+    /// ([`ManualClock`]). A clock set back meanwhile may wake a sleeper early: callers
+    /// look at [`Clock::now`] again when they wake.
+    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
+        let left = deadline.duration_since(self.now()).unwrap_or_default();
+        Box::pin(tokio::time::sleep(left))
+    }
 }
 
 /// The real system clock.
@@ -25,31 +43,40 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to; for tests.
+/// A clock that only moves when told to; for tests. Its sleepers wake when it is moved
+/// past their deadline.
 #[derive(Debug, Clone)]
-pub struct ManualClock(Arc<Mutex<SystemTime>>);
+pub struct ManualClock(Arc<watch::Sender<SystemTime>>);
 
 impl ManualClock {
     /// A clock frozen at `start`.
     pub fn new(start: SystemTime) -> Self {
-        Self(Arc::new(Mutex::new(start)))
+        Self(Arc::new(watch::Sender::new(start)))
     }
 
     /// Move the clock forward.
     pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *t += by;
+        self.0.send_modify(|t| *t += by);
     }
 
     /// Set the clock to `to`.
     pub fn set(&self, to: SystemTime) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = to;
+        self.0.send_replace(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        *self.0.borrow()
+    }
+
+    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
+        let mut time = self.0.subscribe();
+        Box::pin(async move {
+            // An error means every handle of the clock is gone: nothing can move it any
+            // more, so there is nothing left to wait for.
+            let _ = time.wait_for(|now| *now >= deadline).await;
+        })
     }
 }
 
@@ -71,5 +98,21 @@ mod tests {
         assert_eq!(c.now(), SystemTime::UNIX_EPOCH);
         c.advance(Duration::from_secs(5));
         assert_eq!(c.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn manual_sleepers_wake_when_the_clock_passes_their_deadline() {
+        let c = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(10);
+        let sleep = tokio::spawn(c.sleep_until(at));
+        c.advance(Duration::from_secs(9));
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!sleep.is_finished(), "woke before its deadline");
+        c.advance(Duration::from_secs(1));
+        sleep.await.unwrap();
+        // Past deadlines complete at once.
+        c.sleep_until(SystemTime::UNIX_EPOCH).await;
     }
 }

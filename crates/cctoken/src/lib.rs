@@ -26,6 +26,7 @@ pub mod config;
 pub mod error;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod integrations;
+pub mod jitter;
 pub mod provider;
 pub mod secret;
 pub mod source;

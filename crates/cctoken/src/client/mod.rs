@@ -9,7 +9,7 @@
 pub mod http;
 pub mod retry;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use url::Url;
@@ -21,6 +21,7 @@ use crate::auth::{build_request, AuthMethod, Grant, PreparedRequest, RequestPart
 use crate::clock::{self, SharedClock};
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind};
+use crate::jitter::{self, SharedJitter};
 use crate::provider::discovery::{self, Metadata, Order};
 use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
 use crate::secret::{AccessToken, ClientSecret};
@@ -46,6 +47,7 @@ pub struct Client {
     /// Built on first use: a cached `get` never pays for TLS setup.
     http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     clock: SharedClock,
+    jitter: SharedJitter,
     retry: RetryPolicy,
     trace: Option<TraceSinkDebug>,
     resolved: std::sync::Arc<OnceCell<Resolved>>,
@@ -64,7 +66,7 @@ impl std::fmt::Debug for TraceSinkDebug {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Client {
-    /// A client with the system clock and the default retry policy.
+    /// A client with the system clock, thread-local jitter and the default retry policy.
     ///
     /// Cheap: the HTTP client (and its TLS configuration) is built on first use.
     pub fn new(config: ClientConfig) -> Result<Self, Error> {
@@ -72,15 +74,23 @@ impl Client {
             config,
             http: Default::default(),
             clock: clock::system(),
+            jitter: jitter::system(),
             retry: RetryPolicy::default(),
             trace: None,
             resolved: Default::default(),
         })
     }
 
-    /// Use another clock (tests).
+    /// Use another clock (tests): it times the responses, measures the retry budget and
+    /// sleeps between retries.
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Use another source of backoff jitter (tests).
+    pub fn with_jitter(mut self, jitter: SharedJitter) -> Self {
+        self.jitter = jitter;
         self
     }
 
@@ -295,25 +305,27 @@ impl Client {
         e
     }
 
+    /// Run `op` until it succeeds, fails for good, or the retry policy says stop. Time (the
+    /// budget and the sleeps) comes from the injected clock, the backoff's spread from the
+    /// injected jitter.
     async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
-        let start = Instant::now();
+        let start = self.clock.now();
         let mut retry = 0;
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_transient() => {
+                Err(mut e) if e.is_transient() => {
                     retry += 1;
-                    let delay = {
-                        let mut rng = rand::thread_rng();
-                        self.retry
-                            .delay(retry, start.elapsed(), e.retry_after, &mut rng)
-                    };
+                    let now = self.clock.now();
+                    let elapsed = now.duration_since(start).unwrap_or_default();
+                    let delay = self
+                        .retry
+                        .delay(retry, elapsed, e.retry_after, &*self.jitter);
                     let Some(delay) = delay else {
-                        let mut e = e;
                         if retry > 1 {
                             e.message = format!("{} (gave up after {retry} attempts)", e.message);
                         }
@@ -326,7 +338,7 @@ impl Client {
                         "transient failure, retrying: {}",
                         e.message
                     );
-                    tokio::time::sleep(delay).await;
+                    self.clock.sleep_until(now + delay).await;
                 }
                 Err(e) => return Err(e),
             }

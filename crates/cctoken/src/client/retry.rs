@@ -2,11 +2,11 @@
 //! `Retry-After` honoured but capped, bounded attempts and total time.
 //!
 //! Permanent failures are never retried; that decision belongs to [`crate::error::Class`].
-//! This module only computes delays — the caller sleeps.
+//! This module only computes delays, with the caller's [`Jitter`] — the caller sleeps.
 
 use std::time::Duration;
 
-use rand::Rng;
+use crate::jitter::Jitter;
 
 /// How hard to try before giving up on a transient failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +44,15 @@ impl RetryPolicy {
         }
     }
 
-    /// The wait before retry number `retry` (1-based), given an optional server hint.
-    /// `None` when the policy says stop (attempts or total time exhausted).
+    /// The wait before retry number `retry` (1-based), `elapsed` after the first attempt
+    /// started, given an optional server hint. `None` when the policy says stop (attempts
+    /// or total time exhausted).
     pub fn delay(
         &self,
         retry: u32,
         elapsed: Duration,
         retry_after: Option<Duration>,
-        rng: &mut impl Rng,
+        jitter: &dyn Jitter,
     ) -> Option<Duration> {
         if retry >= self.max_attempts {
             return None;
@@ -63,12 +64,12 @@ impl RetryPolicy {
                     .unwrap_or(u32::MAX),
             )
             .min(self.cap);
-        let jitter = Duration::from_secs_f64(rng.gen_range(0.0..=exp.as_secs_f64()));
+        let spread = exp.mul_f64(jitter.unit());
         let wait = match retry_after {
             Some(ra) => ra
                 .min(self.max_retry_after)
-                .max(jitter.min(Duration::from_millis(250))),
-            None => jitter,
+                .max(spread.min(Duration::from_millis(250))),
+            None => spread,
         };
         (elapsed + wait <= self.max_total).then_some(wait)
     }
@@ -77,15 +78,36 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use crate::jitter::{FixedJitter, SeededJitter};
+
+    #[test]
+    fn full_jitter_draws_each_delay_below_the_doubling_bound() {
+        let p = RetryPolicy::default();
+        let (drawn, replay) = (SeededJitter::new(9), SeededJitter::new(9));
+        for (retry, bound_ms) in [(1, 300), (2, 600), (3, 1200), (4, 2400), (5, 4800)] {
+            let d = p.delay(retry, Duration::ZERO, None, &drawn).unwrap();
+            assert_eq!(d, Duration::from_millis(bound_ms).mul_f64(replay.unit()));
+        }
+        let p = RetryPolicy {
+            max_attempts: 10,
+            ..p
+        };
+        let top = FixedJitter(0.999_999);
+        assert!(p.delay(6, Duration::ZERO, None, &top).unwrap() < p.cap);
+        assert!(p.delay(9, Duration::ZERO, None, &top).unwrap() > p.cap.mul_f64(0.99));
+        assert_eq!(
+            p.delay(9, Duration::ZERO, None, &FixedJitter(0.0)),
+            Some(Duration::ZERO)
+        );
+    }
 
     #[test]
     fn delays_are_bounded_and_stop() {
         let p = RetryPolicy::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let rng = SeededJitter::new(7);
         let mut total = Duration::ZERO;
         let mut n = 0;
-        while let Some(d) = p.delay(n + 1, total, None, &mut rng) {
+        while let Some(d) = p.delay(n + 1, total, None, &rng) {
             assert!(d <= p.cap);
             total += d;
             n += 1;
@@ -97,13 +119,13 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = RetryPolicy::default();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let rng = SeededJitter::new(1);
         assert_eq!(
-            p.delay(1, Duration::ZERO, Some(Duration::from_secs(2)), &mut rng),
+            p.delay(1, Duration::ZERO, Some(Duration::from_secs(2)), &rng),
             Some(Duration::from_secs(2))
         );
         assert_eq!(
-            p.delay(1, Duration::ZERO, Some(Duration::from_secs(999)), &mut rng),
+            p.delay(1, Duration::ZERO, Some(Duration::from_secs(999)), &rng),
             Some(p.max_retry_after)
         );
         assert_eq!(
@@ -111,12 +133,12 @@ mod tests {
                 1,
                 Duration::from_secs(74),
                 Some(Duration::from_secs(5)),
-                &mut rng
+                &rng
             ),
             None
         );
         assert_eq!(
-            RetryPolicy::none().delay(1, Duration::ZERO, None, &mut rng),
+            RetryPolicy::none().delay(1, Duration::ZERO, None, &rng),
             None
         );
     }

@@ -1,4 +1,9 @@
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
 use super::*;
+use crate::clock::{Clock, ManualClock, Sleep};
+use crate::jitter::{FixedJitter, Jitter as _, SeededJitter};
 use crate::token::RawResponse;
 
 fn client(provider: ProviderConfig) -> Client {
@@ -33,7 +38,7 @@ fn refused(status: u16, body: &str) -> Error {
         retry_after: None,
         body: body.as_bytes().to_vec(),
     };
-    parse_response(&raw, std::time::SystemTime::UNIX_EPOCH, None).unwrap_err()
+    parse_response(&raw, SystemTime::UNIX_EPOCH, None).unwrap_err()
 }
 
 #[test]
@@ -57,4 +62,90 @@ fn errors_get_the_providers_hint_and_the_presented_fingerprint() {
     let e = genesys().explain(Error::transport("x").with_hint("own"));
     assert_eq!(e.hint.as_deref(), Some("own"));
     assert_eq!(genesys().explain(Error::config("x")).hint, None);
+}
+
+/// A clock whose sleeps end at once, moving the time to their deadline: a retry loop runs
+/// through its whole schedule in one go, on exact instants.
+#[derive(Debug)]
+struct Warp(ManualClock);
+
+impl Clock for Warp {
+    fn now(&self) -> SystemTime {
+        self.0.now()
+    }
+
+    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
+        if deadline > self.0.now() {
+            self.0.set(deadline);
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
+const START: SystemTime = SystemTime::UNIX_EPOCH;
+
+/// A generic client on a warped clock with `jitter` and `retry`.
+fn warped(jitter: SharedJitter, retry: RetryPolicy) -> (Client, Arc<Warp>) {
+    let clock = Arc::new(Warp(ManualClock::new(START)));
+    let c = generic()
+        .with_clock(clock.clone())
+        .with_jitter(jitter)
+        .with_retry(retry);
+    (c, clock)
+}
+
+/// Run the client's retry loop over an operation that fails with `error` every time;
+/// the instants of the attempts (seconds after [`START`]) and the final error.
+async fn attempts(client: &Client, clock: &Warp, error: Error) -> (Vec<f64>, Error) {
+    let seen = Mutex::new(Vec::new());
+    let e = client
+        .with_retries(|| {
+            let t = clock.now().duration_since(START).unwrap().as_secs_f64();
+            seen.lock().unwrap().push(t);
+            let e = error.clone();
+            async move { Err::<(), _>(e) }
+        })
+        .await
+        .unwrap_err();
+    (seen.into_inner().unwrap(), e)
+}
+
+fn close(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6)
+}
+
+#[tokio::test]
+async fn backoff_follows_the_injected_jitter_on_the_injected_clock() {
+    let (c, clock) = warped(Arc::new(SeededJitter::new(5)), RetryPolicy::default());
+    let (seen, e) = attempts(&c, &clock, Error::server_error(Some(503), "down")).await;
+    // Full jitter: retry n waits u_n × 300 ms × 2^(n-1), u_n replayed from the same seed.
+    let replay = SeededJitter::new(5);
+    let mut expected = vec![0.0];
+    for n in 0..5 {
+        let wait = 0.3 * f64::from(1u32 << n) * replay.unit();
+        expected.push(expected.last().unwrap() + wait);
+    }
+    assert!(close(&seen, &expected), "{seen:?} vs {expected:?}");
+    assert!(e.message.ends_with("(gave up after 6 attempts)"), "{e}");
+
+    // Retry-After is waited out exactly (the spread is smaller).
+    let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
+    let mut limited = Error::rate_limited(Some(429), "slow down");
+    limited.retry_after = Some(Duration::from_secs(2));
+    let (seen, _) = attempts(&c, &clock, limited).await;
+    assert!(close(&seen, &[0.0, 2.0, 4.0, 6.0, 8.0, 10.0]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_retry_budget_is_measured_on_the_injected_clock() {
+    let policy = RetryPolicy {
+        base: Duration::from_secs(1),
+        max_total: Duration::from_secs(1),
+        ..RetryPolicy::default()
+    };
+    let (c, clock) = warped(Arc::new(FixedJitter(0.9)), policy);
+    let (seen, e) = attempts(&c, &clock, Error::transport("reset")).await;
+    // 0.9 s fits the 1 s budget; the next wait (1.8 s) does not.
+    assert!(close(&seen, &[0.0, 0.9]), "{seen:?}");
+    assert!(e.message.contains("gave up after 2 attempts"), "{e}");
 }

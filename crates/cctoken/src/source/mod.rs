@@ -9,8 +9,9 @@
 //! - after 75 % (±5 % jitter) of the lifetime one background refresh starts; if it fails
 //!   while the current token is still good, callers keep getting the current token and the
 //!   refresh is retried with backoff;
-//! - time comes from an injected [`Clock`](crate::clock::Clock), so all of this is tested
-//!   without sleeping.
+//! - time comes from an injected [`Clock`](crate::clock::Clock) and the jitter from an
+//!   injected [`Jitter`](crate::jitter::Jitter), so all of this is tested without sleeping
+//!   and with known refresh instants.
 //!
 //! It does not persist tokens; a [`Fetch`] implementation that consults a cache does.
 
@@ -20,13 +21,13 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
-use rand::Rng;
 
 // Re-exported: they live in `token`, below both the fetchers and the source.
 pub use crate::token::{safety_margin, BoxFuture, Fetch};
 
 use crate::clock::SharedClock;
 use crate::error::Error;
+use crate::jitter::{self, SharedJitter};
 use crate::secret::AccessToken;
 use crate::token::Token;
 
@@ -55,6 +56,7 @@ thread_local! {
 struct Inner {
     fetcher: Arc<dyn Fetch>,
     clock: SharedClock,
+    jitter: SharedJitter,
     min_ttl: Duration,
     current: ArcSwapOption<Token>,
     /// Unix ms after which a background refresh should start.
@@ -93,6 +95,7 @@ impl TokenSource {
             inner: Arc::new(Inner {
                 fetcher,
                 clock,
+                jitter: jitter::system(),
                 min_ttl: Duration::ZERO,
                 current: ArcSwapOption::empty(),
                 refresh_at_ms: AtomicU64::new(u64::MAX),
@@ -109,6 +112,15 @@ impl TokenSource {
     pub fn with_min_ttl(mut self, min_ttl: Duration) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.min_ttl = min_ttl;
+        }
+        self
+    }
+
+    /// Spread refresh-ahead and its retries with `jitter` instead of the thread-local
+    /// generator (tests). Must be called before the source is shared.
+    pub fn with_jitter(mut self, jitter: SharedJitter) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.jitter = jitter;
         }
         self
     }
@@ -221,7 +233,7 @@ impl TokenSource {
 
     fn store(&self, token: Token) {
         let lifetime = token.expires_in.as_secs_f64();
-        let jitter = rand::thread_rng().gen_range(-REFRESH_JITTER..=REFRESH_JITTER);
+        let jitter = self.inner.jitter.between(-REFRESH_JITTER, REFRESH_JITTER);
         let ahead = Duration::from_secs_f64((lifetime * (REFRESH_AHEAD + jitter)).max(0.0));
         self.inner
             .refresh_at_ms
@@ -266,10 +278,7 @@ impl TokenSource {
                     .unwrap_or_default();
                 let backoff = Duration::from_secs(1u64 << n.min(8)).min(remaining / 4);
                 let backoff = backoff.max(Duration::from_millis(500));
-                let wait = Duration::from_secs_f64(
-                    rand::thread_rng()
-                        .gen_range(backoff.as_secs_f64() / 2.0..=backoff.as_secs_f64()),
-                );
+                let wait = backoff.mul_f64(self.inner.jitter.between(0.5, 1.0));
                 self.inner
                     .refresh_at_ms
                     .store(to_ms(now + wait), Ordering::Relaxed);
@@ -280,6 +289,15 @@ impl TokenSource {
                     e.message
                 );
             }
+        }
+    }
+
+    /// When the next background refresh is due (refresh-ahead, or the retry after a failed
+    /// one); `None` before the first token.
+    pub fn refresh_due(&self) -> Option<SystemTime> {
+        match self.inner.refresh_at_ms.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            ms => Some(UNIX_EPOCH + Duration::from_millis(ms)),
         }
     }
 

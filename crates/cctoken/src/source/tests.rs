@@ -3,6 +3,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
+use crate::jitter::{FixedJitter, Jitter as _, SeededJitter};
 
 /// A fetcher that counts calls and can be told to fail.
 #[derive(Default)]
@@ -37,13 +38,29 @@ impl Fetch for Arc<Fake> {
     }
 }
 
+/// Seconds after the epoch at which the tests' clocks start.
+const START: u64 = 1_000_000;
+
 fn setup(lifetime: u64) -> (TokenSource, Arc<Fake>, ManualClock) {
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_000_000));
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
     let fake = Arc::new(Fake::default());
     *fake.lifetime.lock().unwrap() = Duration::from_secs(lifetime);
     *fake.clock.lock().unwrap() = Some(clock.clone());
     let src = TokenSource::new(fake.clone(), Arc::new(clock.clone()));
     (src, fake, clock)
+}
+
+/// [`setup`] with a jitter that always draws `u`.
+fn setup_fixed(lifetime: u64, u: f64) -> (TokenSource, Arc<Fake>, ManualClock) {
+    let (_, fake, clock) = setup(lifetime);
+    let src = TokenSource::new(fake.clone(), Arc::new(clock.clone()))
+        .with_jitter(Arc::new(FixedJitter(u)));
+    (src, fake, clock)
+}
+
+/// `secs` after the clocks' start.
+fn at(secs: f64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(START) + Duration::from_secs_f64(secs)
 }
 
 async fn settle() {
@@ -177,4 +194,58 @@ async fn invalidate_replaces_a_rejected_token_once() {
         b.unwrap().access_token.expose_secret()
     );
     assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn refresh_ahead_is_due_where_the_jitter_puts_it() {
+    // The jitter's ends: 70 % and (just under) 80 % of the lifetime.
+    let (src, fake, clock) = setup_fixed(3600, 0.0);
+    src.token().await.unwrap();
+    assert_eq!(src.refresh_due(), Some(at(2520.0)));
+    clock.set(at(2519.999));
+    src.token().await.unwrap();
+    settle().await;
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "not due yet");
+    clock.set(at(2520.0));
+    src.token().await.unwrap();
+    settle().await;
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 2, "due at 70 %");
+
+    let (src, _, _) = setup_fixed(3600, 0.999_999);
+    src.token().await.unwrap();
+    let due = src.refresh_due().unwrap().duration_since(at(0.0)).unwrap();
+    assert!(
+        due > Duration::from_secs(2879) && due < Duration::from_secs(2880),
+        "{due:?}"
+    );
+
+    // A seeded jitter: the instant the source drew, replayed.
+    let (_, fake, clock) = setup(3600);
+    let src = TokenSource::new(fake, Arc::new(clock)).with_jitter(Arc::new(SeededJitter::new(42)));
+    src.token().await.unwrap();
+    let j = SeededJitter::new(42).between(-REFRESH_JITTER, REFRESH_JITTER);
+    let expected = to_ms(at(3600.0 * (REFRESH_AHEAD + j)));
+    assert_eq!(src.refresh_due().map(to_ms), Some(expected));
+}
+
+#[tokio::test]
+async fn failed_refreshes_back_off_by_the_injected_jitter() {
+    // u = 0: refresh at 70 %, each retry after half the doubling backoff (1 s, 2 s, 4 s).
+    let (src, fake, clock) = setup_fixed(3600, 0.0);
+    src.token().await.unwrap();
+    fake.fail.store(true, Ordering::SeqCst);
+    let mut due = at(2520.0);
+    for (n, wait) in [(1, 1.0), (2, 2.0), (3, 4.0)] {
+        clock.set(due);
+        assert_eq!(
+            src.token().await.unwrap().access_token.expose_secret(),
+            "tok-0"
+        );
+        settle().await;
+        assert_eq!(src.consecutive_failures(), n);
+        let next = due + Duration::from_secs_f64(wait);
+        assert_eq!(src.refresh_due(), Some(next), "retry {n}");
+        due = next;
+    }
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 4);
 }
