@@ -347,7 +347,12 @@ impl AgentFetch {
 }
 
 impl Fetch for AgentFetch {
-    fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    /// One request to the agent, which does its own retrying: the deadline is not needed.
+    fn fetch<'a>(
+        &'a self,
+        _current: Option<&'a Token>,
+        _deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let rejected = self
                 .rejected

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use cctoken::clock::SharedClock;
@@ -62,9 +62,13 @@ pub struct Counted {
 }
 
 impl Fetch for Counted {
-    fn fetch<'a>(&'a self, current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        current: Option<&'a Token>,
+        deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
-            match self.inner.fetch(current).await {
+            match self.inner.fetch(current, deadline).await {
                 Ok(t) => {
                     self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
                     self.counters.last.store(Some(Arc::new(t.clone())));

@@ -31,7 +31,11 @@ fn token() -> Token {
 
 struct Once;
 impl Fetch for Once {
-    fn fetch<'a>(&'a self, _c: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        _c: Option<&'a Token>,
+        _deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async { Ok(token()) })
     }
 }

@@ -44,34 +44,58 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to; for tests. Its sleepers wake when it is moved
-/// past their deadline.
+/// past their deadline — or, for a [`ManualClock::warping`] clock, move it there.
 #[derive(Debug, Clone)]
-pub struct ManualClock(Arc<watch::Sender<SystemTime>>);
+pub struct ManualClock {
+    time: Arc<watch::Sender<SystemTime>>,
+    warp: bool,
+}
 
 impl ManualClock {
     /// A clock frozen at `start`.
     pub fn new(start: SystemTime) -> Self {
-        Self(Arc::new(watch::Sender::new(start)))
+        Self {
+            time: Arc::new(watch::Sender::new(start)),
+            warp: false,
+        }
+    }
+
+    /// A clock at `start` whose sleeps end at once, moving it to their deadline: a retry
+    /// loop on it runs through its whole schedule in one go, on exact instants.
+    pub fn warping(start: SystemTime) -> Self {
+        Self {
+            warp: true,
+            ..Self::new(start)
+        }
     }
 
     /// Move the clock forward.
     pub fn advance(&self, by: Duration) {
-        self.0.send_modify(|t| *t += by);
+        self.time.send_modify(|t| *t += by);
     }
 
     /// Set the clock to `to`.
     pub fn set(&self, to: SystemTime) {
-        self.0.send_replace(to);
+        self.time.send_replace(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        *self.0.borrow()
+        *self.time.borrow()
     }
 
     fn sleep_until(&self, deadline: SystemTime) -> Sleep {
-        let mut time = self.0.subscribe();
+        if self.warp {
+            self.time.send_if_modified(|now| {
+                let later = deadline > *now;
+                if later {
+                    *now = deadline;
+                }
+                later
+            });
+        }
+        let mut time = self.time.subscribe();
         Box::pin(async move {
             // An error means every handle of the clock is gone: nothing can move it any
             // more, so there is nothing left to wait for.
@@ -114,5 +138,15 @@ mod tests {
         sleep.await.unwrap();
         // Past deadlines complete at once.
         c.sleep_until(SystemTime::UNIX_EPOCH).await;
+    }
+
+    #[tokio::test]
+    async fn warping_sleeps_move_the_clock_to_their_deadline() {
+        let c = ManualClock::warping(SystemTime::UNIX_EPOCH);
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(10);
+        c.sleep_until(at).await;
+        assert_eq!(c.now(), at);
+        c.sleep_until(SystemTime::UNIX_EPOCH).await;
+        assert_eq!(c.now(), at, "never backwards");
     }
 }

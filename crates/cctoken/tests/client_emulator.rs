@@ -1,18 +1,20 @@
 //! The library's `Client` against the in-process emulator: every provider, every client
 //! authentication method, discovery, the CXone access-key flow and refresh, and the
-//! runtime faults of SPEC §10.
+//! runtime faults of SPEC §10, and the cache in front of it retrying a refresh ahead.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use cctoken::auth::AuthMethod;
+use cctoken::cache::{CachedClient, DiskCache};
 use cctoken::client::{Client, RetryPolicy};
-use cctoken::clock::SystemClock;
+use cctoken::clock::{Clock as _, ManualClock, SystemClock};
 use cctoken::config::ClientConfig;
 use cctoken::error::{Class, ErrorKind};
+use cctoken::jitter::FixedJitter;
 use cctoken::provider::{AccessKey, Endpoint, ProviderConfig};
 use cctoken::secret::ClientSecret;
-use cctoken::source::TokenSource;
+use cctoken::source::{Fetch as _, TokenSource};
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
 
 const SECRET: &str = "demo+s3cret/=%&";
@@ -251,5 +253,37 @@ async fn token_source_over_the_emulator_shares_one_request() {
     }
     assert_eq!(tokens.len(), 1);
     assert_eq!(stats(&emu).await["token_requests_total"], 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refresh_ahead_through_the_cache_retries_only_before_the_held_token_runs_out() {
+    let emu = emulator(Flavor::Generic).await;
+    let held = generic(&emu, "demo-client", SECRET, None)
+        .fetch_token()
+        .await
+        .unwrap();
+    fault(&emu, r#"{"kind":"status","status":503,"count":100}"#).await;
+    let before = stats(&emu).await["token_requests_total"].as_u64().unwrap();
+    // The default policy would spread its six attempts over 4.65 s (u = 0.5); the held
+    // token stops serving 1 s from now.
+    let start = SystemTime::now();
+    let clock = ManualClock::warping(start);
+    let client = generic(&emu, "demo-client", SECRET, None)
+        .with_retry(RetryPolicy::default())
+        .with_clock(Arc::new(clock.clone()))
+        .with_jitter(Arc::new(FixedJitter(0.5)));
+    let dir = tempfile::tempdir().unwrap();
+    let cached = CachedClient::new(
+        client,
+        DiskCache::open(dir.path()).unwrap(),
+        Arc::new(clock.clone()),
+    );
+    let deadline = start + Duration::from_secs(1);
+    let e = cached.fetch(Some(&held), Some(deadline)).await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let sent = stats(&emu).await["token_requests_total"].as_u64().unwrap() - before;
+    assert_eq!(sent, u64::from(RetryPolicy::default().max_attempts));
+    assert!(clock.now() < deadline, "the last retry landed in time");
     emu.shutdown().await;
 }

@@ -441,7 +441,11 @@ impl Fake {
 pub struct FakeFetch(Arc<Fake>);
 
 impl Fetch for FakeFetch {
-    fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        _current: Option<&'a Token>,
+        _deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let f = &self.0;
             let n = f.calls.fetch_add(1, Ordering::SeqCst);

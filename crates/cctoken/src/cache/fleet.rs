@@ -46,9 +46,10 @@ impl CachedClient {
         min_ttl: Duration,
         exclude: Option<&AccessToken>,
         previous: Option<&Token>,
+        deadline: Option<SystemTime>,
     ) -> Option<Result<(Token, Origin), Error>> {
         let secret = &self.client.config().client_secret;
-        let deadline = Instant::now() + LOCK_WAIT;
+        let give_up = Instant::now() + LOCK_WAIT;
         let mut pause = POLL_MIN;
         loop {
             let lookup = shared
@@ -65,10 +66,10 @@ impl CachedClient {
             };
             if let Some(lease) = shared.try_lease(&self.key).await.ok()? {
                 let previous = previous.or(stale.as_ref());
-                let result = self.fetch_leased(shared, lease, previous).await;
+                let result = self.fetch_leased(shared, lease, previous, deadline).await;
                 return Some(result.map(|t| (t, Origin::Server)));
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= give_up {
                 tracing::warn!(
                     "another machine has held the shared cache's refresh lease for {} s; \
                      asking the token server",
@@ -88,6 +89,7 @@ impl CachedClient {
         shared: &RedisCache,
         lease: Lease,
         previous: Option<&Token>,
+        deadline: Option<SystemTime>,
     ) -> Result<Token, Error> {
         let secret = &self.client.config().client_secret;
         let remembered = shared
@@ -95,7 +97,7 @@ impl CachedClient {
             .await
             .ok()
             .flatten();
-        let work = self.fetch_and_store(previous, remembered);
+        let work = self.fetch_and_store(previous, remembered, deadline);
         tokio::pin!(work);
         let every = LEASE_TTL / 3;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

@@ -172,13 +172,16 @@ impl CachedClient {
     /// re-check after acquiring it, so only one process asks the server). With a Redis
     /// cache, one process in the whole fleet asks (see the `redis` module).
     pub async fn token(&self, min_ttl: Duration) -> Result<(Token, Origin), Error> {
-        self.obtain(min_ttl, None).await
+        self.obtain(min_ttl, None, None).await
     }
 
+    /// A token for `min_ttl` that is not `exclude`; the client's retries fit before
+    /// `deadline` (see [`Fetch::fetch`]).
     async fn obtain(
         &self,
         min_ttl: Duration,
         exclude: Option<&AccessToken>,
+        deadline: Option<SystemTime>,
     ) -> Result<(Token, Origin), Error> {
         if let Found::Fresh(t) = self.judge(self.load_disk(), min_ttl, exclude)? {
             return Ok((t, Origin::Cache));
@@ -201,13 +204,13 @@ impl CachedClient {
         #[cfg(feature = "redis")]
         if let Some(shared) = self.fleet() {
             if let Some(done) = self
-                .under_lease(shared, min_ttl, exclude, previous.as_ref())
+                .under_lease(shared, min_ttl, exclude, previous.as_ref(), deadline)
                 .await
             {
                 return done;
             }
         }
-        self.fetch_and_store(previous.as_ref(), None)
+        self.fetch_and_store(previous.as_ref(), None, deadline)
             .await
             .map(|t| (t, Origin::Server))
     }
@@ -218,6 +221,7 @@ impl CachedClient {
         &self,
         previous: Option<&Token>,
         also_until: Option<SystemTime>,
+        deadline: Option<SystemTime>,
     ) -> Result<Token, Error> {
         let secret = &self.client.config().client_secret;
         let now = self.clock.now();
@@ -242,7 +246,7 @@ impl CachedClient {
             );
             tokio::time::sleep(wait).await;
         }
-        match self.client.fetch(previous).await {
+        match self.client.fetch(previous, deadline).await {
             Ok(t) => {
                 if let Err(e) = self.cache.store_token(&self.key, secret, &t) {
                     tracing::warn!("could not write the token cache: {e}");
@@ -274,7 +278,11 @@ impl CachedClient {
 }
 
 impl Fetch for CachedClient {
-    fn fetch<'a>(&'a self, current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        current: Option<&'a Token>,
+        deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             // A token the source already holds is not an answer, even if the cache has it.
             if let Some(cur) = current {
@@ -286,7 +294,9 @@ impl Fetch for CachedClient {
                 self.invalidate();
             }
             let exclude = current.map(|c| &c.access_token);
-            self.obtain(Duration::ZERO, exclude).await.map(|(t, _)| t)
+            self.obtain(Duration::ZERO, exclude, deadline)
+                .await
+                .map(|(t, _)| t)
         })
     }
 }

@@ -9,7 +9,7 @@
 pub mod http;
 pub mod retry;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::OnceCell;
 use url::Url;
@@ -226,7 +226,9 @@ impl Client {
         let mut tried = Vec::new();
         for url in discovery::metadata_urls(issuer, order) {
             let raw = self
-                .with_retries(|| async { http::get(self.http()?, &url, self.trace()).await })
+                .with_retries(None, || async {
+                    http::get(self.http()?, &url, self.trace()).await
+                })
                 .await?;
             if (200..300).contains(&raw.status) {
                 return discovery::parse_metadata(&raw.body, &url);
@@ -272,20 +274,25 @@ impl Client {
 
     /// Obtain a fresh token with the provider's grant, retrying transient failures.
     pub async fn fetch_token(&self) -> Result<Token, Error> {
-        self.grant(&self.initial_grant()).await
+        self.grant(&self.initial_grant(), None).await
     }
 
     /// Exchange a refresh token (CXone). On `invalid_grant` the caller should fall back to
     /// [`fetch_token`](Self::fetch_token).
     pub async fn refresh(&self, refresh_token: &AccessToken) -> Result<Token, Error> {
-        let rt = ClientSecret::new(refresh_token.expose_secret());
-        self.grant(&Grant::RefreshToken(rt)).await
+        self.grant(&Self::refresh_grant(refresh_token), None).await
     }
 
-    async fn grant(&self, grant: &Grant) -> Result<Token, Error> {
+    fn refresh_grant(refresh_token: &AccessToken) -> Grant {
+        Grant::RefreshToken(ClientSecret::new(refresh_token.expose_secret()))
+    }
+
+    /// Send `grant`, retrying transient failures (before `deadline` when given, see
+    /// [`Fetch::fetch`]).
+    async fn grant(&self, grant: &Grant, deadline: Option<SystemTime>) -> Result<Token, Error> {
         let resolved = self.resolve().await?;
         let req = self.prepare(resolved, grant);
-        self.with_retries(|| async {
+        self.with_retries(deadline, || async {
             let raw = http::send(self.http()?, &req, self.trace()).await?;
             parse_response(&raw, self.clock.now(), self.config.default_lifetime)
         })
@@ -305,10 +312,15 @@ impl Client {
         e
     }
 
-    /// Run `op` until it succeeds, fails for good, or the retry policy says stop. Time (the
-    /// budget and the sleeps) comes from the injected clock, the backoff's spread from the
-    /// injected jitter.
-    async fn with_retries<T, F, Fut>(&self, mut op: F) -> Result<T, Error>
+    /// Run `op` until it succeeds, fails for good, or the retry policy says stop; with a
+    /// `deadline`, every retry is fitted before it ([`RetryPolicy::delay_within`]). Time
+    /// (the budget, the window and the sleeps) comes from the injected clock, the
+    /// backoff's spread from the injected jitter.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        deadline: Option<SystemTime>,
+        mut op: F,
+    ) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, Error>>,
@@ -322,9 +334,14 @@ impl Client {
                     retry += 1;
                     let now = self.clock.now();
                     let elapsed = now.duration_since(start).unwrap_or_default();
-                    let delay = self
-                        .retry
-                        .delay(retry, elapsed, e.retry_after, &*self.jitter);
+                    let window = deadline.map(|d| d.duration_since(now).unwrap_or_default());
+                    let delay = self.retry.delay_within(
+                        retry,
+                        elapsed,
+                        e.retry_after,
+                        window,
+                        &*self.jitter,
+                    );
                     let Some(delay) = delay else {
                         if retry > 1 {
                             e.message = format!("{} (gave up after {retry} attempts)", e.message);
@@ -363,7 +380,9 @@ impl Client {
         })?;
         let url = cxone::configuration_url(issuer, &tenant);
         let raw = self
-            .with_retries(|| async { http::get(self.http()?, &url, self.trace()).await })
+            .with_retries(None, || async {
+                http::get(self.http()?, &url, self.trace()).await
+            })
             .await?;
         if !(200..300).contains(&raw.status) {
             return Err(Error::unexpected(
@@ -378,10 +397,14 @@ impl Client {
 impl Fetch for Client {
     /// A refresh-token grant when `current` carries a refresh token (falling back to a new
     /// grant when it is refused), the provider's grant otherwise.
-    fn fetch<'a>(&'a self, current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        current: Option<&'a Token>,
+        deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             if let Some(rt) = current.and_then(|t| t.refresh_token.as_ref()) {
-                match self.refresh(rt).await {
+                match self.grant(&Self::refresh_grant(rt), deadline).await {
                     Ok(t) => return Ok(t),
                     Err(e) if e.kind == ErrorKind::InvalidGrant => {
                         tracing::debug!("refresh token refused; requesting a new grant");
@@ -389,7 +412,7 @@ impl Fetch for Client {
                     Err(e) => return Err(e),
                 }
             }
-            self.fetch_token().await
+            self.grant(&self.initial_grant(), deadline).await
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Retry policy for transient failures: exponential backoff with full jitter,
-//! `Retry-After` honoured but capped, bounded attempts and total time.
+//! `Retry-After` honoured but capped, bounded attempts and total time — and, while the
+//! caller still holds a usable token, every retry fitted before that token runs out.
 //!
 //! Permanent failures are never retried; that decision belongs to [`crate::error::Class`].
 //! This module only computes delays, with the caller's [`Jitter`] — the caller sleeps.
@@ -54,6 +55,22 @@ impl RetryPolicy {
         retry_after: Option<Duration>,
         jitter: &dyn Jitter,
     ) -> Option<Duration> {
+        self.delay_within(retry, elapsed, retry_after, None, jitter)
+    }
+
+    /// [`RetryPolicy::delay`] for a caller that must retry within `window` (the held
+    /// token's usable life left, SPEC §6 refresh-ahead): a backoff that would end past it
+    /// is drawn again within it, so the retry still lands in time. The server's
+    /// `Retry-After` stays the floor; when it does not fit the window either, `None` — the
+    /// caller then gives up on this token and retries by its own schedule.
+    pub fn delay_within(
+        &self,
+        retry: u32,
+        elapsed: Duration,
+        retry_after: Option<Duration>,
+        window: Option<Duration>,
+        jitter: &dyn Jitter,
+    ) -> Option<Duration> {
         if retry >= self.max_attempts {
             return None;
         }
@@ -64,13 +81,22 @@ impl RetryPolicy {
                     .unwrap_or(u32::MAX),
             )
             .min(self.cap);
-        let spread = exp.mul_f64(jitter.unit());
-        let wait = match retry_after {
-            Some(ra) => ra
-                .min(self.max_retry_after)
-                .max(spread.min(Duration::from_millis(250))),
+        let u = jitter.unit();
+        let spread = exp.mul_f64(u);
+        let floor = retry_after.map(|ra| ra.min(self.max_retry_after));
+        let mut wait = match floor {
+            Some(ra) => ra.max(spread.min(Duration::from_millis(250))),
             None => spread,
         };
+        if let Some(left) = window {
+            let floor = floor.unwrap_or_default();
+            if floor >= left {
+                return None;
+            }
+            if wait >= left {
+                wait = floor + (left - floor).mul_f64(u);
+            }
+        }
         (elapsed + wait <= self.max_total).then_some(wait)
     }
 }
@@ -139,6 +165,43 @@ mod tests {
         );
         assert_eq!(
             RetryPolicy::none().delay(1, Duration::ZERO, None, &rng),
+            None
+        );
+    }
+
+    #[test]
+    fn a_window_pulls_long_waits_inside_it_but_never_before_retry_after() {
+        let p = RetryPolicy::default();
+        let j = FixedJitter(0.5);
+        let ms = Duration::from_millis;
+        // Fits: unchanged.
+        assert_eq!(
+            p.delay_within(2, ms(0), None, Some(ms(400)), &j),
+            Some(ms(300))
+        );
+        // Would end past the window: drawn again inside it.
+        assert_eq!(
+            p.delay_within(3, ms(0), None, Some(ms(400)), &j),
+            Some(ms(200))
+        );
+        // Retry-After is the floor of the redrawn wait...
+        assert_eq!(
+            p.delay_within(3, ms(0), Some(ms(100)), Some(ms(200)), &j),
+            Some(ms(150))
+        );
+        // ...and when it does not fit, the caller gives up on the window.
+        assert_eq!(
+            p.delay_within(1, ms(0), Some(ms(400)), Some(ms(400)), &j),
+            None
+        );
+        assert_eq!(
+            p.delay_within(1, ms(0), None, Some(Duration::ZERO), &j),
+            None
+        );
+        // Attempts and the total budget still stop it.
+        assert_eq!(p.delay_within(6, ms(0), None, Some(ms(400)), &j), None);
+        assert_eq!(
+            p.delay_within(1, p.max_total, None, Some(ms(400)), &j),
             None
         );
     }

@@ -2,7 +2,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::*;
-use crate::clock::{Clock, ManualClock, Sleep};
+use crate::clock::{Clock as _, ManualClock};
 use crate::jitter::{FixedJitter, Jitter as _, SeededJitter};
 use crate::token::RawResponse;
 
@@ -64,42 +64,31 @@ fn errors_get_the_providers_hint_and_the_presented_fingerprint() {
     assert_eq!(genesys().explain(Error::config("x")).hint, None);
 }
 
-/// A clock whose sleeps end at once, moving the time to their deadline: a retry loop runs
-/// through its whole schedule in one go, on exact instants.
-#[derive(Debug)]
-struct Warp(ManualClock);
-
-impl Clock for Warp {
-    fn now(&self) -> SystemTime {
-        self.0.now()
-    }
-
-    fn sleep_until(&self, deadline: SystemTime) -> Sleep {
-        if deadline > self.0.now() {
-            self.0.set(deadline);
-        }
-        Box::pin(std::future::ready(()))
-    }
-}
-
 const START: SystemTime = SystemTime::UNIX_EPOCH;
 
-/// A generic client on a warped clock with `jitter` and `retry`.
-fn warped(jitter: SharedJitter, retry: RetryPolicy) -> (Client, Arc<Warp>) {
-    let clock = Arc::new(Warp(ManualClock::new(START)));
+/// A generic client on a warping clock with `jitter` and `retry`.
+fn warped(jitter: SharedJitter, retry: RetryPolicy) -> (Client, ManualClock) {
+    let clock = ManualClock::warping(START);
     let c = generic()
-        .with_clock(clock.clone())
+        .with_clock(Arc::new(clock.clone()))
         .with_jitter(jitter)
         .with_retry(retry);
     (c, clock)
 }
 
-/// Run the client's retry loop over an operation that fails with `error` every time;
-/// the instants of the attempts (seconds after [`START`]) and the final error.
-async fn attempts(client: &Client, clock: &Warp, error: Error) -> (Vec<f64>, Error) {
+/// Run the client's retry loop, with a deadline `deadline` seconds after [`START`] if
+/// given, over an operation that fails with `error` every time; the instants of the
+/// attempts (seconds after [`START`]) and the final error.
+async fn attempts(
+    client: &Client,
+    clock: &ManualClock,
+    error: Error,
+    deadline: Option<f64>,
+) -> (Vec<f64>, Error) {
     let seen = Mutex::new(Vec::new());
+    let deadline = deadline.map(|d| START + Duration::from_secs_f64(d));
     let e = client
-        .with_retries(|| {
+        .with_retries(deadline, || {
             let t = clock.now().duration_since(START).unwrap().as_secs_f64();
             seen.lock().unwrap().push(t);
             let e = error.clone();
@@ -117,7 +106,7 @@ fn close(a: &[f64], b: &[f64]) -> bool {
 #[tokio::test]
 async fn backoff_follows_the_injected_jitter_on_the_injected_clock() {
     let (c, clock) = warped(Arc::new(SeededJitter::new(5)), RetryPolicy::default());
-    let (seen, e) = attempts(&c, &clock, Error::server_error(Some(503), "down")).await;
+    let (seen, e) = attempts(&c, &clock, Error::server_error(Some(503), "down"), None).await;
     // Full jitter: retry n waits u_n × 300 ms × 2^(n-1), u_n replayed from the same seed.
     let replay = SeededJitter::new(5);
     let mut expected = vec![0.0];
@@ -132,7 +121,7 @@ async fn backoff_follows_the_injected_jitter_on_the_injected_clock() {
     let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
     let mut limited = Error::rate_limited(Some(429), "slow down");
     limited.retry_after = Some(Duration::from_secs(2));
-    let (seen, _) = attempts(&c, &clock, limited).await;
+    let (seen, _) = attempts(&c, &clock, limited, None).await;
     assert!(close(&seen, &[0.0, 2.0, 4.0, 6.0, 8.0, 10.0]), "{seen:?}");
 }
 
@@ -144,8 +133,46 @@ async fn the_retry_budget_is_measured_on_the_injected_clock() {
         ..RetryPolicy::default()
     };
     let (c, clock) = warped(Arc::new(FixedJitter(0.9)), policy);
-    let (seen, e) = attempts(&c, &clock, Error::transport("reset")).await;
+    let (seen, e) = attempts(&c, &clock, Error::transport("reset"), None).await;
     // 0.9 s fits the 1 s budget; the next wait (1.8 s) does not.
     assert!(close(&seen, &[0.0, 0.9]), "{seen:?}");
     assert!(e.message.contains("gave up after 2 attempts"), "{e}");
+}
+
+#[tokio::test]
+async fn with_a_deadline_every_retry_lands_before_it() {
+    let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
+    let down = || Error::server_error(Some(503), "down");
+    // Without one: 0.15 s, 0.3 s, 0.6 s, 1.2 s, 2.4 s apart.
+    let (seen, _) = attempts(&c, &clock, down(), None).await;
+    assert!(
+        close(&seen, &[0.0, 0.15, 0.45, 1.05, 2.25, 4.65]),
+        "{seen:?}"
+    );
+    // Before 1 s: the waits that would pass it are drawn again within what is left.
+    let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
+    let (seen, e) = attempts(&c, &clock, down(), Some(1.0)).await;
+    assert!(
+        close(&seen, &[0.0, 0.15, 0.45, 0.725, 0.8625, 0.93125]),
+        "{seen:?}"
+    );
+    assert!(e.message.ends_with("(gave up after 6 attempts)"), "{e}");
+}
+
+#[tokio::test]
+async fn with_a_deadline_retry_after_is_still_waited_out() {
+    let limited = |secs: f64| {
+        let mut e = Error::rate_limited(Some(429), "slow down");
+        e.retry_after = Some(Duration::from_secs_f64(secs));
+        e
+    };
+    // 0.3 s apart, as the server said, until the next one would pass the deadline.
+    let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
+    let (seen, _) = attempts(&c, &clock, limited(0.3), Some(1.0)).await;
+    assert!(close(&seen, &[0.0, 0.3, 0.6, 0.9]), "{seen:?}");
+    // A Retry-After past the deadline: no retry sooner; the error goes back with it.
+    let (c, clock) = warped(Arc::new(FixedJitter(0.5)), RetryPolicy::default());
+    let (seen, e) = attempts(&c, &clock, limited(2.0), Some(1.0)).await;
+    assert!(close(&seen, &[0.0]), "{seen:?}");
+    assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
 }

@@ -138,6 +138,14 @@ impl TokenSource {
         token.remaining(now) > self.required(token)
     }
 
+    /// The instant `token` stops being usable (the margin, or `min_ttl`, before expiry).
+    fn usable_until(&self, token: &Token) -> SystemTime {
+        token
+            .expires_at()
+            .checked_sub(self.required(token))
+            .unwrap_or(UNIX_EPOCH)
+    }
+
     /// The current token if it is usable now, without any waiting or I/O.
     pub fn peek(&self) -> Option<Token> {
         let guard = self.inner.current.load();
@@ -206,7 +214,7 @@ impl TokenSource {
                 return Ok(t.clone()); // already replaced by a concurrent caller
             }
         }
-        let token = self.inner.fetcher.fetch(cur.as_deref()).await?;
+        let token = self.inner.fetcher.fetch(cur.as_deref(), None).await?;
         self.store(token.clone());
         Ok(token)
     }
@@ -220,7 +228,7 @@ impl TokenSource {
                 return Ok(t.clone());
             }
         }
-        let token = self.inner.fetcher.fetch(prev.as_deref()).await?;
+        let token = self.inner.fetcher.fetch(prev.as_deref(), None).await?;
         if !self.usable(&token, self.inner.clock.now()) {
             tracing::warn!(
                 lifetime_s = token.expires_in.as_secs(),
@@ -261,6 +269,10 @@ impl TokenSource {
     }
 
     /// One refresh-ahead attempt; on failure, schedule the next with backoff.
+    ///
+    /// Both the fetcher's retries and the next attempt are fitted before the current token
+    /// stops being usable, so one still lands while it serves; a server's `Retry-After` is
+    /// never cut short, though.
     pub async fn background_refresh(&self) {
         let _g = self.inner.flight.lock().await;
         let prev = self.inner.current.load_full();
@@ -268,17 +280,31 @@ impl TokenSource {
         if to_ms(now) < self.inner.refresh_at_ms.load(Ordering::Relaxed) {
             return; // refreshed by someone else meanwhile
         }
-        match self.inner.fetcher.fetch(prev.as_deref()).await {
+        let deadline = prev
+            .as_deref()
+            .map(|t| self.usable_until(t))
+            .filter(|d| *d > now);
+        match self.inner.fetcher.fetch(prev.as_deref(), deadline).await {
             Ok(token) => self.store(token),
             Err(e) => {
                 let n = self.inner.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                let now = self.inner.clock.now();
                 let remaining = prev
                     .as_deref()
                     .map(|t| t.remaining(now))
                     .unwrap_or_default();
                 let backoff = Duration::from_secs(1u64 << n.min(8)).min(remaining / 4);
                 let backoff = backoff.max(Duration::from_millis(500));
-                let wait = backoff.mul_f64(self.inner.jitter.between(0.5, 1.0));
+                let mut wait = backoff.mul_f64(self.inner.jitter.between(0.5, 1.0));
+                let left = deadline
+                    .and_then(|d| d.duration_since(now).ok())
+                    .unwrap_or_default();
+                if wait >= left {
+                    wait = left.mul_f64(self.inner.jitter.between(0.5, 1.0));
+                }
+                if let Some(ra) = e.retry_after {
+                    wait = wait.max(ra);
+                }
                 self.inner
                     .refresh_at_ms
                     .store(to_ms(now + wait), Ordering::Relaxed);

@@ -5,23 +5,33 @@ use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::jitter::{FixedJitter, Jitter as _, SeededJitter};
 
-/// A fetcher that counts calls and can be told to fail.
+/// A fetcher that counts calls, remembers the deadlines it was given, and can be told to
+/// fail (with a `Retry-After` when one is set).
 #[derive(Default)]
 struct Fake {
     calls: AtomicUsize,
     fail: AtomicBool,
+    retry_after: Mutex<Option<Duration>>,
+    deadlines: Mutex<Vec<Option<SystemTime>>>,
     lifetime: Mutex<Duration>,
     clock: Mutex<Option<ManualClock>>,
 }
 
 impl Fetch for Arc<Fake> {
-    fn fetch<'a>(&'a self, _current: Option<&'a Token>) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(
+        &'a self,
+        _current: Option<&'a Token>,
+        deadline: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            self.deadlines.lock().unwrap().push(deadline);
             // Let concurrent callers pile up on the single flight.
             tokio::task::yield_now().await;
             if self.fail.load(Ordering::SeqCst) {
-                return Err(Error::transport("down"));
+                let mut e = Error::transport("down");
+                e.retry_after = *self.retry_after.lock().unwrap();
+                return Err(e);
             }
             let now = self.clock.lock().unwrap().as_ref().unwrap().now();
             Ok(Token {
@@ -248,4 +258,61 @@ async fn failed_refreshes_back_off_by_the_injected_jitter() {
         due = next;
     }
     assert_eq!(fake.calls.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn refresh_ahead_retries_land_before_the_held_token_runs_out() {
+    // 4 s tokens: refresh ahead at 3 s (u = 0.5), usable until 3.6 s (margin 0.4 s).
+    let (src, fake, clock) = setup_fixed(4, 0.5);
+    src.token().await.unwrap();
+    fake.fail.store(true, Ordering::SeqCst);
+    let usable_until = at(3.6);
+    clock.set(at(3.0));
+    let mut due = at(3.0);
+    for n in 1..=4 {
+        clock.set(due);
+        assert_eq!(
+            src.token().await.unwrap().access_token.expose_secret(),
+            "tok-0"
+        );
+        settle().await;
+        assert_eq!(src.consecutive_failures(), n);
+        assert_eq!(
+            fake.deadlines.lock().unwrap().last(),
+            Some(&Some(usable_until)),
+            "the fetcher is told when the held token stops serving"
+        );
+        let next = src.refresh_due().unwrap();
+        assert!(next > due && next < usable_until, "retry {n} at {next:?}");
+        due = next;
+    }
+    // The first retry keeps its backoff (0.375 s fits); the second would have passed the
+    // deadline (3.75 s) and was drawn again within it.
+    assert_eq!(fake.calls.load(Ordering::SeqCst), 5);
+    fake.fail.store(false, Ordering::SeqCst);
+    clock.set(due);
+    src.token().await.unwrap();
+    settle().await;
+    let t = src.token().await.unwrap();
+    assert_eq!(t.access_token.expose_secret(), "tok-5", "renewed in time");
+}
+
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_is_honoured() {
+    let (src, fake, clock) = setup_fixed(4, 0.5);
+    src.token().await.unwrap();
+    fake.fail.store(true, Ordering::SeqCst);
+    *fake.retry_after.lock().unwrap() = Some(Duration::from_secs(5));
+    clock.set(at(3.0));
+    src.token().await.unwrap();
+    settle().await;
+    assert_eq!(
+        src.refresh_due(),
+        Some(at(8.0)),
+        "not sooner than the server said"
+    );
+    // Once the held token no longer serves, callers wait for a token without a deadline.
+    clock.set(at(3.7));
+    assert!(src.token().await.is_err());
+    assert_eq!(fake.deadlines.lock().unwrap().last(), Some(&None));
 }
