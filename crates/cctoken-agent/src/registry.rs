@@ -1,5 +1,6 @@
 //! The profiles an agent serves: one [`TokenSource`] per profile, the counters behind
-//! `/metrics`, and the background task that keeps every token fresh.
+//! `/metrics`, and the background task that keeps every token fresh ([`keep_fresh`]: a
+//! timer per profile, set to the source's refresh-ahead instant).
 //!
 //! A profile's fetcher is wrapped in [`Counted`], which counts refreshes and failures and
 //! remembers the last token obtained. That last token is what lets the agent keep
@@ -23,7 +24,9 @@ use cctoken::source::{BoxFuture, Fetch, TokenSource};
 use cctoken::token::Token;
 use url::Url;
 
-/// How often the background task looks at each profile's token.
+/// The longest the background task sleeps without looking at a profile's token, and its
+/// first pause after a failure with no token. Refreshes do not wait for it: they are
+/// timed to their instant. It is the backstop for clock steps and suspended machines.
 pub const DEFAULT_TICK: Duration = Duration::from_secs(1);
 /// How many profiles may wait for the token server at once.
 pub const COLD_CONCURRENCY: usize = 16;
@@ -219,8 +222,12 @@ impl Profile {
     }
 }
 
-/// Keep `profile` fresh until `stop` resolves: look at the token every `tick` (which lets
-/// the source start its refresh-ahead), and back off while there is no token at all.
+/// Keep `profile` fresh until `stop` resolves: wake at the source's next refresh instant
+/// (refresh-ahead, or the retry after a failed refresh) and let it refresh, re-arming the
+/// timer whenever the source changes (a new token, a rescheduled retry, a token replaced
+/// after an API rejected it). While there is no usable token at all it asks with backoff,
+/// starting at `tick`. It never sleeps longer than `tick` on the source's clock, which
+/// bounds the damage of a clock step or a suspended machine.
 ///
 /// Requests that have to wait for the server (no usable token) take a permit of `cold`
 /// first, so an agent starting with 1,000 profiles does not open 1,000 connections at once.
@@ -230,28 +237,39 @@ pub async fn keep_fresh(
     cold: Arc<tokio::sync::Semaphore>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let clock = profile.source.clock().clone();
+    let mut changes = profile.source.watch();
     let mut cold_backoff = tick;
     loop {
+        changes.borrow_and_update();
         let permit = match profile.source.peek() {
             Some(_) => None,
             None => cold.clone().acquire_owned().await.ok(),
         };
         let result = profile.source.token().await;
         drop(permit);
-        let pause = match result {
+        let now = clock.now();
+        let wake = match result {
             Ok(_) => {
                 cold_backoff = tick;
-                tick
+                let backstop = now + tick;
+                // A due instant not in the future means the refresh it started is running:
+                // its outcome comes through `changes`.
+                match profile.source.refresh_due() {
+                    Some(due) if due > now => due.min(backstop),
+                    _ => backstop,
+                }
             }
             Err(e) => {
                 tracing::warn!(profile = %profile.name, "no token: {e}");
                 let pause = cold_backoff;
                 cold_backoff = (cold_backoff * 2).min(MAX_COLD_BACKOFF);
-                pause
+                now + pause
             }
         };
         tokio::select! {
-            () = tokio::time::sleep(pause) => {}
+            () = clock.sleep_until(wake) => {}
+            _ = changes.changed() => {}
             _ = stop.wait_for(|s| *s) => return,
         }
     }

@@ -5,8 +5,9 @@
 //! 503 with the configuration error for a broken one.
 //!
 //! Time is a [`ManualClock`] shared by the agent and its client: the tests move it across
-//! a token's lifetime instead of waiting. The background task ticks every [`TICK`] of real
-//! time and does real HTTP; [`common::eventually`] waits for its effects, boundedly.
+//! a token's lifetime instead of waiting. The background task sleeps on that clock too
+//! (until the refresh instant, [`TICK`] at most) and does real HTTP;
+//! [`common::eventually`] waits for its effects, boundedly.
 
 mod common;
 

@@ -405,9 +405,14 @@ pub struct Fake {
 
 impl Fake {
     pub fn new(prefix: &str, clock: SharedClock) -> Arc<Self> {
+        Self::lasting(prefix, clock, Duration::from_secs(3600))
+    }
+
+    /// Like [`Fake::new`], with tokens that live `lifetime`.
+    pub fn lasting(prefix: &str, clock: SharedClock, lifetime: Duration) -> Arc<Self> {
         Arc::new(Self {
             prefix: prefix.to_owned(),
-            lifetime: Duration::from_secs(3600),
+            lifetime,
             calls: AtomicUsize::new(0),
             fail: std::sync::atomic::AtomicBool::new(false),
             clock,

@@ -66,6 +66,8 @@ struct Inner {
     /// Bumped whenever `current` changes; per-thread copies compare against it.
     generation: AtomicU64,
     flight: tokio::sync::Mutex<()>,
+    /// Bumped when the token or the next refresh instant changes ([`TokenSource::watch`]).
+    changes: tokio::sync::watch::Sender<()>,
 }
 
 /// A cached, single-flight, refresh-ahead source of access tokens. `Clone` shares it.
@@ -103,6 +105,7 @@ impl TokenSource {
                 failures: AtomicU32::new(0),
                 generation: AtomicU64::new(0),
                 flight: tokio::sync::Mutex::new(()),
+                changes: tokio::sync::watch::Sender::new(()),
             }),
         }
     }
@@ -123,6 +126,19 @@ impl TokenSource {
             inner.jitter = jitter;
         }
         self
+    }
+
+    /// The clock the source runs on.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.clock
+    }
+
+    /// Changes whenever the token or [`TokenSource::refresh_due`] changes: a new token
+    /// (refreshed, fetched for a caller, seeded, replacing a rejected one) or a failed
+    /// background refresh rescheduled. A task that times refreshes itself (the agent) waits
+    /// on it to re-arm its timer.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<()> {
+        self.inner.changes.subscribe()
     }
 
     /// Seed the source with a token obtained elsewhere (e.g. from a cache).
@@ -249,6 +265,7 @@ impl TokenSource {
         self.inner.failures.store(0, Ordering::Relaxed);
         self.inner.current.store(Some(Arc::new(token)));
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        self.inner.changes.send_replace(());
     }
 
     /// Start one background refresh unless one is running. Without a Tokio runtime the
@@ -265,6 +282,9 @@ impl TokenSource {
         handle.spawn(async move {
             this.background_refresh().await;
             this.inner.refreshing.store(false, Ordering::Release);
+            // Again once the next refresh can start: a watcher woken by the outcome may
+            // have found this one still running.
+            this.inner.changes.send_replace(());
         });
     }
 
@@ -308,6 +328,7 @@ impl TokenSource {
                 self.inner
                     .refresh_at_ms
                     .store(to_ms(now + wait), Ordering::Relaxed);
+                self.inner.changes.send_replace(());
                 tracing::warn!(
                     attempt = n,
                     retry_in_ms = wait.as_millis() as u64,

@@ -316,3 +316,23 @@ async fn a_retry_after_past_the_deadline_is_honoured() {
     assert!(src.token().await.is_err());
     assert_eq!(fake.deadlines.lock().unwrap().last(), Some(&None));
 }
+
+#[tokio::test]
+async fn watchers_hear_of_new_tokens_and_rescheduled_refreshes() {
+    let (src, fake, clock) = setup_fixed(3600, 0.0);
+    let mut changes = src.watch();
+    src.token().await.unwrap();
+    assert!(changes.has_changed().unwrap(), "the first token");
+    changes.borrow_and_update();
+    src.token().await.unwrap();
+    assert!(!changes.has_changed().unwrap(), "a read changes nothing");
+    fake.fail.store(true, Ordering::SeqCst);
+    clock.set(at(2520.0));
+    src.token().await.unwrap();
+    settle().await;
+    assert!(
+        changes.has_changed().unwrap(),
+        "the failed refresh was rescheduled"
+    );
+    assert_eq!(src.refresh_due(), Some(at(2521.0)));
+}
