@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use cctoken::error::Error;
-use cctoken::source::{BoxFuture, Fetch};
+use cctoken::source::{BoxFuture, Fetch, Held};
 use cctoken::token::Token;
 use url::Url;
 
@@ -348,11 +348,7 @@ impl AgentFetch {
 
 impl Fetch for AgentFetch {
     /// One request to the agent, which does its own retrying: the deadline is not needed.
-    fn fetch<'a>(
-        &'a self,
-        _current: Option<&'a Token>,
-        _deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, _held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let rejected = self
                 .rejected

@@ -15,12 +15,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use cctoken::clock::SharedClock;
 use cctoken::error::Error;
-use cctoken::source::{BoxFuture, Fetch, TokenSource};
+use cctoken::source::{BoxFuture, Fetch, Held, TokenSource};
 use cctoken::token::Token;
 use url::Url;
 
@@ -65,13 +65,9 @@ pub struct Counted {
 }
 
 impl Fetch for Counted {
-    fn fetch<'a>(
-        &'a self,
-        current: Option<&'a Token>,
-        deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
-            match self.inner.fetch(current, deadline).await {
+            match self.inner.fetch(held).await {
                 Ok(t) => {
                     self.counters.refreshes.fetch_add(1, Ordering::Relaxed);
                     self.counters.last.store(Some(Arc::new(t.clone())));

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cctoken::clock::SystemClock;
 use cctoken::error::Error;
 use cctoken::secret::AccessToken;
-use cctoken::source::{BoxFuture, Fetch, TokenSource};
+use cctoken::source::{BoxFuture, Fetch, Held, TokenSource};
 use cctoken::token::Token;
 
 const THREADS: usize = 2;
@@ -31,11 +31,7 @@ fn token() -> Token {
 
 struct Once;
 impl Fetch for Once {
-    fn fetch<'a>(
-        &'a self,
-        _c: Option<&'a Token>,
-        _deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, _held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async { Ok(token()) })
     }
 }

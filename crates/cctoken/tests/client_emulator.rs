@@ -14,7 +14,7 @@ use cctoken::error::{Class, ErrorKind};
 use cctoken::jitter::FixedJitter;
 use cctoken::provider::{AccessKey, Endpoint, ProviderConfig};
 use cctoken::secret::ClientSecret;
-use cctoken::source::{Fetch as _, TokenSource};
+use cctoken::source::{Fetch as _, Held, TokenSource};
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
 
 const SECRET: &str = "demo+s3cret/=%&";
@@ -259,12 +259,6 @@ async fn token_source_over_the_emulator_shares_one_request() {
 #[tokio::test]
 async fn a_refresh_ahead_through_the_cache_retries_only_before_the_held_token_runs_out() {
     let emu = emulator(Flavor::Generic).await;
-    let held = generic(&emu, "demo-client", SECRET, None)
-        .fetch_token()
-        .await
-        .unwrap();
-    fault(&emu, r#"{"kind":"status","status":503,"count":100}"#).await;
-    let before = stats(&emu).await["token_requests_total"].as_u64().unwrap();
     // The default policy would spread its six attempts over 4.65 s (u = 0.5); the held
     // token stops serving 1 s from now.
     let start = SystemTime::now();
@@ -279,8 +273,14 @@ async fn a_refresh_ahead_through_the_cache_retries_only_before_the_held_token_ru
         DiskCache::open(dir.path()).unwrap(),
         Arc::new(clock.clone()),
     );
+    let (held, _) = cached.token(Duration::ZERO).await.unwrap();
+    fault(&emu, r#"{"kind":"status","status":503,"count":100}"#).await;
+    let before = stats(&emu).await["token_requests_total"].as_u64().unwrap();
     let deadline = start + Duration::from_secs(1);
-    let e = cached.fetch(Some(&held), Some(deadline)).await.unwrap_err();
+    let e = cached
+        .fetch(Held::usable(&held, deadline))
+        .await
+        .unwrap_err();
     assert!(e.is_transient(), "{e}");
     let sent = stats(&emu).await["token_requests_total"].as_u64().unwrap() - before;
     assert_eq!(sent, u64::from(RetryPolicy::default().max_attempts));

@@ -24,7 +24,7 @@ use cctoken::config::ClientConfig;
 use cctoken::error::Error;
 use cctoken::provider::{Endpoint, ProviderConfig};
 use cctoken::secret::{AccessToken, ClientSecret};
-use cctoken::source::{BoxFuture, Fetch};
+use cctoken::source::{BoxFuture, Fetch, Held};
 use cctoken::token::Token;
 use cctoken_agent::registry::{keep_fresh, Registry, COLD_CONCURRENCY};
 use cctoken_agent::{guard, serve, AgentKey, AgentState};
@@ -446,11 +446,7 @@ impl Fake {
 pub struct FakeFetch(Arc<Fake>);
 
 impl Fetch for FakeFetch {
-    fn fetch<'a>(
-        &'a self,
-        _current: Option<&'a Token>,
-        _deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, _held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let f = &self.0;
             let n = f.calls.fetch_add(1, Ordering::SeqCst);

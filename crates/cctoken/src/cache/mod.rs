@@ -30,7 +30,7 @@ use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::AccessToken;
-use crate::token::{safety_margin, BoxFuture, Fetch, Token, MAX_RETRY_AFTER};
+use crate::token::{safety_margin, BoxFuture, Fetch, Held, Token, MAX_RETRY_AFTER};
 
 /// Default time a permanent failure is remembered.
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(30);
@@ -176,7 +176,7 @@ impl CachedClient {
     }
 
     /// A token for `min_ttl` that is not `exclude`; the client's retries fit before
-    /// `deadline` (see [`Fetch::fetch`]).
+    /// `deadline` (see [`Held::usable_until`]).
     async fn obtain(
         &self,
         min_ttl: Duration,
@@ -246,7 +246,11 @@ impl CachedClient {
             );
             tokio::time::sleep(wait).await;
         }
-        match self.client.fetch(previous, deadline).await {
+        let held = Held {
+            token: previous,
+            usable_until: deadline,
+        };
+        match self.client.fetch(held).await {
             Ok(t) => {
                 if let Err(e) = self.cache.store_token(&self.key, secret, &t) {
                     tracing::warn!("could not write the token cache: {e}");
@@ -278,12 +282,9 @@ impl CachedClient {
 }
 
 impl Fetch for CachedClient {
-    fn fetch<'a>(
-        &'a self,
-        current: Option<&'a Token>,
-        deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
+            let current = held.token;
             // A token the source already holds is not an answer, even if the cache has it.
             if let Some(cur) = current {
                 if let Ok(Some(t)) = self.cached(Duration::ZERO) {
@@ -294,7 +295,7 @@ impl Fetch for CachedClient {
                 self.invalidate();
             }
             let exclude = current.map(|c| &c.access_token);
-            self.obtain(Duration::ZERO, exclude, deadline)
+            self.obtain(Duration::ZERO, exclude, held.usable_until)
                 .await
                 .map(|(t, _)| t)
         })

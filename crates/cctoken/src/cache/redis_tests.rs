@@ -18,7 +18,7 @@ use crate::clock::SystemClock;
 use crate::config::ClientConfig;
 use crate::error::{Class, Error};
 use crate::provider::{Endpoint, ProviderConfig};
-use crate::source::Fetch as _;
+use crate::source::{Fetch as _, Held};
 
 const SECRET: &str = "demo+s3cret/=%&";
 /// How long redis-server may take to answer its first PING.
@@ -249,8 +249,8 @@ async fn a_refresh_across_the_fleet_replaces_the_token_once() {
     let (first, _) = a.client.token(Duration::ZERO).await.unwrap();
     let before = requests(&emu).await;
     // Both machines' sources refresh ahead from the same token.
-    let new_a = a.client.fetch(Some(&first), None).await.unwrap();
-    let new_b = b.client.fetch(Some(&first), None).await.unwrap();
+    let new_a = a.client.fetch(Held::stale(Some(&first))).await.unwrap();
+    let new_b = b.client.fetch(Held::stale(Some(&first))).await.unwrap();
     assert_ne!(new_a.access_token, first.access_token);
     assert_eq!(
         new_a.access_token, new_b.access_token,

@@ -25,7 +25,7 @@ use crate::jitter::{self, SharedJitter};
 use crate::provider::discovery::{self, Metadata, Order};
 use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
 use crate::secret::{AccessToken, ClientSecret};
-use crate::token::{parse_response, BoxFuture, Fetch, Token};
+use crate::token::{parse_response, BoxFuture, Fetch, Held, Token};
 
 /// The concrete endpoint after discovery.
 #[derive(Debug, Clone)]
@@ -288,7 +288,7 @@ impl Client {
     }
 
     /// Send `grant`, retrying transient failures (before `deadline` when given, see
-    /// [`Fetch::fetch`]).
+    /// [`Held::usable_until`]).
     async fn grant(&self, grant: &Grant, deadline: Option<SystemTime>) -> Result<Token, Error> {
         let resolved = self.resolve().await?;
         let req = self.prepare(resolved, grant);
@@ -397,13 +397,10 @@ impl Client {
 impl Fetch for Client {
     /// A refresh-token grant when `current` carries a refresh token (falling back to a new
     /// grant when it is refused), the provider's grant otherwise.
-    fn fetch<'a>(
-        &'a self,
-        current: Option<&'a Token>,
-        deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
-            if let Some(rt) = current.and_then(|t| t.refresh_token.as_ref()) {
+            let deadline = held.usable_until;
+            if let Some(rt) = held.token.and_then(|t| t.refresh_token.as_ref()) {
                 match self.grant(&Self::refresh_grant(rt), deadline).await {
                     Ok(t) => return Ok(t),
                     Err(e) if e.kind == ErrorKind::InvalidGrant => {

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwapOption;
 
 // Re-exported: they live in `token`, below both the fetchers and the source.
-pub use crate::token::{safety_margin, BoxFuture, Fetch};
+pub use crate::token::{safety_margin, BoxFuture, Fetch, Held};
 
 use crate::clock::SharedClock;
 use crate::error::Error;
@@ -230,7 +230,11 @@ impl TokenSource {
                 return Ok(t.clone()); // already replaced by a concurrent caller
             }
         }
-        let token = self.inner.fetcher.fetch(cur.as_deref(), None).await?;
+        let token = self
+            .inner
+            .fetcher
+            .fetch(Held::stale(cur.as_deref()))
+            .await?;
         self.store(token.clone());
         Ok(token)
     }
@@ -244,7 +248,11 @@ impl TokenSource {
                 return Ok(t.clone());
             }
         }
-        let token = self.inner.fetcher.fetch(prev.as_deref(), None).await?;
+        let token = self
+            .inner
+            .fetcher
+            .fetch(Held::stale(prev.as_deref()))
+            .await?;
         if !self.usable(&token, self.inner.clock.now()) {
             tracing::warn!(
                 lifetime_s = token.expires_in.as_secs(),
@@ -300,11 +308,12 @@ impl TokenSource {
         if to_ms(now) < self.inner.refresh_at_ms.load(Ordering::Relaxed) {
             return; // refreshed by someone else meanwhile
         }
-        let deadline = prev
-            .as_deref()
-            .map(|t| self.usable_until(t))
-            .filter(|d| *d > now);
-        match self.inner.fetcher.fetch(prev.as_deref(), deadline).await {
+        let held = match prev.as_deref() {
+            Some(t) if self.usable_until(t) > now => Held::usable(t, self.usable_until(t)),
+            t => Held::stale(t),
+        };
+        let deadline = held.usable_until;
+        match self.inner.fetcher.fetch(held).await {
             Ok(token) => self.store(token),
             Err(e) => {
                 let n = self.inner.failures.fetch_add(1, Ordering::Relaxed) + 1;

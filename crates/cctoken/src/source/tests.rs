@@ -18,14 +18,10 @@ struct Fake {
 }
 
 impl Fetch for Arc<Fake> {
-    fn fetch<'a>(
-        &'a self,
-        _current: Option<&'a Token>,
-        deadline: Option<SystemTime>,
-    ) -> BoxFuture<'a, Result<Token, Error>> {
+    fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
-            self.deadlines.lock().unwrap().push(deadline);
+            self.deadlines.lock().unwrap().push(held.usable_until);
             // Let concurrent callers pile up on the single flight.
             tokio::task::yield_now().await;
             if self.fail.load(Ordering::SeqCst) {
@@ -238,6 +234,17 @@ async fn refresh_ahead_is_due_where_the_jitter_puts_it() {
     assert_eq!(src.refresh_due().map(to_ms), Some(expected));
 }
 
+/// At `due`, a refresh ahead that fails (the fetcher is failing): the held token is still
+/// served, the failure counted as the `n`th in a row. The next refresh instant.
+async fn fails_at(src: &TokenSource, clock: &ManualClock, due: SystemTime, n: u32) -> SystemTime {
+    clock.set(due);
+    let served = src.token().await.unwrap();
+    assert_eq!(served.access_token.expose_secret(), "tok-0");
+    settle().await;
+    assert_eq!(src.consecutive_failures(), n);
+    src.refresh_due().unwrap()
+}
+
 #[tokio::test]
 async fn failed_refreshes_back_off_by_the_injected_jitter() {
     // u = 0: refresh at 70 %, each retry after half the doubling backoff (1 s, 2 s, 4 s).
@@ -246,15 +253,8 @@ async fn failed_refreshes_back_off_by_the_injected_jitter() {
     fake.fail.store(true, Ordering::SeqCst);
     let mut due = at(2520.0);
     for (n, wait) in [(1, 1.0), (2, 2.0), (3, 4.0)] {
-        clock.set(due);
-        assert_eq!(
-            src.token().await.unwrap().access_token.expose_secret(),
-            "tok-0"
-        );
-        settle().await;
-        assert_eq!(src.consecutive_failures(), n);
-        let next = due + Duration::from_secs_f64(wait);
-        assert_eq!(src.refresh_due(), Some(next), "retry {n}");
+        let next = fails_at(&src, &clock, due, n).await;
+        assert_eq!(next, due + Duration::from_secs_f64(wait), "retry {n}");
         due = next;
     }
     assert_eq!(fake.calls.load(Ordering::SeqCst), 4);
@@ -267,22 +267,14 @@ async fn refresh_ahead_retries_land_before_the_held_token_runs_out() {
     src.token().await.unwrap();
     fake.fail.store(true, Ordering::SeqCst);
     let usable_until = at(3.6);
-    clock.set(at(3.0));
     let mut due = at(3.0);
     for n in 1..=4 {
-        clock.set(due);
-        assert_eq!(
-            src.token().await.unwrap().access_token.expose_secret(),
-            "tok-0"
-        );
-        settle().await;
-        assert_eq!(src.consecutive_failures(), n);
+        let next = fails_at(&src, &clock, due, n).await;
         assert_eq!(
             fake.deadlines.lock().unwrap().last(),
             Some(&Some(usable_until)),
             "the fetcher is told when the held token stops serving"
         );
-        let next = src.refresh_due().unwrap();
         assert!(next > due && next < usable_until, "retry {n} at {next:?}");
         due = next;
     }

@@ -16,7 +16,7 @@ mod parse;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use fetch::{BoxFuture, Fetch};
+pub use fetch::{BoxFuture, Fetch, Held};
 pub use parse::{parse_response, RawResponse, MAX_RETRY_AFTER};
 
 use crate::secret::AccessToken;
