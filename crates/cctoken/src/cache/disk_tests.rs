@@ -292,12 +292,11 @@ fn remembered_failures_are_sealed_and_planted_ones_discarded() {
     let entry = cache.path_of(&entry_name(&key()));
     let rate_limit = cache.path_of(&rate_limit_name(&key()));
     // What cctoken writes holds the message only sealed.
-    let err = Error {
-        kind: ErrorKind::InvalidClient,
-        class: Class::Permanent,
-        status: Some(401),
-        ..Error::config("server said CANARY-message")
-    };
+    let err = Error::rejected(
+        ErrorKind::InvalidClient,
+        Some(401),
+        "server said CANARY-message",
+    );
     cache.store_negative(&key(), &s, &err, now + TTL).unwrap();
     let text = fs::read_to_string(&entry).unwrap();
     assert!(!text.contains("CANARY"), "{text}");
