@@ -270,7 +270,7 @@ async fn a_refresh_ahead_through_the_cache_retries_only_before_the_held_token_ru
     let dir = tempfile::tempdir().unwrap();
     let cached = CachedClient::new(
         client,
-        DiskCache::open(dir.path()).unwrap(),
+        DiskCache::open(dir.path().join("cache")).unwrap(),
         Arc::new(clock.clone()),
     );
     let (held, _) = cached.token(Duration::ZERO).await.unwrap();
