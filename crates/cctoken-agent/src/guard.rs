@@ -13,59 +13,16 @@
 //! [`well_formed`] is checked on every listener, the Unix socket included, before any
 //! routing (see [`crate::serve`]): origin-form targets only, at most one `Host`.
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::Response;
 use axum::Router;
 
+use cctoken::agent::wire::ErrorResponse;
+pub use cctoken::agent::AgentKey;
+
 use crate::routes::error_response;
-use crate::wire::ErrorResponse;
-
-/// The agent key: 32 random bytes, hex-encoded. Redacted in `Debug`.
-#[derive(Clone)]
-pub struct AgentKey(Arc<str>);
-
-impl std::fmt::Debug for AgentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AgentKey([redacted])")
-    }
-}
-
-impl AgentKey {
-    /// A new random key.
-    pub fn generate() -> Self {
-        use rand::RngCore as _;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Self(Arc::from(hex))
-    }
-
-    /// A key read from elsewhere (the key file); surrounding whitespace is ignored.
-    pub fn from_string(s: &str) -> Self {
-        Self(Arc::from(s.trim()))
-    }
-
-    /// The key itself, for writing the key file and for clients.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-
-    /// Constant-time comparison with a presented key.
-    pub fn matches(&self, presented: &[u8]) -> bool {
-        let mine = self.0.as_bytes();
-        if mine.len() != presented.len() {
-            return false;
-        }
-        mine.iter()
-            .zip(presented)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-    }
-}
 
 /// True when a `Host` header value names a loopback host.
 pub fn is_loopback_host(host: &str) -> bool {
@@ -206,15 +163,5 @@ mod tests {
         ] {
             assert!(!is_loopback_host(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn key_comparison() {
-        let k = AgentKey::from_string("abc\n");
-        assert!(k.matches(b"abc"));
-        assert!(!k.matches(b"abd"));
-        assert!(!k.matches(b"ab"));
-        assert!(!format!("{k:?}").contains("abc"));
-        assert_eq!(AgentKey::generate().expose_secret().len(), 64);
     }
 }

@@ -18,7 +18,10 @@
 //! - [`serve`]: the 0600 Unix socket and the 0600 key file in a directory no other user
 //!   controls, loopback-only TCP, and serving until a shutdown future resolves — within a
 //!   connection budget per listener and head and idle timeouts.
-//! - [`wire`]: the JSON bodies, shared with clients.
+//!
+//! The consumer's side — the client behind `CCTOKEN_AGENT`, the JSON bodies both sides
+//! share and the agent key — is the core library's [`cctoken::agent`], so every consumer
+//! (the CLI, next the Python package) speaks the protocol without this crate.
 //!
 //! It reads no configuration files and parses no flags: `cctoken agent` (the CLI) resolves
 //! the profiles and hands this crate their fetchers.
@@ -34,13 +37,11 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client;
 pub mod guard;
 pub mod proxy;
 pub mod registry;
 pub mod routes;
 pub mod serve;
-pub mod wire;
 
 pub use guard::AgentKey;
 pub use routes::{app, AgentState};

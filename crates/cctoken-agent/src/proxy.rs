@@ -25,6 +25,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
+use cctoken::agent::wire::ErrorResponse;
 use cctoken::clock::SharedClock;
 use hyper::body::{Frame, SizeHint};
 use url::Url;
@@ -32,7 +33,6 @@ use url::Url;
 use crate::guard::{self, AgentKey};
 use crate::registry::Profile;
 use crate::routes::error_response;
-use crate::wire::ErrorResponse;
 
 /// Largest request body the proxy buffers, and largest response body it relays.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;

@@ -15,10 +15,10 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
+
+use cctoken::agent::wire::{ErrorResponse, TokenResponse};
 
 use crate::registry::Registry;
-use crate::wire::ErrorResponse;
 
 /// Shared state of the routes: the registry and when the agent started.
 #[derive(Debug, Clone)]
@@ -67,16 +67,6 @@ pub fn error_response(status: StatusCode, body: &ErrorResponse) -> Response {
     r
 }
 
-#[derive(Serialize)]
-struct TokenBody<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    expires_in: u64,
-    expires_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api_base: Option<&'a str>,
-}
-
 /// `?rejected=SHA8`: the consumer's API answered 401 to the token whose SHA-256 starts
 /// with these 8 hex digits (its fingerprint, never the token).
 #[derive(serde::Deserialize)]
@@ -106,12 +96,12 @@ async fn token(
     }
     match profile.token(clock).await {
         Ok(t) => {
-            let body = TokenBody {
-                access_token: t.access_token.expose_secret(),
-                token_type: t.token_type,
+            let body = TokenResponse {
+                access_token: t.access_token.expose_secret().into(),
+                token_type: t.token_type.into(),
                 expires_in: t.remaining(clock.now()).as_secs(),
                 expires_at: humantime::format_rfc3339_seconds(t.expires_at()).to_string(),
-                api_base: profile.api_base.as_ref().map(url::Url::as_str),
+                api_base: profile.api_base.as_ref().map(|u| u.as_str().into()),
             };
             // Serialising a struct of strings and integers cannot fail.
             let bytes = serde_json::to_vec(&body).unwrap_or_default();

@@ -10,10 +10,13 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
+use std::collections::HashMap;
+
+use cctoken::agent::client::{AgentClient, AgentToken, CCTOKEN_AGENT_KEY_FILE};
 use cctoken::clock;
+use cctoken::config::EnvLookup;
 use cctoken::error::{Class, Error, ErrorKind};
 use cctoken::source::TokenSource;
-use cctoken_agent::client::{AgentClient, AgentToken, CCTOKEN_AGENT_KEY_FILE};
 use cctoken_agent::registry::Registry;
 use cctoken_agent::{app, guard, serve, AgentKey, AgentState};
 use common::{bind, fs, tempdir, Fake, Server, PATIENCE};
@@ -30,10 +33,13 @@ async fn ask(client: &AgentClient, profile: &str) -> Result<AgentToken, Error> {
     .expect("the client does not panic")
 }
 
-fn with_key_file(key_file: &Path) -> impl Fn(&str) -> Option<String> {
+fn with_key_file(key_file: &Path) -> HashMap<String, String> {
     let key_file = key_file.to_string_lossy().into_owned();
-    move |k| (k == CCTOKEN_AGENT_KEY_FILE).then(|| key_file.clone())
+    HashMap::from([(CCTOKEN_AGENT_KEY_FILE.to_owned(), key_file)])
 }
+
+/// An environment without any variable.
+const NO_ENV: [(&str, &str); 0] = [];
 
 /// An agent on a socket and a keyed TCP port, as `cctoken agent --listen` runs it.
 struct Live {
@@ -73,14 +79,14 @@ async fn live(registry: Registry) -> Live {
 
 impl Live {
     fn unix(&self) -> AgentClient {
-        AgentClient::from_env_value(&format!("unix:{}", self.sock.display()), |_| None)
+        AgentClient::from_env_value(&format!("unix:{}", self.sock.display()), &NO_ENV)
             .expect("a unix: value")
     }
 
     fn tcp(&self) -> AgentClient {
         AgentClient::from_env_value(
             &format!("http://{}", self.tcp.addr),
-            with_key_file(&self.key_file),
+            &with_key_file(&self.key_file),
         )
         .expect("an http:// value")
     }
@@ -165,7 +171,7 @@ async fn the_agents_errors_become_library_errors() {
     fs(|| serve::write_key(&wrong_key, &AgentKey::generate())).unwrap();
     let intruder = AgentClient::from_env_value(
         &format!("http://{}", agent.tcp.addr),
-        with_key_file(&wrong_key),
+        &with_key_file(&wrong_key),
     )
     .unwrap();
     let e = ask(&intruder, "p").await.unwrap_err();
@@ -177,7 +183,7 @@ async fn the_agents_errors_become_library_errors() {
 
     let sock = agent.sock.clone();
     agent.stop().await;
-    let gone = AgentClient::from_env_value(&format!("unix:{}", sock.display()), |_| None).unwrap();
+    let gone = AgentClient::from_env_value(&format!("unix:{}", sock.display()), &NO_ENV).unwrap();
     let e = ask(&gone, "p").await.unwrap_err();
     assert_eq!((e.kind, e.class), (ErrorKind::Transport, Class::Transient));
     assert!(
@@ -186,25 +192,34 @@ async fn the_agents_errors_become_library_errors() {
     );
 }
 
+/// An environment that must not be consulted.
+struct NeverRead;
+
+impl EnvLookup for NeverRead {
+    fn var_os(&self, _: &str) -> Option<std::ffi::OsString> {
+        panic!("no key file may be read")
+    }
+}
+
 #[test]
 fn only_loopback_agents_are_trusted_with_the_key() {
-    let never_read = |_: &str| -> Option<String> { panic!("no key file may be read") };
     for value in [
         "http://10.0.0.1:8080",
         "http://agent.example:8080",
         "http://0.0.0.0:8080",
     ] {
-        let e = AgentClient::from_env_value(value, never_read).unwrap_err();
+        let e = AgentClient::from_env_value(value, &NeverRead).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains("loopback"), "{value}: {}", e.message);
     }
     for value in ["", "unix:", "tcp://127.0.0.1:1", "127.0.0.1:8080"] {
-        let e = AgentClient::from_env_value(value, |_| None).unwrap_err();
+        let e = AgentClient::from_env_value(value, &NO_ENV).unwrap_err();
         assert_eq!(e.kind, ErrorKind::Config, "{value}");
     }
-    let missing = AgentClient::from_env_value("http://127.0.0.1:9", |k| {
-        (k == CCTOKEN_AGENT_KEY_FILE).then(|| "/nonexistent/agent.key".to_owned())
-    })
+    let missing = AgentClient::from_env_value(
+        "http://127.0.0.1:9",
+        &[(CCTOKEN_AGENT_KEY_FILE, "/nonexistent/agent.key")],
+    )
     .unwrap_err();
     assert!(missing.message.contains("agent key"), "{}", missing.message);
 }

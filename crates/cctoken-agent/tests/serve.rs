@@ -467,23 +467,3 @@ async fn the_key_file_opens_the_tcp_listener_until_shutdown() {
         "the port is closed after shutdown"
     );
 }
-
-#[test]
-fn default_socket_path_follows_xdg_runtime_dir() {
-    let p = serve::default_socket_path(|k| {
-        (k == serve::XDG_RUNTIME_DIR).then(|| "/run/user/1000".to_owned())
-    })
-    .unwrap();
-    assert_eq!(p, Path::new("/run/user/1000/cctoken/agent.sock"));
-    assert_eq!(
-        serve::key_path(&p),
-        Path::new("/run/user/1000/cctoken/agent.key")
-    );
-    for env in [None, Some(String::new())] {
-        let p = serve::default_socket_path(|_| env.clone()).unwrap();
-        let dir = p.parent().unwrap().file_name().unwrap().to_string_lossy();
-        assert!(dir.starts_with("cctoken-"), "{}", p.display());
-        assert!(p.starts_with(std::env::temp_dir()), "{}", p.display());
-        assert_eq!(p.file_name().unwrap(), "agent.sock");
-    }
-}

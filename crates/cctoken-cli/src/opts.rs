@@ -2,20 +2,21 @@
 //! server, which client, where the secret comes from.
 //!
 //! [`ProfileOpts`] is only the clap surface. [`ProfileOpts::to_settings`] turns the flags
-//! into the library's [`ProfileSettings`]; [`ProfileOpts::resolve_in`] takes the profile
-//! named by `--profile` from the loaded file, puts the flags on top and lets the library
-//! validate everything and read the secrets ([`cctoken::config::resolve`]). Secrets are
-//! never accepted as flag values: the hidden `--client-secret`, `--secret` and
-//! `--access-key-secret` exist only to refuse them with a message that names the
-//! alternatives — their values are discarded at parse time and never stored, echoed or
-//! logged.
+//! into the library's [`ProfileSettings`]; [`ProfileOpts::load`] reads the profile file
+//! once and puts the flags on top of the profile named by `--profile`;
+//! [`ProfileOpts::resolve`] lets the library validate everything and read the secrets
+//! ([`cctoken::config::resolve`]). Secrets are never accepted as flag values: the hidden
+//! `--client-secret`, `--secret` and `--access-key-secret` exist only to refuse them with a
+//! message that names the alternatives — their values are discarded at parse time and
+//! never stored, echoed or logged.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use cctoken::config::{
-    resolve, ConfigFile, ProcessEnv, ProfileSettings, ResolveOptions, ResolvedProfile,
+    resolve, CacheSettings, ConfigFile, ProcessEnv, ProfileSettings, ResolveOptions,
+    ResolvedProfile,
 };
 
 /// Stands in for a secret given on the command line; the value itself is dropped by the
@@ -208,8 +209,7 @@ impl ProfileOpts {
         )))
     }
 
-    /// The profile file (`--config`, `CCTOKEN_CONFIG` or the default path), read once by
-    /// a caller that also needs its other tables ([`ProfileOpts::settings_in`]).
+    /// The profile file (`--config`, `CCTOKEN_CONFIG` or the default path).
     pub fn config_file(&self) -> Result<ConfigFile, cctoken::Error> {
         ConfigFile::load(self.config.as_deref())
     }
@@ -222,35 +222,42 @@ impl ProfileOpts {
         }
     }
 
-    /// The profile named by `--profile` (if any) with the flags on top.
+    /// The profile named by `--profile` (if any) with the flags on top; the file is read
+    /// only when a profile is named.
     pub fn settings(&self) -> Result<ProfileSettings, cctoken::Error> {
-        self.settings_in(&self.file_if_named())
+        self.select(self.file_if_named()?)
     }
 
-    /// [`ProfileOpts::settings`] from an already loaded profile file; its error matters
-    /// only when `--profile` names a profile.
-    pub fn settings_in(
-        &self,
-        file: &Result<ConfigFile, cctoken::Error>,
-    ) -> Result<ProfileSettings, cctoken::Error> {
+    /// The profile file read once: the profile named by `--profile` (if any) with the
+    /// flags on top, and the `[cache]` table. When a profile is named, an unreadable file
+    /// stops the command; without one it only warns: a `get` given everything by flags
+    /// does not fail over an unrelated file.
+    pub fn load(&self) -> Result<(ProfileSettings, CacheSettings), cctoken::Error> {
+        self.reject_secret_on_argv()?;
+        let file = match (self.config_file(), &self.profile) {
+            (Ok(file), _) => file,
+            (Err(e), Some(_)) => return Err(e),
+            (Err(e), None) => {
+                tracing::warn!("ignoring the [cache] settings: {e}");
+                ConfigFile::default()
+            }
+        };
+        let settings = self.select(file.clone())?;
+        Ok((settings, file.cache))
+    }
+
+    /// The profile named by `--profile` in `file` (if any) with the flags on top.
+    fn select(&self, file: ConfigFile) -> Result<ProfileSettings, cctoken::Error> {
         self.reject_secret_on_argv()?;
         let flags = self.to_settings();
         match &self.profile {
-            Some(name) => {
-                let file = file.as_ref().map_err(Clone::clone)?;
-                Ok(file.profile(name)?.overlay(flags))
-            }
+            Some(name) => Ok(file.profile(name)?.overlay(flags)),
             None => Ok(flags),
         }
     }
 
-    /// Validate everything and load the secrets from the real environment and stdin, with
-    /// the profile file the caller loaded ([`ProfileOpts::config_file`]).
-    pub fn resolve_in(
-        &self,
-        file: &Result<ConfigFile, cctoken::Error>,
-    ) -> Result<ResolvedProfile, cctoken::Error> {
-        let settings = self.settings_in(file)?;
+    /// Validate everything and load the secrets from the real environment and stdin.
+    pub fn resolve(&self, settings: &ProfileSettings) -> Result<ResolvedProfile, cctoken::Error> {
         let stdin: Option<Box<dyn std::io::Read>> =
             if settings.client_secret_stdin || settings.access_key_secret_stdin {
                 let stdin = std::io::stdin();
@@ -265,7 +272,7 @@ impl ProfileOpts {
                 None
             };
         resolve(
-            &settings,
+            settings,
             &ProcessEnv,
             ResolveOptions {
                 keep_secret_bytes: self.keep_secret_bytes,
@@ -342,14 +349,14 @@ mod tests {
         ] {
             let o = parse(args);
             assert!(!format!("{o:?}").contains("CANARY"), "{args:?}");
-            let e = o.resolve_in(&o.file_if_named()).unwrap_err();
+            let e = o.settings().and_then(|s| o.resolve(&s)).unwrap_err();
             let text = format!("{e} {e:?}");
             assert!(!text.contains("CANARY"), "{text}");
             assert!(text.contains("`ps`"), "{text}");
             assert_eq!(e.class, cctoken::error::Class::Config);
         }
         let o = parse(&["--client-secret", "x"]);
-        let e = o.resolve_in(&o.file_if_named()).unwrap_err();
+        let e = o.settings().and_then(|s| o.resolve(&s)).unwrap_err();
         for alt in [
             "--client-secret-env VAR",
             "--client-secret-file PATH",

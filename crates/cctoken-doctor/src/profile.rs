@@ -117,19 +117,18 @@ pub fn diagnose_offline(
             ));
         }
     }
-    if let Ok(client) = Client::new(config.clone()) {
-        match client.resolve_offline() {
-            Some(resolved) => {
-                encoding(&config, resolved.auth, &mut report);
-                let req = client.prepare(&resolved, &client.initial_grant());
-                checks::check(&Request::from_prepared(&req), &mut report);
-            }
-            None => report.push(Finding::new(
-                Code::Discovery,
-                "the token endpoint is found by discovery, which needs the network",
-                Text::from(Term::RunOnline) + " to check discovery and the endpoint",
-            )),
+    let client = Client::new(config.clone());
+    match client.resolve_offline() {
+        Some(resolved) => {
+            encoding(&config, resolved.auth, &mut report);
+            let req = client.prepare(&resolved, &client.initial_grant());
+            checks::check(&Request::from_prepared(&req), &mut report);
         }
+        None => report.push(Finding::new(
+            Code::Discovery,
+            "the token endpoint is found by discovery, which needs the network",
+            Text::from(Term::RunOnline) + " to check discovery and the endpoint",
+        )),
     }
     Offline {
         report,

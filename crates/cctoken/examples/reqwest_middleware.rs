@@ -90,7 +90,7 @@ async fn run() -> Result<(), BoxError> {
         }
     };
 
-    let client = Client::new(config)?;
+    let client = Client::new(config);
     let api = client
         .resolve()
         .await?

@@ -78,7 +78,7 @@ async fn run() -> Result<(), BoxError> {
         provider,
         DEMO_CLIENT_ID,
         ClientSecret::new(DEMO_SECRET),
-    ))?;
+    ));
     let source = TokenSource::new(client, Arc::new(SystemClock));
     let channel = Channel::from_shared(server.url())?
         .connect_timeout(Duration::from_secs(5))

@@ -13,11 +13,12 @@
 //! use cctoken::{client::Client, config::ClientConfig, provider::{ProviderConfig, genesys::Region}, secret::ClientSecret};
 //! let provider = ProviderConfig::Genesys { region: Region::lookup("eu-west-1"), token_url: None, api_base: None };
 //! let config = ClientConfig::new(provider, "5a1c3a2e-1b2c-4d5e-8f90-123456789abc", ClientSecret::new(std::env::var("GC_SECRET").unwrap()));
-//! let token = Client::new(config)?.fetch_token().await?;
+//! let token = Client::new(config).fetch_token().await?;
 //! println!("expires in {:?}", token.expires_in);
 //! # Ok(()) }
 //! ```
 
+pub mod agent;
 pub mod auth;
 pub mod cache;
 pub mod client;
@@ -30,6 +31,7 @@ pub mod jitter;
 pub mod provider;
 pub mod secret;
 pub mod source;
+pub mod stack;
 pub mod token;
 
 pub use error::Error;

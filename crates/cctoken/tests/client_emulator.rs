@@ -40,7 +40,7 @@ fn generic(emu: &RunningEmulator, id: &str, secret: &str, auth: Option<AuthMetho
         ClientSecret::new(secret),
     );
     cfg.auth = auth;
-    Client::new(cfg).unwrap().with_retry(fast_retry())
+    Client::new(cfg).with_retry(fast_retry())
 }
 
 fn fast_retry() -> RetryPolicy {
@@ -114,7 +114,7 @@ async fn genesys_accepts_raw_and_rfc_basic_and_knows_the_api_base() {
             ClientSecret::new(SECRET),
         );
         cfg.auth = Some(auth);
-        let client = Client::new(cfg).unwrap();
+        let client = Client::new(cfg);
         let t = client.fetch_token().await.unwrap();
         assert_eq!(t.expires_in, Duration::from_secs(86_400));
         let api = client.api_base(&t).await.unwrap().unwrap();
@@ -135,7 +135,7 @@ async fn discovery_picks_the_token_endpoint_and_method() {
         "demo-client",
         ClientSecret::new(SECRET),
     );
-    let client = Client::new(cfg).unwrap();
+    let client = Client::new(cfg);
     let r = client.resolve().await.unwrap();
     assert!(r.token_url.as_str().ends_with("/oauth/token"));
     assert!(r.metadata.is_some());
@@ -154,7 +154,7 @@ async fn grant_and_scope_errors_are_permanent() {
     assert_eq!(e.class, Class::Permanent);
     let mut c = generic(&emu, "demo-client", SECRET, None).config().clone();
     c.scopes = vec!["admin".into()];
-    let e = Client::new(c).unwrap().fetch_token().await.unwrap_err();
+    let e = Client::new(c).fetch_token().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidScope);
     assert_eq!(stats(&emu).await["tokens_issued_total"], 0);
     emu.shutdown().await;
@@ -210,7 +210,7 @@ async fn cxone_access_key_flow_refresh_and_tenant_api_base() {
         "demo-app",
         ClientSecret::new("demo-app-secret"),
     );
-    let client = Client::new(cfg).unwrap();
+    let client = Client::new(cfg);
     let t = client.fetch_token().await.unwrap();
     assert!(t.refresh_token.is_some() && t.id_token.is_some());
     let api = client.api_base(&t).await.unwrap().unwrap();

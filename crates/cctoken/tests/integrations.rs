@@ -59,7 +59,7 @@ fn token_url(emu: &RunningEmulator) -> url::Url {
 
 fn client(provider: ProviderConfig, secret: &str) -> Client {
     let cfg = ClientConfig::new(provider, ID, ClientSecret::new(secret));
-    Client::new(cfg).unwrap().with_retry(RetryPolicy {
+    Client::new(cfg).with_retry(RetryPolicy {
         max_attempts: 3,
         base: Duration::from_millis(20),
         cap: Duration::from_millis(100),

@@ -16,7 +16,8 @@
 //!
 //! The socket and key file are removed when their [`Cleanup`] guard is dropped, which the
 //! caller does after the servers have drained. Nothing here reads configuration or flags;
-//! the default paths are computed from the environment by [`default_socket_path`].
+//! the default paths are the library's ([`default_socket_path`], [`key_path`]), which
+//! consumers use to find the agent.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,14 +34,10 @@ use dir::RuntimeDir;
 mod conn;
 mod dir;
 
-/// Environment variable of the runtime directory the default socket lives in.
-pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
-/// Directory under the runtime directory.
-pub const SOCKET_DIR: &str = "cctoken";
-/// File name of the default socket.
-pub const SOCKET_NAME: &str = "agent.sock";
-/// File name of the key file, beside the socket.
-pub const KEY_NAME: &str = "agent.key";
+pub use cctoken::config::env::{
+    agent_key_path as key_path, default_socket_path, AGENT_KEY_NAME as KEY_NAME,
+    AGENT_SOCKET_NAME as SOCKET_NAME, APP_DIR as SOCKET_DIR,
+};
 
 /// Connections the Unix socket serves at once; more wait in the kernel's backlog.
 pub const MAX_UNIX_CONNECTIONS: usize = 256;
@@ -122,9 +119,6 @@ pub enum SetupError {
     /// A TCP address that is not loopback.
     #[error("refusing to listen on {0}: the agent serves tokens on loopback addresses only (127.0.0.1, [::1])")]
     NotLoopback(SocketAddr),
-    /// No place for the default socket.
-    #[error("neither XDG_RUNTIME_DIR nor a usable temporary directory: give --socket PATH")]
-    NoRuntimeDir,
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SetupError + 'a {
@@ -133,25 +127,6 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// `$XDG_RUNTIME_DIR/cctoken/agent.sock`; without `XDG_RUNTIME_DIR`,
-/// `$TMPDIR/cctoken-UID/agent.sock` (a directory only this user can enter).
-pub fn default_socket_path(env: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    if let Some(dir) = env(XDG_RUNTIME_DIR).filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join(SOCKET_DIR).join(SOCKET_NAME));
-    }
-    let uid = nix::unistd::getuid();
-    Some(
-        std::env::temp_dir()
-            .join(format!("{SOCKET_DIR}-{uid}"))
-            .join(SOCKET_NAME),
-    )
-}
-
-/// The key file beside `socket`.
-pub fn key_path(socket: &Path) -> PathBuf {
-    socket.with_file_name(KEY_NAME)
 }
 
 /// Removes files when dropped (the socket, the key file).

@@ -360,7 +360,6 @@ pub fn client(emu: &RunningEmulator, secret: &str, clock: SharedClock) -> Client
     };
     let cfg = ClientConfig::new(provider, CLIENT_ID, ClientSecret::new(secret));
     Client::new(cfg)
-        .expect("a client")
         .with_clock(clock)
         .with_retry(RetryPolicy::none())
 }

@@ -2,9 +2,9 @@
 //! consumers (SPEC §9).
 //!
 //! This adapter resolves the profiles (once, at start), builds the agent library's
-//! registry over the shared on-disk cache (and the fleet's Redis cache of `[cache] url`),
-//! binds the listeners, prints one stdout line per listener and serves until SIGTERM or
-//! SIGINT. Everything the agent does per request lives in the `cctoken-agent` crate.
+//! registry over the library's token stack (the shared on-disk cache and the fleet's Redis
+//! cache of `[cache] url`), binds the listeners, prints one stdout line per listener and
+//! serves until SIGTERM or SIGINT. Everything the agent does per request lives in the `cctoken-agent` crate.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -91,8 +91,7 @@ fn parse_proxy(s: &str) -> Result<(String, SocketAddr), String> {
 pub fn run(args: AgentArgs, globals: &Globals) -> anyhow::Result<i32> {
     let socket = match &args.socket {
         Some(p) => p.clone(),
-        None => serve::default_socket_path(|k| std::env::var(k).ok())
-            .ok_or_else(|| setup(serve::SetupError::NoRuntimeDir))?,
+        None => serve::default_socket_path(&ProcessEnv),
     };
     let served = build_registry(&args, globals)?;
     let registry = &served.registry;
@@ -130,25 +129,14 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
                 .map_or_else(|| "the config file".into(), |p| p.display().to_string())
         )));
     }
-    let cache = if args.no_cache {
-        None
-    } else {
-        match super::session::default_cache() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!("token cache disabled: {e}");
-                None
-            }
-        }
-    };
-    // One Redis connection (and one "Redis is down" warning) for every profile.
-    let redis = cache
-        .as_ref()
-        .and_then(|_| super::session::redis_cache(&file.cache));
-    // One HTTP client (connection pool, TLS configuration) for every profile.
+    // One disk cache, one Redis connection (and one "Redis is down" warning) and one HTTP
+    // client (connection pool, TLS configuration) for every profile.
     let http = cctoken::client::http::http_client(cctoken::client::DEFAULT_TIMEOUT)?;
-    let clock = cctoken::clock::system();
-    let mut registry = Registry::new(clock.clone());
+    let stack = super::session::stack(args.no_cache, globals)
+        .cache_settings(loaded.cache.clone())
+        .http(http)
+        .build();
+    let mut registry = Registry::new(stack.clock().clone());
     let mut clients = HashMap::new();
     for name in &names {
         let resolved = file.profile(name).and_then(|settings| {
@@ -169,29 +157,12 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
                 continue;
             }
         };
-        let mut client = Client::new(resolved.config)?.with_http(http.clone());
-        if globals.trace {
-            client = client.with_trace(super::trace_sink());
-        }
-        let api_base = client.resolve_offline().and_then(|r| r.api_base);
+        let direct = stack.direct(resolved.config);
+        let api_base = direct.client.resolve_offline().and_then(|r| r.api_base);
         if args.proxies.iter().any(|(n, _)| n == name) {
-            clients.insert(name.clone(), client.clone());
+            clients.insert(name.clone(), direct.client.clone());
         }
-        match &cache {
-            Some(c) => {
-                let cached = super::session::cached_client(
-                    client,
-                    c.clone(),
-                    &file.cache,
-                    redis.as_ref(),
-                    clock.clone(),
-                );
-                registry.add(name, cached, api_base);
-            }
-            None => {
-                registry.add(name, client, api_base);
-            }
-        }
+        registry.add_arc(name, direct.fetcher(), api_base);
     }
     if registry.is_empty() {
         anyhow::bail!(Error::config(

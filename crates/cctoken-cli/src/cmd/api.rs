@@ -105,7 +105,7 @@ struct Call {
     http: reqwest::Client,
     source: cctoken::source::TokenSource,
     /// With `CCTOKEN_AGENT`: tells the agent which token the API rejected.
-    agent: Option<cctoken_agent::client::AgentFetch>,
+    agent: Option<cctoken::agent::client::AgentFetch>,
     method: reqwest::Method,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,

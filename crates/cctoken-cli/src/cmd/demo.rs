@@ -51,7 +51,7 @@ fn client(
     let mut cfg = ClientConfig::new(provider, id, ClientSecret::new(secret));
     cfg.auth = auth;
     cfg.scopes = vec!["read".into()];
-    let mut c = Client::new(cfg)?.with_retry(RetryPolicy::none());
+    let mut c = Client::new(cfg).with_retry(RetryPolicy::none());
     if g.trace {
         c = c.with_trace(super::trace_sink());
     }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use cctoken::cache::Origin;
 use cctoken::client::Client;
 use cctoken::error::{Class, Error, ErrorKind};
+use cctoken::stack::Direct;
 
 use super::session::Session;
 use super::Globals;
@@ -62,12 +63,8 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
             return via_agent(&args, &agent, &name, format);
         }
     }
-    let session = Session::open(&args.profile, args.no_cache, globals)?;
-    let Session {
-        resolved,
-        client,
-        cached,
-    } = session;
+    let Session { resolved, direct } = Session::open(&args.profile, args.no_cache, globals)?;
+    let Direct { client, cached, .. } = direct;
     if args.dry_run {
         return dry_run(&client, format == Format::Json);
     }
@@ -127,7 +124,7 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
 /// needed) and without an async runtime.
 fn via_agent(
     args: &GetArgs,
-    agent: &cctoken_agent::client::AgentClient,
+    agent: &cctoken::agent::client::AgentClient,
     name: &str,
     format: Format,
 ) -> anyhow::Result<i32> {

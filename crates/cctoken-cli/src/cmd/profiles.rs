@@ -329,8 +329,8 @@ fn resolved_rows(r: &ResolvedProfile) -> Vec<(&'static str, String)> {
     {
         rows.push(("region", format!("{} ({})", reg.name, reg.domain)));
     }
-    match Client::new(r.config.clone()).map(|c| c.resolve_offline()) {
-        Ok(Some(res)) => {
+    match Client::new(r.config.clone()).resolve_offline() {
+        Some(res) => {
             rows.push(("token URL", res.token_url.to_string()));
             rows.push(("auth", res.auth.to_string()));
             if let Some(b) = res.api_base {
@@ -457,7 +457,7 @@ async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Re
         Ok(r) => r,
         Err(e) => return Ok(super::get::fail(&e, json)),
     };
-    let client = Client::new(resolved.config)?;
+    let client = Client::new(resolved.config);
     let token = match client.fetch_token().await {
         Ok(t) => t,
         Err(e) => return Ok(super::get::fail(&e, json)),

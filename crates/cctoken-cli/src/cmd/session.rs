@@ -1,19 +1,17 @@
-//! What every token-consuming command sets up: the resolved profile, the client, the
-//! on-disk cache in front of it (with the `[cache]` settings: negative TTL, a fleet's Redis),
-//! and a [`TokenSource`] over both — or, when `CCTOKEN_AGENT` points at a running agent, a
-//! source that asks the agent ([`Tokens`]).
+//! What every token-consuming command sets up: the resolved profile and the library's
+//! token stack ([`cctoken::stack`]) over it — the on-disk cache with the `[cache]` settings
+//! (negative TTL, a fleet's Redis) and a [`TokenSource`] — or, when `CCTOKEN_AGENT` points
+//! at a running agent, a source that asks the agent ([`Tokens`]).
 
-use cctoken::cache::redis::RedisCache;
-use cctoken::cache::{CachedClient, DiskCache};
-use cctoken::client::Client;
+use cctoken::agent::client::{AgentClient, AgentFetch, CCTOKEN_AGENT};
 use cctoken::clock;
 use cctoken::config::resolve::{infer_provider, lookup_region};
-use cctoken::config::{CacheSettings, ConfigFile, ProcessEnv, ProfileSettings, ResolvedProfile};
+use cctoken::config::{ConfigFile, EnvLookup, ProcessEnv, ProfileSettings, ResolvedProfile};
 use cctoken::error::Error;
 use cctoken::provider::{ProviderConfig, ProviderKind};
 use cctoken::source::TokenSource;
+use cctoken::stack::{CacheMode, Direct, Stack, StackBuilder};
 use cctoken::token::Token;
-use cctoken_agent::client::{AgentClient, AgentFetch, CCTOKEN_AGENT};
 
 use super::Globals;
 use crate::opts::ProfileOpts;
@@ -22,18 +20,16 @@ use crate::opts::ProfileOpts;
 pub struct Session {
     /// The profile as resolved (config, secret origin, notes).
     pub resolved: ResolvedProfile,
-    /// The client (no cache).
-    pub client: Client,
-    /// The client behind the on-disk cache, unless disabled.
-    pub cached: Option<CachedClient>,
+    /// The client and the caches in front of it.
+    pub direct: Direct,
 }
 
 impl Session {
     /// Resolve the profile options once, at the edge.
     pub fn open(opts: &ProfileOpts, no_cache: bool, globals: &Globals) -> anyhow::Result<Self> {
         // Read once: the profile (when one is named) and the [cache] table both come from it.
-        let file = opts.config_file();
-        let resolved = opts.resolve_in(&file)?;
+        let (settings, cache) = opts.load()?;
+        let resolved = opts.resolve(&settings)?;
         for note in &resolved.notes {
             match note.strip_prefix("warning: ") {
                 Some(w) => tracing::warn!("{w}"),
@@ -45,97 +41,24 @@ impl Session {
             source = %resolved.secret_origin,
             "client secret loaded"
         );
-        let mut client = Client::new(resolved.config.clone())?;
-        if globals.trace {
-            client = client.with_trace(super::trace_sink());
-        }
-        let cached = if no_cache {
-            None
-        } else {
-            match default_cache() {
-                Ok(disk) => {
-                    let settings = cache_settings(&file);
-                    let redis = redis_cache(&settings);
-                    Some(cached_client(
-                        client.clone(),
-                        disk,
-                        &settings,
-                        redis.as_ref(),
-                        clock::system(),
-                    ))
-                }
-                Err(e) => {
-                    tracing::warn!("token cache disabled: {e}");
-                    None
-                }
-            }
-        };
-        Ok(Self {
-            resolved,
-            client,
-            cached,
-        })
-    }
-
-    /// A refresh-ahead token source over the cache (or the bare client).
-    pub fn source(&self) -> TokenSource {
-        match &self.cached {
-            Some(c) => TokenSource::new(c.clone(), clock::system()),
-            None => TokenSource::new(self.client.clone(), clock::system()),
-        }
+        let direct = stack(no_cache, globals)
+            .cache_settings(cache)
+            .build()
+            .direct(resolved.config.clone());
+        Ok(Self { resolved, direct })
     }
 }
 
-/// The cache at its default location.
-pub fn default_cache() -> Result<DiskCache, Error> {
-    let dir = DiskCache::default_dir()
-        .ok_or_else(|| Error::config("neither XDG_CACHE_HOME nor HOME is set"))?;
-    DiskCache::open(dir)
-}
-
-/// The `[cache]` table of the profile file. When a profile is named, an unreadable file
-/// has stopped the command already; without one, it only warns: a `get` given everything
-/// by flags does not fail over an unrelated file.
-pub fn cache_settings(file: &Result<ConfigFile, Error>) -> CacheSettings {
-    match file {
-        Ok(file) => file.cache.clone(),
-        Err(e) => {
-            tracing::warn!("ignoring the [cache] settings: {e}");
-            CacheSettings::default()
-        }
+/// The token stack of a command: the disk cache unless `--no-cache`, `--trace` applied.
+pub fn stack(no_cache: bool, globals: &Globals) -> StackBuilder<'static> {
+    let mut b = Stack::builder(&ProcessEnv);
+    if no_cache {
+        b = b.cache(CacheMode::Memory);
     }
-}
-
-/// The fleet's Redis cache of `[cache] url`, if any. Opening does no I/O; a URL the Redis
-/// client refuses disables it with a warning (never a failed `get`).
-pub fn redis_cache(settings: &CacheSettings) -> Option<RedisCache> {
-    let url = settings.url.as_ref()?;
-    match RedisCache::open(url) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!("shared cache disabled: {e}");
-            None
-        }
+    if globals.trace {
+        b = b.trace(super::trace_sink());
     }
-}
-
-/// `client` behind the disk cache with the `[cache]` settings applied: the negative TTL and
-/// the shared Redis cache (one per process, shared by every profile).
-pub fn cached_client(
-    client: Client,
-    disk: DiskCache,
-    settings: &CacheSettings,
-    redis: Option<&RedisCache>,
-    clock: clock::SharedClock,
-) -> CachedClient {
-    let mut cached = CachedClient::new(client, disk, clock);
-    if let Some(ttl) = settings.negative_ttl {
-        cached = cached.with_negative_ttl(ttl);
-    }
-    if let Some(r) = redis {
-        cached = cached.with_redis(r.clone());
-    }
-    cached
+    b
 }
 
 /// `CCTOKEN_AGENT` for a command: the agent and the profile to ask it for, when it applies.
@@ -144,12 +67,12 @@ pub fn cached_client(
 /// (only `--api-base` and `--config`): the agent serves profiles as it configured them, so
 /// flags that would change the request make the command ask the token server itself.
 pub fn agent(opts: &ProfileOpts) -> anyhow::Result<Option<(AgentClient, String)>> {
-    let Some(value) = std::env::var(CCTOKEN_AGENT)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    else {
+    if ProcessEnv
+        .var(CCTOKEN_AGENT)
+        .is_none_or(|v| v.trim().is_empty())
+    {
         return Ok(None);
-    };
+    }
     opts.reject_secret_on_argv()?;
     let Some(name) = &opts.profile else {
         tracing::debug!(
@@ -166,7 +89,9 @@ pub fn agent(opts: &ProfileOpts) -> anyhow::Result<Option<(AgentClient, String)>
         );
         return Ok(None);
     }
-    let client = AgentClient::from_env_value(&value, |k| std::env::var(k).ok())?;
+    let Some(client) = Stack::builder(&ProcessEnv).build().agent()? else {
+        return Ok(None);
+    };
     tracing::debug!(
         "asking the agent at {} for profile {name}",
         client.endpoint()
@@ -244,7 +169,7 @@ impl Tokens {
     /// A refresh-ahead token source.
     pub fn source(&self) -> TokenSource {
         match self {
-            Self::Direct(s) => s.source(),
+            Self::Direct(s) => s.direct.source(),
             Self::Agent { source, .. } => source.clone(),
         }
     }
@@ -262,7 +187,7 @@ impl Tokens {
     /// The API base (CXone: found with `token`).
     pub async fn api_base(&self, token: &Token) -> Result<Option<url::Url>, Error> {
         match self {
-            Self::Direct(s) => s.client.api_base(token).await,
+            Self::Direct(s) => s.direct.client.api_base(token).await,
             Self::Agent { api_base, .. } => Ok(api_base.clone()),
         }
     }

@@ -42,7 +42,7 @@ pub struct OnlineOptions<'a> {
 
 impl OnlineOptions<'_> {
     fn client(&self, config: ClientConfig) -> Result<Client, Error> {
-        let c = Client::new(config)?
+        let c = Client::new(config)
             .with_retry(no_retry())
             .with_clock(self.clock.clone());
         Ok(match &self.trace {

@@ -17,12 +17,10 @@ use super::dir::PrivateDir;
 use super::entry;
 pub use super::entry::Lookup;
 use super::key::CacheKey;
+use crate::config::EnvLookup;
 use crate::error::Error;
 use crate::secret::ClientSecret;
 use crate::token::Token;
-
-/// Environment variable naming the cache directory's parent (XDG).
-pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 
 /// The on-disk cache. Clones share the open directory.
 #[derive(Debug, Clone)]
@@ -41,12 +39,9 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
 }
 
 impl DiskCache {
-    /// The default location: `$XDG_CACHE_HOME/cctoken`, else `~/.cache/cctoken`.
-    pub fn default_dir() -> Option<PathBuf> {
-        match std::env::var_os(XDG_CACHE_HOME) {
-            Some(d) if !d.is_empty() => Some(PathBuf::from(d).join("cctoken")),
-            _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/cctoken")),
-        }
+    /// The default location in `env`: `$XDG_CACHE_HOME/cctoken`, else `~/.cache/cctoken`.
+    pub fn default_dir(env: &dyn EnvLookup) -> Option<PathBuf> {
+        crate::config::env::default_cache_dir(env)
     }
 
     /// Open the cache at `dir`, creating it 0700 when it does not exist. A directory that is

@@ -120,6 +120,16 @@ impl CachedClient {
         &self.client
     }
 
+    /// The disk cache in front.
+    pub fn cache(&self) -> &DiskCache {
+        &self.cache
+    }
+
+    /// How long a permanent failure is remembered.
+    pub fn negative_ttl(&self) -> Duration {
+        self.negative_ttl
+    }
+
     /// The cache key.
     pub fn key(&self) -> &CacheKey {
         &self.key

@@ -134,7 +134,7 @@ fn machine(emu: &RunningEmulator, secret: &str, redis: &Url) -> Machine {
         "demo-client",
         ClientSecret::new(secret),
     );
-    let client = Client::new(config).unwrap().with_retry(RetryPolicy::none());
+    let client = Client::new(config).with_retry(RetryPolicy::none());
     let disk = tempfile::tempdir().unwrap();
     let cache = DiskCache::open(disk.path().join("cctoken")).unwrap();
     let client = CachedClient::new(client, cache, Arc::new(SystemClock))

@@ -69,8 +69,8 @@ impl Client {
     /// A client with the system clock, thread-local jitter and the default retry policy.
     ///
     /// Cheap: the HTTP client (and its TLS configuration) is built on first use.
-    pub fn new(config: ClientConfig) -> Result<Self, Error> {
-        Ok(Self {
+    pub fn new(config: ClientConfig) -> Self {
+        Self {
             config,
             http: Default::default(),
             clock: clock::system(),
@@ -78,7 +78,7 @@ impl Client {
             retry: RetryPolicy::default(),
             trace: None,
             resolved: Default::default(),
-        })
+        }
     }
 
     /// Use another clock (tests): it times the responses, measures the retry budget and

@@ -1,13 +1,16 @@
 //! Environment variable names, default paths and limits — the one place they are spelled —
 //! and [`EnvLookup`], the injectable view of the process environment.
 //!
-//! Configuration code never calls `std::env::var` directly: it asks an [`EnvLookup`], so
-//! tests describe an environment as a map instead of mutating the process (which races
-//! between test threads). This module reads nothing by itself except through [`ProcessEnv`].
+//! Every variable cctoken reads or sets is a constant here: the ones it reads (the profile
+//! file, secrets, the Genesys conventions, the XDG directories, `CCTOKEN_AGENT`) and the ones
+//! it gives a consumer (`CCTOKEN_ACCESS_TOKEN`, `GENESYSCLOUD_ACCESS_TOKEN`, ...). Code
+//! never calls `std::env::var` directly: it asks an [`EnvLookup`], so tests describe an
+//! environment as a map instead of mutating the process (which races between test
+//! threads). This module reads nothing by itself except through [`ProcessEnv`].
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Path of the profile file, overriding the default location.
 pub const CCTOKEN_CONFIG: &str = "CCTOKEN_CONFIG";
@@ -29,8 +32,39 @@ pub const GENESYSCLOUD_OAUTHCLIENT_SECRET: &str = "GENESYSCLOUD_OAUTHCLIENT_SECR
 pub const GENESYSCLOUD_ACCESS_TOKEN: &str = "GENESYSCLOUD_ACCESS_TOKEN";
 /// XDG base directory for configuration.
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// XDG base directory for caches (the token cache lives in `cctoken/` under it).
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// XDG runtime directory (the agent's socket, `exec`'s token file).
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 /// The user's home directory.
 pub const HOME: &str = "HOME";
+/// Points consumers at a running agent: `unix:PATH` or `http://127.0.0.1:PORT`.
+pub const CCTOKEN_AGENT: &str = "CCTOKEN_AGENT";
+/// The agent key file, when it is not beside the default socket.
+pub const CCTOKEN_AGENT_KEY_FILE: &str = "CCTOKEN_AGENT_KEY_FILE";
+/// Log filter of the CLI (`tracing_subscriber` syntax).
+pub const RUST_LOG: &str = "RUST_LOG";
+/// GitHub Actions: the file whose `NAME=value` blocks become variables of later steps.
+pub const GITHUB_ENV: &str = "GITHUB_ENV";
+
+/// Given to consumers (`exec`, `--format env`): the access token.
+pub const CCTOKEN_ACCESS_TOKEN: &str = "CCTOKEN_ACCESS_TOKEN";
+/// Given to consumers: the token type (`Bearer`).
+pub const CCTOKEN_TOKEN_TYPE: &str = "CCTOKEN_TOKEN_TYPE";
+/// Given to consumers: when the token expires (RFC 3339).
+pub const CCTOKEN_EXPIRES_AT: &str = "CCTOKEN_EXPIRES_AT";
+/// Given to consumers: the profile's API base, without a trailing `/`.
+pub const CCTOKEN_API_BASE: &str = "CCTOKEN_API_BASE";
+/// Given to `exec`'s command: the 0600 file that always holds a fresh token.
+pub const CCTOKEN_TOKEN_FILE: &str = "CCTOKEN_TOKEN_FILE";
+
+/// The token cache's directory under `$XDG_CACHE_HOME` (and the agent's under the runtime
+/// directory).
+pub const APP_DIR: &str = "cctoken";
+/// File name of the agent's default socket.
+pub const AGENT_SOCKET_NAME: &str = "agent.sock";
+/// File name of the agent key, beside the socket.
+pub const AGENT_KEY_NAME: &str = "agent.key";
 
 /// The largest secret file or command output accepted, in bytes. Secrets are short; a
 /// larger input is a wrong path (a binary, `/dev/urandom`), not a secret.
@@ -90,6 +124,33 @@ pub fn default_config_path(env: &dyn EnvLookup) -> Option<PathBuf> {
     Some(base.join("cctoken").join("config.toml"))
 }
 
+/// `$XDG_CACHE_HOME/cctoken`, else `$HOME/.cache/cctoken`: the token cache.
+pub fn default_cache_dir(env: &dyn EnvLookup) -> Option<PathBuf> {
+    match env.var_os(XDG_CACHE_HOME) {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d).join(APP_DIR)),
+        _ => env
+            .var_os(HOME)
+            .map(|h| PathBuf::from(h).join(".cache").join(APP_DIR)),
+    }
+}
+
+/// `$XDG_RUNTIME_DIR/cctoken/agent.sock`; without `XDG_RUNTIME_DIR`,
+/// `$TMPDIR/cctoken-UID/agent.sock` (a directory only this user can enter).
+pub fn default_socket_path(env: &dyn EnvLookup) -> PathBuf {
+    if let Some(dir) = env.non_empty(XDG_RUNTIME_DIR) {
+        return PathBuf::from(dir).join(APP_DIR).join(AGENT_SOCKET_NAME);
+    }
+    let uid = rustix::process::getuid().as_raw();
+    std::env::temp_dir()
+        .join(format!("{APP_DIR}-{uid}"))
+        .join(AGENT_SOCKET_NAME)
+}
+
+/// The agent key file beside `socket`.
+pub fn agent_key_path(socket: &Path) -> PathBuf {
+    socket.with_file_name(AGENT_KEY_NAME)
+}
+
 /// `$CCTOKEN_GC_CONFIG`, else `$HOME/.gc/config.toml` (the Genesys CLI's file).
 pub fn gc_config_path(env: &dyn EnvLookup) -> Option<PathBuf> {
     env.non_empty(CCTOKEN_GC_CONFIG)
@@ -136,5 +197,39 @@ mod tests {
             gc_config_path(&env).unwrap(),
             PathBuf::from("/h/.gc/config.toml")
         );
+    }
+
+    #[test]
+    fn cache_dir_prefers_xdg_then_home() {
+        let env = [("XDG_CACHE_HOME", "/c"), ("HOME", "/h")];
+        assert_eq!(default_cache_dir(&env), Some(PathBuf::from("/c/cctoken")));
+        let env = [("XDG_CACHE_HOME", ""), ("HOME", "/h")];
+        assert_eq!(
+            default_cache_dir(&env),
+            Some(PathBuf::from("/h/.cache/cctoken"))
+        );
+        let env: [(&str, &str); 0] = [];
+        assert_eq!(default_cache_dir(&env), None);
+    }
+
+    #[test]
+    fn default_socket_path_follows_xdg_runtime_dir() {
+        let p = default_socket_path(&[(XDG_RUNTIME_DIR, "/run/user/1000")]);
+        assert_eq!(p, Path::new("/run/user/1000/cctoken/agent.sock"));
+        assert_eq!(
+            agent_key_path(&p),
+            Path::new("/run/user/1000/cctoken/agent.key")
+        );
+        for env in [&[][..], &[(XDG_RUNTIME_DIR, "")]] {
+            let env: HashMap<String, String> = env
+                .iter()
+                .map(|(k, v): &(&str, &str)| (k.to_string(), v.to_string()))
+                .collect();
+            let p = default_socket_path(&env);
+            let dir = p.parent().unwrap().file_name().unwrap().to_string_lossy();
+            assert!(dir.starts_with("cctoken-"), "{}", p.display());
+            assert!(p.starts_with(std::env::temp_dir()), "{}", p.display());
+            assert_eq!(p.file_name().unwrap(), "agent.sock");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! [`AgentClient`] speaks just enough HTTP/1.1 over a blocking Unix or TCP stream to send
 //! one `GET /v1/token/{profile}` and read the answer — no async runtime, no thread pool,
 //! so `cctoken get` through the agent stays as cheap as a cached `get`. [`AgentFetch`]
-//! wraps it as a [`Fetch`] for a [`cctoken::source::TokenSource`] (`exec`, `api`).
+//! wraps it as a [`Fetch`] for a [`crate::source::TokenSource`] (`exec`, `api`).
 //!
 //! `CCTOKEN_AGENT` is `unix:PATH` or `http://127.0.0.1:PORT`. Over TCP the agent key is
 //! read from `CCTOKEN_AGENT_KEY_FILE`, else from `agent.key` beside the default socket;
@@ -13,18 +13,16 @@ use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use cctoken::error::Error;
-use cctoken::source::{BoxFuture, Fetch, Held};
-use cctoken::token::Token;
 use url::Url;
 
-use crate::guard::AgentKey;
-use crate::wire::{ErrorResponse, TokenResponse};
+use super::wire::{ErrorResponse, TokenResponse};
+use super::AgentKey;
+use crate::config::env::{self, EnvLookup};
+pub use crate::config::env::{CCTOKEN_AGENT, CCTOKEN_AGENT_KEY_FILE};
+use crate::error::Error;
+use crate::source::{BoxFuture, Fetch, Held};
+use crate::token::Token;
 
-/// The variable that points consumers at an agent.
-pub const CCTOKEN_AGENT: &str = "CCTOKEN_AGENT";
-/// The variable naming the key file, when it is not beside the default socket.
-pub const CCTOKEN_AGENT_KEY_FILE: &str = "CCTOKEN_AGENT_KEY_FILE";
 /// How long one exchange with the agent may take (it waits for the token server only
 /// when it has no valid token).
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,12 +69,17 @@ pub struct AgentToken {
 }
 
 impl AgentClient {
+    /// The agent `CCTOKEN_AGENT` names in `env`, if it is set (and not blank).
+    pub fn from_env(env: &dyn EnvLookup) -> Result<Option<Self>, Error> {
+        match env.var(CCTOKEN_AGENT).filter(|v| !v.trim().is_empty()) {
+            Some(value) => Self::from_env_value(&value, env).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// A client for `value` (`unix:PATH` or `http://ADDR`); `env` looks up
     /// `CCTOKEN_AGENT_KEY_FILE` and `XDG_RUNTIME_DIR` for the key file.
-    pub fn from_env_value(
-        value: &str,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, Error> {
+    pub fn from_env_value(value: &str, env: &dyn EnvLookup) -> Result<Self, Error> {
         let value = value.trim();
         let endpoint = if let Some(path) = value.strip_prefix("unix:") {
             if path.is_empty() {
@@ -98,11 +101,9 @@ impl AgentClient {
                 )));
             }
             let port = url.port().ok_or_else(|| bad_value(value))?;
-            let key_file = match env(CCTOKEN_AGENT_KEY_FILE).filter(|v| !v.is_empty()) {
+            let key_file = match env.non_empty(CCTOKEN_AGENT_KEY_FILE) {
                 Some(p) => PathBuf::from(p),
-                None => crate::serve::default_socket_path(&env)
-                    .map(|s| crate::serve::key_path(&s))
-                    .ok_or_else(|| Error::config("cannot locate agent.key"))?,
+                None => env::agent_key_path(&env::default_socket_path(env)),
             };
             Endpoint::Tcp {
                 authority: format!("{host}:{port}"),
@@ -141,7 +142,7 @@ impl AgentClient {
     pub fn token_replacing(
         &self,
         profile: &str,
-        rejected: Option<&cctoken::secret::AccessToken>,
+        rejected: Option<&crate::secret::AccessToken>,
     ) -> Result<AgentToken, Error> {
         let mut path = format!("/v1/token/{}", encode_segment(profile));
         if let Some(r) = rejected {
@@ -167,7 +168,7 @@ impl AgentClient {
                 ),
             )
         })?;
-        if !wire.token_type.eq_ignore_ascii_case(cctoken::token::BEARER) {
+        if !wire.token_type.eq_ignore_ascii_case(crate::token::BEARER) {
             return Err(Error::unexpected(
                 Some(status),
                 format!(
@@ -178,8 +179,8 @@ impl AgentClient {
         }
         let api_base = wire.api_base.as_deref().and_then(|u| Url::parse(u).ok());
         let token = Token {
-            access_token: cctoken::secret::AccessToken::new(wire.access_token),
-            token_type: cctoken::token::BEARER,
+            access_token: crate::secret::AccessToken::new(wire.access_token.into_owned()),
+            token_type: crate::token::BEARER,
             issued_at: SystemTime::now(),
             expires_in: Duration::from_secs(wire.expires_in),
             expires_in_defaulted: false,
@@ -335,12 +336,12 @@ fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
 pub struct AgentFetch {
     client: AgentClient,
     profile: String,
-    rejected: std::sync::Arc<std::sync::Mutex<Option<cctoken::secret::AccessToken>>>,
+    rejected: std::sync::Arc<std::sync::Mutex<Option<crate::secret::AccessToken>>>,
 }
 
 impl AgentFetch {
     /// Report `token` as rejected by an API with the next request to the agent.
-    pub fn reject(&self, token: &cctoken::secret::AccessToken) {
+    pub fn reject(&self, token: &crate::secret::AccessToken) {
         let mut slot = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(token.clone());
     }
@@ -373,7 +374,8 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let none = |_: &str| None;
+        let none: [(&str, &str); 0] = [];
+        let none = &none;
         assert!(matches!(
             AgentClient::from_env_value("unix:/run/a.sock", none)
                 .unwrap()
@@ -396,9 +398,10 @@ mod tests {
         let key = dir.join("k");
         std::fs::write(&key, "abc\n").unwrap();
         let k = key.to_str().unwrap().to_owned();
-        let c = AgentClient::from_env_value("http://127.0.0.1:9", |v| {
-            (v == CCTOKEN_AGENT_KEY_FILE).then(|| k.clone())
-        })
+        let c = AgentClient::from_env_value(
+            "http://127.0.0.1:9",
+            &[(CCTOKEN_AGENT_KEY_FILE, k.as_str())],
+        )
         .unwrap();
         assert!(!format!("{c:?}").contains("abc"));
         std::fs::remove_dir_all(&dir).unwrap();

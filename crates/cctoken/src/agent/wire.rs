@@ -1,27 +1,30 @@
 //! What goes over the wire: the JSON bodies of `GET /v1/token/{profile}` and of errors.
 //!
-//! Shared by the server and by clients (`CCTOKEN_AGENT` in the CLI), so both sides agree
-//! on field names. Only [`TokenResponse::access_token`] is secret; errors never carry one.
+//! Shared by the server (the `cctoken-agent` crate) and by clients ([`super::client`]), so
+//! both sides agree on field names. Only [`TokenResponse::access_token`] is secret; errors
+//! never carry one. The server borrows its strings; clients read owned ones.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/token/{profile}` → 200.
 #[derive(Serialize, Deserialize)]
-pub struct TokenResponse {
+pub struct TokenResponse<'a> {
     /// The access token.
-    pub access_token: String,
+    pub access_token: Cow<'a, str>,
     /// `Bearer`.
-    pub token_type: String,
+    pub token_type: Cow<'a, str>,
     /// Whole seconds the token stays valid from now.
     pub expires_in: u64,
     /// When it expires, RFC 3339 (UTC, seconds), as `cctoken get --json` prints it.
     pub expires_at: String,
     /// The profile's API base, when the agent knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_base: Option<String>,
+    pub api_base: Option<Cow<'a, str>>,
 }
 
-impl std::fmt::Debug for TokenResponse {
+impl std::fmt::Debug for TokenResponse<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenResponse")
             .field("access_token", &"[redacted]")
@@ -69,8 +72,8 @@ impl ErrorResponse {
     }
 
     /// The wire form of a library error (which holds no secrets by construction).
-    pub fn from_error(e: &cctoken::Error) -> Self {
-        use cctoken::error::Class;
+    pub fn from_error(e: &crate::Error) -> Self {
+        use crate::error::Class;
         Self {
             error: e.kind.as_str().to_owned(),
             class: Some(
@@ -89,21 +92,21 @@ impl ErrorResponse {
     }
 
     /// Back to a library error (for clients), so exit codes follow SPEC §5.
-    pub fn to_error(&self) -> cctoken::Error {
-        use cctoken::error::{Class, ErrorKind};
+    pub fn to_error(&self) -> crate::Error {
+        use crate::error::{Class, ErrorKind};
         let kind = ErrorKind::from_name(&self.error).unwrap_or(ErrorKind::Config);
         let class = match self.class.as_deref() {
             Some("permanent") => Class::Permanent,
             Some("transient") => Class::Transient,
             _ => Class::Config,
         };
-        cctoken::Error {
+        crate::Error {
             kind,
             class,
             status: self.upstream_status,
             hint: self.hint.clone(),
             retry_after: self.retry_after.map(std::time::Duration::from_secs),
-            ..cctoken::Error::config(format!("from the agent: {}", self.message))
+            ..crate::Error::config(format!("from the agent: {}", self.message))
         }
     }
 }
