@@ -14,10 +14,15 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
+use cctoken::auth::AuthMethod;
 use cctoken::config::{
-    resolve, CacheSettings, ConfigFile, ProcessEnv, ProfileSettings, ResolveOptions,
-    ResolvedProfile,
+    env, resolve, CacheSettings, ConfigFile, ProcessEnv, ProfileKeys, ProfileSettings,
+    ResolveOptions, ResolvedProfile,
 };
+use cctoken::provider::genesys::{lookup_region, Region};
+use cctoken::provider::{parse_url, ProviderKind};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use url::Url;
 
 /// Stands in for a secret given on the command line; the value itself is dropped by the
 /// value parser and never kept.
@@ -34,6 +39,22 @@ fn discard_secret(_value: &str) -> Result<RejectedSecret, String> {
     Ok(RejectedSecret)
 }
 
+/// One of `names`, as the library type (clap lists the names in help and errors).
+fn one_of<T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static>(
+    names: &'static [&'static str],
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<T>())
+}
+
+/// A URL flag: https://, or http:// on loopback; the message names the flag.
+fn url(flag: &'static str) -> impl Fn(&str) -> Result<Url, String> + Clone {
+    move |s| parse_url(flag, s).map_err(|e| e.message)
+}
+
+fn region(s: &str) -> Result<&'static Region, String> {
+    lookup_region(s, "--region").map_err(|e| e.message)
+}
+
 fn parse_param(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
@@ -46,39 +67,40 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 #[command(next_help_heading = "Profile and credentials")]
 pub struct ProfileOpts {
     /// Use profile NAME from the config file (flags given too override its settings).
-    #[arg(short = 'p', long, env = "CCTOKEN_PROFILE", value_name = "NAME")]
+    #[arg(short = 'p', long, env = env::CCTOKEN_PROFILE, value_name = "NAME")]
     pub profile: Option<String>,
 
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
     /// ~/.config/cctoken/config.toml].
-    #[arg(long, env = "CCTOKEN_CONFIG", value_name = "PATH")]
+    #[arg(long, env = env::CCTOKEN_CONFIG, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
     /// Token server family; inferred when omitted: --region → genesys, --access-key-id →
     /// cxone, --token-url/--issuer → generic.
-    #[arg(long, value_name = "PROVIDER", value_parser = ["genesys", "generic", "cxone"])]
-    pub provider: Option<String>,
+    #[arg(long, value_name = "PROVIDER",
+          value_parser = one_of::<ProviderKind>(&["genesys", "generic", "cxone"]))]
+    pub provider: Option<ProviderKind>,
 
     /// Genesys Cloud region name (eu-west-1) or domain (mypurecloud.ie). Env:
     /// GENESYSCLOUD_REGION.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    #[arg(long, value_name = "REGION", value_parser = region)]
+    pub region: Option<&'static Region>,
 
     /// Token endpoint URL (generic), or a host override for genesys/cxone, e.g. an emulator.
     /// https:// only, except for loopback addresses.
-    #[arg(long, value_name = "URL")]
-    pub token_url: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = url("--token-url"))]
+    pub token_url: Option<Url>,
 
     /// Issuer URL: the token endpoint is discovered (RFC 8414, then OpenID Connect). For
     /// genesys it is the host: ISSUER/oauth/token. CXone default:
     /// https://cxone.niceincontact.com.
-    #[arg(long, value_name = "URL")]
-    pub issuer: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = url("--issuer"))]
+    pub issuer: Option<Url>,
 
     /// API base URL for `api`, `exec` and the agent's proxy [default: from the provider:
     /// Genesys https://api.<domain>, CXone from the tenant's configuration].
-    #[arg(long, value_name = "URL")]
-    pub api_base: Option<String>,
+    #[arg(long, value_name = "URL", value_parser = url("--api-base"))]
+    pub api_base: Option<Url>,
 
     /// OAuth client id (not secret). Genesys env: GENESYSCLOUD_OAUTHCLIENT_ID.
     #[arg(long, value_name = "ID")]
@@ -102,8 +124,9 @@ pub struct ProfileOpts {
     /// basic-raw = Basic without that encoding (what the Genesys SDKs send), post = id and
     /// secret in the body [default: genesys basic-raw, cxone/generic basic or what
     /// discovery advertises].
-    #[arg(long, value_name = "METHOD", value_parser = ["basic", "basic-raw", "post"])]
-    pub auth: Option<String>,
+    #[arg(long, value_name = "METHOD",
+          value_parser = one_of::<AuthMethod>(&["basic", "basic-raw", "post"]))]
+    pub auth: Option<AuthMethod>,
 
     /// Scope to request; repeat the flag or separate with spaces (commas are part of a
     /// scope).
@@ -159,35 +182,30 @@ pub struct ProfileOpts {
 }
 
 impl ProfileOpts {
-    /// The settings the flags alone describe (no profile, no environment).
-    pub fn to_settings(&self) -> ProfileSettings {
+    /// The settings the flags alone describe (no profile, no environment). Two sources
+    /// for one secret, or `--token-url` with `--issuer`, are refused as in a profile.
+    pub fn to_settings(&self) -> Result<ProfileSettings, cctoken::Error> {
         let params: BTreeMap<String, String> = self.params.iter().cloned().collect();
-        ProfileSettings {
-            name: None,
-            // Infallible: clap restricts both to values their FromStr accepts.
-            provider: self.provider.as_deref().and_then(|p| p.parse().ok()),
-            auth: self.auth.as_deref().and_then(|a| a.parse().ok()),
-            region: self.region.clone(),
+        ProfileSettings::try_from(ProfileKeys {
+            provider: self.provider,
+            region: self.region,
             token_url: self.token_url.clone(),
             issuer: self.issuer.clone(),
             api_base: self.api_base.clone(),
             client_id: self.client_id.clone(),
             client_secret_env: self.client_secret_env.clone(),
             client_secret_file: self.client_secret_file.clone(),
-            client_secret_cmd: None,
-            client_secret_keyring: None,
             client_secret_stdin: self.client_secret_stdin,
+            auth: self.auth,
             scopes: (!self.scopes.is_empty()).then(|| self.scopes.clone()),
             audience: self.audience.clone(),
             params: (!params.is_empty()).then_some(params),
             access_key_id: self.access_key_id.clone(),
-            access_key_secret_env: None,
             access_key_secret_file: self.access_key_secret_file.clone(),
-            access_key_secret_cmd: None,
             access_key_secret_stdin: self.access_key_secret_stdin,
-            default_lifetime: None,
             gc_profile: self.gc_profile.clone(),
-        }
+            ..ProfileKeys::default()
+        })
     }
 
     /// Fail with a usage error when a secret was given as a flag value.
@@ -249,7 +267,7 @@ impl ProfileOpts {
     /// The profile named by `--profile` in `file` (if any) with the flags on top.
     fn select(&self, file: ConfigFile) -> Result<ProfileSettings, cctoken::Error> {
         self.reject_secret_on_argv()?;
-        let flags = self.to_settings();
+        let flags = self.to_settings()?;
         match &self.profile {
             Some(name) => Ok(file.profile(name)?.overlay(flags)),
             None => Ok(flags),
@@ -258,19 +276,18 @@ impl ProfileOpts {
 
     /// Validate everything and load the secrets from the real environment and stdin.
     pub fn resolve(&self, settings: &ProfileSettings) -> Result<ResolvedProfile, cctoken::Error> {
-        let stdin: Option<Box<dyn std::io::Read>> =
-            if settings.client_secret_stdin || settings.access_key_secret_stdin {
-                let stdin = std::io::stdin();
-                if stdin.is_terminal() {
-                    eprintln!(
-                        "cctoken: reading the secret from the terminal (end with Ctrl-D); \
+        let stdin: Option<Box<dyn std::io::Read>> = if settings.reads_stdin() {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprintln!(
+                    "cctoken: reading the secret from the terminal (end with Ctrl-D); \
                          piping it in is safer"
-                    );
-                }
-                Some(Box::new(stdin))
-            } else {
-                None
-            };
+                );
+            }
+            Some(Box::new(stdin))
+        } else {
+            None
+        };
         resolve(
             settings,
             &ProcessEnv,
@@ -329,13 +346,47 @@ mod tests {
             "--provider",
             "genesys",
         ]);
-        let s = o.to_settings();
-        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        let s = o.to_settings().unwrap();
+        assert_eq!(s.region.map(|r| r.name), Some("eu-west-1"));
         assert_eq!(s.scopes, Some(vec!["a b".into(), "c,d".into()]));
         assert_eq!(s.params.unwrap()["k"], "v=w");
         assert_eq!(s.auth, Some(cctoken::auth::AuthMethod::BasicRaw));
         assert_eq!(s.provider, Some(cctoken::provider::ProviderKind::Genesys));
         assert!(T::try_parse_from(["t", "--param", "novalue"]).is_err());
+        // Typed at the edge: clap refuses what the library types refuse, naming the flag.
+        for (args, says) in [
+            (
+                &["--region", "mars-1"][..],
+                "unknown Genesys Cloud region 'mars-1' (from --region)",
+            ),
+            (&["--token-url", "http://auth.example.com/t"], "unencrypted"),
+            (
+                &["--api-base", "not a url"],
+                "--api-base 'not a url' is not a valid URL",
+            ),
+            (&["--auth", "bearer"], "basic-raw"),
+            (&["--provider", "okta"], "genesys"),
+        ] {
+            let e = T::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
+        let two = parse(&["--client-secret-env", "A", "--client-secret-stdin"]);
+        let e = two.to_settings().unwrap_err();
+        assert!(e.message.contains("more than one source"), "{e}");
+        let s = parse(&[
+            "--issuer",
+            "https://auth.example.com",
+            "--client-secret-stdin",
+        ])
+        .to_settings()
+        .unwrap();
+        assert_eq!(s.client_secret, Some(cctoken::config::SecretSetting::Stdin));
+        assert_eq!(
+            s.issuer().map(Url::as_str),
+            Some("https://auth.example.com/")
+        );
     }
 
     #[test]

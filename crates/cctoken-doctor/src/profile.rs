@@ -257,9 +257,9 @@ mod tests {
     fn settings(secret_env: &str) -> ProfileSettings {
         ProfileSettings {
             provider: Some(ProviderKind::Genesys),
-            region: Some("eu-west-1".into()),
+            region: cctoken::provider::genesys::Region::lookup("eu-west-1"),
             client_id: Some("5a1c3a2e-1b2c-4d5e-8f90-123456789abc".into()),
-            client_secret_env: Some(secret_env.into()),
+            client_secret: Some(cctoken::config::SecretSetting::Env(secret_env.into())),
             ..ProfileSettings::default()
         }
     }
@@ -302,7 +302,9 @@ mod tests {
         let discovery = ProfileSettings {
             provider: Some(ProviderKind::Generic),
             region: None,
-            issuer: Some("https://idp.example/".into()),
+            endpoint: Some(cctoken::provider::Endpoint::Issuer(
+                "https://idp.example/".parse().unwrap(),
+            )),
             ..settings("S")
         };
         report.extend(diagnose_offline(&discovery, &env, None, false).report);

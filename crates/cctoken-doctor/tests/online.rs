@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use cctoken::auth::AuthMethod;
 use cctoken::clock::{ManualClock, SharedClock};
-use cctoken::config::ProfileSettings;
-use cctoken::provider::ProviderKind;
+use cctoken::config::{ProfileSettings, SecretSetting};
+use cctoken::provider::{Endpoint, ProviderKind};
 use cctoken::secret::Fingerprint;
 use cctoken_doctor::{online, profile, Code, Plain, Report, Severity, Term};
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};
@@ -25,12 +25,13 @@ async fn emulator() -> RunningEmulator {
 fn settings(emu: &RunningEmulator, id: &str, auth: Option<&str>) -> ProfileSettings {
     ProfileSettings {
         provider: Some(ProviderKind::Generic),
-        token_url: Some(format!(
-            "{}/oauth/token",
-            emu.base_url().trim_end_matches('/')
+        endpoint: Some(Endpoint::TokenUrl(
+            format!("{}/oauth/token", emu.base_url().trim_end_matches('/'))
+                .parse()
+                .unwrap(),
         )),
         client_id: Some(id.into()),
-        client_secret_env: Some("S".into()),
+        client_secret: Some(SecretSetting::Env("S".into())),
         auth: auth.map(|a| a.parse().unwrap()),
         ..ProfileSettings::default()
     }
@@ -237,9 +238,13 @@ async fn server_clock_difference_is_clock_skew() {
 async fn an_unresolvable_host_is_net_dns() {
     let s = ProfileSettings {
         provider: Some(ProviderKind::Generic),
-        token_url: Some("https://login.doctor-test.invalid/oauth/token".into()),
+        endpoint: Some(Endpoint::TokenUrl(
+            "https://login.doctor-test.invalid/oauth/token"
+                .parse()
+                .unwrap(),
+        )),
         client_id: Some("x".into()),
-        client_secret_env: Some("S".into()),
+        client_secret: Some(SecretSetting::Env("S".into())),
         ..ProfileSettings::default()
     };
     let r = doctor(&s, "abc", false, now()).await;
@@ -256,9 +261,9 @@ async fn discovery_is_reported_and_followed() {
     let emu = emulator().await;
     let s = ProfileSettings {
         provider: Some(ProviderKind::Generic),
-        issuer: Some(emu.base_url()),
+        endpoint: Some(Endpoint::Issuer(emu.base_url().parse().unwrap())),
         client_id: Some("demo-client".into()),
-        client_secret_env: Some("S".into()),
+        client_secret: Some(SecretSetting::Env("S".into())),
         ..ProfileSettings::default()
     };
     let r = doctor(&s, SECRET, false, now()).await;
@@ -286,11 +291,11 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
         .expect("emulator");
     let s = ProfileSettings {
         provider: Some(ProviderKind::Cxone),
-        issuer: Some(emu.base_url()),
+        endpoint: Some(Endpoint::Issuer(emu.base_url().parse().unwrap())),
         client_id: Some("demo-app".into()),
-        client_secret_env: Some("S".into()),
+        client_secret: Some(SecretSetting::Env("S".into())),
         access_key_id: Some("DEMOACCESSKEY".into()),
-        access_key_secret_env: Some("K".into()),
+        access_key_secret: Some(SecretSetting::Env("K".into())),
         ..ProfileSettings::default()
     };
     let run = |key: &'static str| {

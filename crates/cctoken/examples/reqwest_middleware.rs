@@ -24,9 +24,9 @@ use cctoken::clock::SystemClock;
 use cctoken::config::env::{
     GENESYSCLOUD_OAUTHCLIENT_ID, GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION,
 };
-use cctoken::config::resolve::lookup_region;
 use cctoken::config::ClientConfig;
 use cctoken::integrations::reqwest_middleware::BearerMiddleware;
+use cctoken::provider::genesys::lookup_region;
 use cctoken::provider::ProviderConfig;
 use cctoken::secret::ClientSecret;
 use cctoken::source::TokenSource;

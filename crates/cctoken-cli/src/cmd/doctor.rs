@@ -132,12 +132,11 @@ fn read_curl(arg: &str) -> anyhow::Result<String> {
 fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Report> {
     // Usage errors (a secret on argv, an unknown profile name) exit 2 via the error path.
     let settings = args.profile.settings()?;
-    let stdin: Option<Box<dyn std::io::Read>> =
-        if settings.client_secret_stdin || settings.access_key_secret_stdin {
-            Some(Box::new(std::io::stdin()))
-        } else {
-            None
-        };
+    let stdin: Option<Box<dyn std::io::Read>> = if settings.reads_stdin() {
+        Some(Box::new(std::io::stdin()))
+    } else {
+        None
+    };
     let off = profile::diagnose_offline(
         &settings,
         &ProcessEnv,

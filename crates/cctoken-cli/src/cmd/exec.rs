@@ -147,7 +147,7 @@ async fn supervise(args: ExecArgs, tokens: Tokens) -> anyhow::Result<i32> {
     if tokens.kind() == ProviderKind::Genesys {
         cmd.env("GENESYSCLOUD_ACCESS_TOKEN", secret);
         if let Some(r) = tokens.region() {
-            cmd.env("GENESYSCLOUD_REGION", r);
+            cmd.env("GENESYSCLOUD_REGION", r.name);
         }
     }
     // The child must not inherit our secrets.

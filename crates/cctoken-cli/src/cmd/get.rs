@@ -136,12 +136,7 @@ fn via_agent(
     if let Some(e) = short_of_min_ttl(&answer.token, args.min_ttl) {
         return Ok(fail(&e, json));
     }
-    let api_base = match &args.profile.api_base {
-        Some(b) => {
-            Some(url::Url::parse(b).map_err(|e| Error::config(format!("--api-base '{b}': {e}")))?)
-        }
-        None => answer.api_base,
-    };
+    let api_base = args.profile.api_base.clone().or(answer.api_base);
     let (kind, _) = super::session::describe_without_secrets(&args.profile, name);
     print_token(
         Some(name),

@@ -18,6 +18,7 @@ use cctoken::config::{
 };
 use cctoken::provider::ProviderConfig;
 use serde_json::{json, Value};
+use url::Url;
 
 use crate::exit;
 
@@ -158,11 +159,11 @@ fn describe_secret(s: &ProfileSettings, env: &dyn EnvLookup) -> (String, Option<
 }
 
 fn endpoint(s: &ProfileSettings) -> String {
-    if let Some(r) = &s.region {
-        format!("region {r}")
-    } else if let Some(u) = &s.token_url {
+    if let Some(r) = s.region {
+        format!("region {}", r.name)
+    } else if let Some(u) = s.token_url() {
         format!("token_url {u}")
-    } else if let Some(i) = &s.issuer {
+    } else if let Some(i) = s.issuer() {
         format!("issuer {i}")
     } else if let Some(g) = &s.gc_profile {
         format!("gc profile {g}")
@@ -188,7 +189,9 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
                 "name": name,
                 "provider": provider,
                 "endpoint": endpoint(s),
-                "region": s.region, "token_url": s.token_url, "issuer": s.issuer,
+                "region": s.region.map(|r| r.name),
+                "token_url": s.token_url().map(Url::as_str),
+                "issuer": s.issuer().map(Url::as_str),
                 "client_id": s.client_id,
                 "secret_source": secret,
                 "secret_available": available,
@@ -255,58 +258,6 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
         println!("  {}", line.join("  ").trim_end());
     }
     Ok(0)
-}
-
-/// The settings as configured, for display (no secrets exist in settings).
-fn setting_rows(s: &ProfileSettings) -> Vec<(&'static str, String)> {
-    let mut rows = Vec::new();
-    let mut push = |k: &'static str, v: Option<String>| {
-        if let Some(v) = v {
-            rows.push((k, v));
-        }
-    };
-    push("provider", s.provider.map(|p| p.to_string()));
-    push("region", s.region.clone());
-    push("token_url", s.token_url.clone());
-    push("issuer", s.issuer.clone());
-    push("api_base", s.api_base.clone());
-    push("client_id", s.client_id.clone());
-    push("client_secret_env", s.client_secret_env.clone());
-    push(
-        "client_secret_file",
-        s.client_secret_file
-            .as_ref()
-            .map(|p| p.display().to_string()),
-    );
-    push("client_secret_cmd", s.client_secret_cmd.clone());
-    push("auth", s.auth.map(|a| a.to_string()));
-    push("scopes", s.scopes.as_ref().map(|v| v.join(" ")));
-    push("audience", s.audience.clone());
-    push(
-        "params",
-        s.params.as_ref().map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        }),
-    );
-    push("access_key_id", s.access_key_id.clone());
-    push("access_key_secret_env", s.access_key_secret_env.clone());
-    push(
-        "access_key_secret_file",
-        s.access_key_secret_file
-            .as_ref()
-            .map(|p| p.display().to_string()),
-    );
-    push("access_key_secret_cmd", s.access_key_secret_cmd.clone());
-    push(
-        "default_lifetime",
-        s.default_lifetime
-            .map(|d| humantime::format_duration(d).to_string()),
-    );
-    push("gc_profile", s.gc_profile.clone());
-    rows
 }
 
 fn resolve_profile(s: &ProfileSettings, keep: bool) -> Result<ResolvedProfile, cctoken::Error> {
@@ -411,7 +362,7 @@ fn show(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Result<i
     let cfg = load(file)?;
     let settings = cfg.profile(name)?;
     let path = path_text(cfg.path.as_deref());
-    let configured = setting_rows(&settings);
+    let configured = settings.keys();
     let resolved = resolve_profile(&settings, keep);
     if json {
         let to_map = |rows: &[(&str, String)]| -> serde_json::Map<String, Value> {

@@ -5,9 +5,10 @@
 
 use cctoken::agent::client::{AgentClient, AgentFetch, CCTOKEN_AGENT};
 use cctoken::clock;
-use cctoken::config::resolve::{infer_provider, lookup_region};
-use cctoken::config::{ConfigFile, EnvLookup, ProcessEnv, ProfileSettings, ResolvedProfile};
+use cctoken::config::resolve::infer_provider;
+use cctoken::config::{EnvLookup, ProcessEnv, ProfileSettings, ResolvedProfile};
 use cctoken::error::Error;
+use cctoken::provider::genesys::Region;
 use cctoken::provider::{ProviderConfig, ProviderKind};
 use cctoken::source::TokenSource;
 use cctoken::stack::{CacheMode, Direct, Stack, StackBuilder};
@@ -80,7 +81,7 @@ pub fn agent(opts: &ProfileOpts) -> anyhow::Result<Option<(AgentClient, String)>
         );
         return Ok(None);
     };
-    let mut settings = opts.to_settings();
+    let mut settings = opts.to_settings()?;
     settings.api_base = None;
     if settings != ProfileSettings::default() || opts.keep_secret_bytes {
         tracing::warn!(
@@ -99,25 +100,20 @@ pub fn agent(opts: &ProfileOpts) -> anyhow::Result<Option<(AgentClient, String)>
     Ok(Some((client, name.clone())))
 }
 
-/// What a profile is, read from the config file without touching its secrets (a consumer
-/// of the agent may not have them): the provider and, for Genesys, the region name.
+/// What a profile is, read from the config file (once) without touching its secrets (a
+/// consumer of the agent may not have them, nor the file): the provider and, for Genesys,
+/// the region.
 pub fn describe_without_secrets(
     opts: &ProfileOpts,
     name: &str,
-) -> (ProviderKind, Option<&'static str>) {
-    let settings = ConfigFile::load(opts.config.as_deref()).and_then(|f| f.profile(name));
-    let Ok(settings) = settings else {
+) -> (ProviderKind, Option<&'static Region>) {
+    let Ok(settings) = opts.config_file().and_then(|f| f.profile(name)) else {
         return (ProviderKind::Generic, None);
     };
     let kind = infer_provider(&settings, &ProcessEnv)
         .map(|(k, _)| k)
         .unwrap_or(ProviderKind::Generic);
-    let region = settings
-        .region
-        .as_deref()
-        .and_then(|r| lookup_region(r, "region").ok())
-        .map(|r| r.name);
-    (kind, region)
+    (kind, settings.region)
 }
 
 /// Where a token-consuming command (`exec`, `api`) gets its tokens: the token server (with
@@ -135,8 +131,8 @@ pub enum Tokens {
         api_base: Option<url::Url>,
         /// The provider family.
         kind: ProviderKind,
-        /// The Genesys region name.
-        region: Option<&'static str>,
+        /// The Genesys region.
+        region: Option<&'static Region>,
     },
 }
 
@@ -149,12 +145,7 @@ impl Tokens {
             )?)));
         };
         let first = agent.clone().token(&name)?;
-        let api_base = match &opts.api_base {
-            Some(b) => Some(
-                url::Url::parse(b).map_err(|e| Error::config(format!("--api-base '{b}': {e}")))?,
-            ),
-            None => first.api_base,
-        };
+        let api_base = opts.api_base.clone().or(first.api_base);
         let (kind, region) = describe_without_secrets(opts, &name);
         let fetch = agent.fetcher(&name);
         Ok(Self::Agent {
@@ -200,13 +191,11 @@ impl Tokens {
         }
     }
 
-    /// The Genesys region name, when known.
-    pub fn region(&self) -> Option<&'static str> {
+    /// The Genesys region, when known.
+    pub fn region(&self) -> Option<&'static Region> {
         match self {
             Self::Direct(s) => match &s.resolved.config.provider {
-                ProviderConfig::Genesys {
-                    region: Some(r), ..
-                } => Some(r.name),
+                ProviderConfig::Genesys { region, .. } => *region,
                 _ => None,
             },
             Self::Agent { region, .. } => *region,

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Path of the profile file, overriding the default location.
 pub const CCTOKEN_CONFIG: &str = "CCTOKEN_CONFIG";
@@ -69,6 +70,10 @@ pub const AGENT_KEY_NAME: &str = "agent.key";
 /// The largest secret file or command output accepted, in bytes. Secrets are short; a
 /// larger input is a wrong path (a binary, `/dev/urandom`), not a secret.
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+/// How long a `client_secret_cmd` / `access_key_secret_cmd` may run unless the profile says
+/// otherwise (`client_secret_cmd_timeout`): long enough for a passphrase prompt's agent,
+/// short enough that a hung command does not hang every `get`.
+pub const SECRET_CMD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A read-only view of environment variables.
 pub trait EnvLookup {

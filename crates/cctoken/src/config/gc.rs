@@ -21,8 +21,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::env::{self, EnvLookup};
-use crate::config::profile::toml_error;
 use crate::config::sources::SecretSource;
+use crate::config::toml_error::toml_error;
 use crate::secret::ClientSecret;
 use crate::Error;
 

@@ -1,18 +1,30 @@
 //! Validated client configuration: everything needed to obtain a token, typed.
 //!
 //! [`ClientConfig`] is the single input of [`crate::client::Client`]. It is built at the
-//! edge — by the CLI from flags, profiles and environment ([`profile`], [`sources`]), or by
-//! library users directly — and holds no unvalidated strings where a type exists.
+//! edge — by the CLI from flags, profiles and environment, or by library users directly —
+//! and holds no unvalidated strings where a type exists. The way there, one module each:
+//!
+//! - [`file`]: the profile file, read once into a [`ConfigFile`] (profiles and `[cache]`);
+//! - [`profile`]: one profile's [`ProfileSettings`], typed and grouped, and how flags go
+//!   on top;
+//! - [`resolve`](mod@resolve): settings → [`ClientConfig`], one function per provider;
+//! - [`sources`]: where secrets come from, [`keyring`] and [`gc`] (the Genesys CLI's
+//!   profiles) among them;
+//! - [`env`]: every environment variable name, default path and limit, and [`EnvLookup`];
+//! - [`toml_error`]: TOML errors as `path:line:col`, without quoted values.
 
 pub mod env;
+pub mod file;
 pub mod gc;
 pub mod keyring;
 pub mod profile;
 pub mod resolve;
 pub mod sources;
+pub mod toml_error;
 
 pub use env::{EnvLookup, ProcessEnv};
-pub use profile::{CacheSettings, ConfigFile, Loaded, ProfileSettings};
+pub use file::{CacheSettings, ConfigFile, Loaded};
+pub use profile::{ProfileKeys, ProfileSettings, SecretSetting};
 pub use resolve::{resolve, ResolveOptions, ResolvedProfile};
 
 use std::time::Duration;

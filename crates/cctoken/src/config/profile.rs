@@ -1,18 +1,25 @@
-//! The profile file (SPEC §7): `$XDG_CONFIG_HOME/cctoken/config.toml`, typed.
+//! One profile's settings, typed: a `[profiles.NAME]` table of the profile file (SPEC §7),
+//! what the CLI's flags give, or both overlaid.
 //!
-//! [`ConfigFile::load`] reads it (a missing default file is an empty config; a missing file
-//! named by `--config`/`CCTOKEN_CONFIG` is an error) and checks every field while parsing,
-//! so mistakes are reported as `path:line:col: message (in [profiles.prod], key `region`)`
-//! — unknown keys included (`deny_unknown_fields`). Broken TOML is an error, never a panic,
-//! and error messages do not echo quoted values.
+//! [`ProfileKeys`] is the table key by key, as written — each value already parsed (a URL
+//! is a [`Url`] that passed the https-or-loopback check, a region is a [`Region`] of the
+//! table, a duration is a [`Duration`]) while the file is read, so a mistake is reported as
+//! `path:line:col` — and it is what the CLI's flags fill in. It is converted once into
+//! [`ProfileSettings`], which holds the keys that belong together as one value: the
+//! client-secret source ([`SecretSetting`]), the access key secret's source, the endpoint
+//! (token URL *or* issuer). Two sources for one secret, or a token URL and an issuer, are
+//! refused there, with the same words for a file and for flags.
 //!
-//! [`ProfileSettings`] is both one `[profiles.NAME]` table and what the CLI's flags produce;
-//! [`ProfileSettings::overlay`] puts flags over a profile. Turning settings into a
-//! [`crate::config::ClientConfig`] (provider inference, env conventions, secrets) is
+//! [`ProfileSettings::overlay`] puts flags over a profile group by group. Turning settings
+//! into a [`crate::config::ClientConfig`] (provider inference, env conventions, secrets) is
 //! [`crate::config::resolve()`]'s job; this module does no resolution and reads no secrets.
+//!
+//! A new profile key is a field of [`ProfileKeys`], its place in [`ProfileSettings`] (a new
+//! field, or inside a group), a line of the conversion and one of [`ProfileSettings::keys`]
+//! (what `profiles show` prints) — all here — and the code that uses it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,33 +27,30 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use crate::auth::AuthMethod;
-use crate::config::env::{self, EnvLookup, ProcessEnv};
-use crate::provider::ProviderKind;
+use crate::provider::genesys::{lookup_region, Region};
+use crate::provider::{parse_url, Endpoint, ProviderKind};
 use crate::Error;
 
-/// One profile's settings — from a `[profiles.NAME]` table, from CLI flags, or both
-/// overlaid. Every field is optional; [`crate::config::resolve()`] decides what is missing.
+/// One `[profiles.NAME]` table key by key (and what the CLI's flags give), typed but not
+/// yet grouped; see the module docs.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProfileSettings {
-    /// The profile's name (set by [`ConfigFile::profile`], not a TOML key).
-    #[serde(skip)]
-    pub name: Option<String>,
+pub struct ProfileKeys {
     /// `genesys`, `generic` or `cxone`; inferred when absent.
     #[serde(default, deserialize_with = "de_from_str")]
     pub provider: Option<ProviderKind>,
     /// Genesys region name (`eu-west-1`) or domain (`mypurecloud.ie`).
     #[serde(default, deserialize_with = "de_region")]
-    pub region: Option<String>,
+    pub region: Option<&'static Region>,
     /// The token endpoint (generic), or a host override for genesys/cxone (emulator).
     #[serde(default, deserialize_with = "de_url")]
-    pub token_url: Option<String>,
+    pub token_url: Option<Url>,
     /// The issuer for discovery (generic, cxone), or a host override for genesys.
     #[serde(default, deserialize_with = "de_url")]
-    pub issuer: Option<String>,
+    pub issuer: Option<Url>,
     /// API base for `api`, `exec` and the agent's proxy.
     #[serde(default, deserialize_with = "de_url")]
-    pub api_base: Option<String>,
+    pub api_base: Option<Url>,
     /// The OAuth client id (not secret).
     pub client_id: Option<String>,
     /// Name of the environment variable that holds the client secret.
@@ -55,6 +59,9 @@ pub struct ProfileSettings {
     pub client_secret_file: Option<PathBuf>,
     /// Shell command (`sh -c`) whose stdout is the client secret.
     pub client_secret_cmd: Option<String>,
+    /// How long `client_secret_cmd` may run (default 10 s).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub client_secret_cmd_timeout: Option<Duration>,
     /// Read the client secret from the OS keyring (`cctoken profiles set-secret NAME`).
     pub client_secret_keyring: Option<bool>,
     /// Read the client secret from stdin (`--client-secret-stdin`; not a TOML key).
@@ -77,6 +84,9 @@ pub struct ProfileSettings {
     pub access_key_secret_file: Option<PathBuf>,
     /// Shell command whose stdout is the CXone access key secret.
     pub access_key_secret_cmd: Option<String>,
+    /// How long `access_key_secret_cmd` may run (default 10 s).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub access_key_secret_cmd_timeout: Option<Duration>,
     /// Read the access key secret from stdin (`--access-key-secret-stdin`; not a TOML key).
     #[serde(skip)]
     pub access_key_secret_stdin: bool,
@@ -87,30 +97,174 @@ pub struct ProfileSettings {
     pub gc_profile: Option<String>,
 }
 
+/// Where one secret is read from, as a profile or flags name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSetting {
+    /// An environment variable (`client_secret_env`, `--client-secret-env`).
+    Env(String),
+    /// A file (`client_secret_file`, `--client-secret-file`).
+    File(PathBuf),
+    /// A shell command (`client_secret_cmd`), stopped after `timeout` (default 10 s).
+    Command {
+        /// The command line, run with `sh -c`.
+        command: String,
+        /// `client_secret_cmd_timeout`.
+        timeout: Option<Duration>,
+    },
+    /// The OS keyring entry of the profile (`client_secret_keyring = true`).
+    Keyring,
+    /// Standard input (`--client-secret-stdin`).
+    Stdin,
+}
+
+/// One profile's settings — from a `[profiles.NAME]` table, from CLI flags, or both
+/// overlaid. Every group is optional; [`crate::config::resolve()`] decides what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(try_from = "ProfileKeys")]
+pub struct ProfileSettings {
+    /// The profile's name (set by [`crate::config::ConfigFile::profile`], not a TOML key).
+    pub name: Option<String>,
+    /// `genesys`, `generic` or `cxone`; inferred when absent.
+    pub provider: Option<ProviderKind>,
+    /// The Genesys region.
+    pub region: Option<&'static Region>,
+    /// `token_url` or `issuer`: the token endpoint (generic), or a host override for
+    /// genesys/cxone.
+    pub endpoint: Option<Endpoint>,
+    /// API base for `api`, `exec` and the agent's proxy.
+    pub api_base: Option<Url>,
+    /// The OAuth client id (not secret).
+    pub client_id: Option<String>,
+    /// Where the client secret comes from, when named.
+    pub client_secret: Option<SecretSetting>,
+    /// Client authentication.
+    pub auth: Option<AuthMethod>,
+    /// Scopes to request (sent space-separated).
+    pub scopes: Option<Vec<String>>,
+    /// `audience` parameter.
+    pub audience: Option<String>,
+    /// Extra form parameters.
+    pub params: Option<BTreeMap<String, String>>,
+    /// CXone access key id.
+    pub access_key_id: Option<String>,
+    /// Where the CXone access key secret comes from, when named.
+    pub access_key_secret: Option<SecretSetting>,
+    /// Lifetime assumed when the server sends no `expires_in`.
+    pub default_lifetime: Option<Duration>,
+    /// Take id, region and secret from this Genesys CLI profile (`~/.gc/config.toml`).
+    pub gc_profile: Option<String>,
+}
+
+impl TryFrom<ProfileKeys> for ProfileSettings {
+    type Error = Error;
+
+    fn try_from(k: ProfileKeys) -> Result<Self, Error> {
+        let endpoint = match (k.token_url, k.issuer) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "both token_url and issuer are set; give one: token_url is used as is, \
+                     issuer is discovered (or, for genesys, used as the host)",
+                ))
+            }
+            (Some(u), None) => Some(Endpoint::TokenUrl(u)),
+            (None, Some(i)) => Some(Endpoint::Issuer(i)),
+            (None, None) => None,
+        };
+        let client_secret = single(
+            "client secret",
+            [
+                k.client_secret_stdin
+                    .then_some(("client secret from stdin", SecretSetting::Stdin)),
+                k.client_secret_file
+                    .map(|p| ("client_secret_file", SecretSetting::File(p))),
+                k.client_secret_env
+                    .map(|v| ("client_secret_env", SecretSetting::Env(v))),
+                command(
+                    "client_secret_cmd",
+                    k.client_secret_cmd,
+                    k.client_secret_cmd_timeout,
+                )?,
+                (k.client_secret_keyring == Some(true))
+                    .then_some(("client_secret_keyring", SecretSetting::Keyring)),
+            ],
+        )?;
+        let access_key_secret = single(
+            "access key secret",
+            [
+                k.access_key_secret_stdin
+                    .then_some(("access key secret from stdin", SecretSetting::Stdin)),
+                k.access_key_secret_file
+                    .map(|p| ("access_key_secret_file", SecretSetting::File(p))),
+                k.access_key_secret_env
+                    .map(|v| ("access_key_secret_env", SecretSetting::Env(v))),
+                command(
+                    "access_key_secret_cmd",
+                    k.access_key_secret_cmd,
+                    k.access_key_secret_cmd_timeout,
+                )?,
+            ],
+        )?;
+        Ok(ProfileSettings {
+            name: None,
+            provider: k.provider,
+            region: k.region,
+            endpoint,
+            api_base: k.api_base,
+            client_id: k.client_id,
+            client_secret,
+            auth: k.auth,
+            scopes: k.scopes,
+            audience: k.audience,
+            params: k.params,
+            access_key_id: k.access_key_id,
+            access_key_secret,
+            default_lifetime: k.default_lifetime,
+            gc_profile: k.gc_profile,
+        })
+    }
+}
+
+/// `key` (a `*_secret_cmd`) with its timeout; a timeout without its command is a mistake.
+fn command(
+    key: &'static str,
+    command: Option<String>,
+    timeout: Option<Duration>,
+) -> Result<Option<(&'static str, SecretSetting)>, Error> {
+    match (command, timeout) {
+        (Some(command), timeout) => Ok(Some((key, SecretSetting::Command { command, timeout }))),
+        (None, Some(_)) => Err(Error::config(format!(
+            "{key}_timeout is set but {key} is not; the timeout applies to that command"
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The one source among `candidates`, or an error naming them when there are several.
+fn single<const N: usize>(
+    what: &str,
+    candidates: [Option<(&'static str, SecretSetting)>; N],
+) -> Result<Option<SecretSetting>, Error> {
+    let mut given: Vec<(&str, SecretSetting)> = candidates.into_iter().flatten().collect();
+    if given.len() > 1 {
+        let names: Vec<&str> = given.iter().map(|(n, _)| *n).collect();
+        return Err(Error::config(format!(
+            "the {what} is given by more than one source ({}); keep exactly one",
+            names.join(", ")
+        )));
+    }
+    Ok(given.pop().map(|(_, s)| s))
+}
+
 impl ProfileSettings {
     /// `self` with every setting of `higher` on top (flags override the profile).
     ///
     /// Groups are replaced as a whole, so a flag never mixes with a conflicting profile
-    /// key: any client-secret source in `higher` replaces all of `self`'s, likewise for the
-    /// access key secret, and `token_url`/`issuer` replace each other. `params` merge key by
-    /// key; `scopes` are replaced.
+    /// key: a client-secret source in `higher` replaces `self`'s (with its timeout), likewise
+    /// the access key secret's, and a token URL replaces an issuer and the reverse.
+    /// `params` merge key by key; `scopes` are replaced.
     pub fn overlay(self, higher: ProfileSettings) -> ProfileSettings {
-        let lo = self;
-        let hi = higher;
-        let hi_secret = hi.client_secret_stdin
-            || hi.client_secret_env.is_some()
-            || hi.client_secret_file.is_some()
-            || hi.client_secret_cmd.is_some()
-            || hi.client_secret_keyring.is_some();
-        let hi_access = hi.access_key_secret_stdin
-            || hi.access_key_secret_env.is_some()
-            || hi.access_key_secret_file.is_some()
-            || hi.access_key_secret_cmd.is_some();
-        let hi_endpoint = hi.token_url.is_some() || hi.issuer.is_some();
-        let secret = if hi_secret { &hi } else { &lo };
-        let access = if hi_access { &hi } else { &lo };
-        let endpoint = if hi_endpoint { &hi } else { &lo };
-        let params = match (lo.params.clone(), hi.params.clone()) {
+        let (lo, hi) = (self, higher);
+        let params = match (lo.params, hi.params) {
             (Some(mut l), Some(h)) => {
                 l.extend(h);
                 Some(l)
@@ -118,217 +272,112 @@ impl ProfileSettings {
             (l, h) => h.or(l),
         };
         ProfileSettings {
-            name: hi.name.clone().or(lo.name.clone()),
+            name: hi.name.or(lo.name),
             provider: hi.provider.or(lo.provider),
-            region: hi.region.clone().or(lo.region.clone()),
-            token_url: endpoint.token_url.clone(),
-            issuer: endpoint.issuer.clone(),
-            api_base: hi.api_base.clone().or(lo.api_base.clone()),
-            client_id: hi.client_id.clone().or(lo.client_id.clone()),
-            client_secret_env: secret.client_secret_env.clone(),
-            client_secret_file: secret.client_secret_file.clone(),
-            client_secret_cmd: secret.client_secret_cmd.clone(),
-            client_secret_keyring: secret.client_secret_keyring,
-            client_secret_stdin: secret.client_secret_stdin,
+            region: hi.region.or(lo.region),
+            endpoint: hi.endpoint.or(lo.endpoint),
+            api_base: hi.api_base.or(lo.api_base),
+            client_id: hi.client_id.or(lo.client_id),
+            client_secret: hi.client_secret.or(lo.client_secret),
             auth: hi.auth.or(lo.auth),
-            scopes: hi.scopes.clone().or(lo.scopes.clone()),
-            audience: hi.audience.clone().or(lo.audience.clone()),
+            scopes: hi.scopes.or(lo.scopes),
+            audience: hi.audience.or(lo.audience),
             params,
-            access_key_id: hi.access_key_id.clone().or(lo.access_key_id.clone()),
-            access_key_secret_env: access.access_key_secret_env.clone(),
-            access_key_secret_file: access.access_key_secret_file.clone(),
-            access_key_secret_cmd: access.access_key_secret_cmd.clone(),
-            access_key_secret_stdin: access.access_key_secret_stdin,
+            access_key_id: hi.access_key_id.or(lo.access_key_id),
+            access_key_secret: hi.access_key_secret.or(lo.access_key_secret),
             default_lifetime: hi.default_lifetime.or(lo.default_lifetime),
-            gc_profile: hi.gc_profile.clone().or(lo.gc_profile.clone()),
-        }
-    }
-}
-
-/// The `[cache]` table (SPEC §6): the negative-cache TTL and the Redis cache a fleet shares
-/// (used by `cctoken::cache::redis::RedisCache`, feature `redis`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CacheSettings {
-    /// `redis://`, `rediss://` (TLS), `redis+unix://` or `unix://` URL of a shared cache.
-    #[serde(default, deserialize_with = "de_redis_url")]
-    pub url: Option<Url>,
-    /// How long a permanent failure is remembered (default 30 s).
-    #[serde(default, deserialize_with = "de_duration")]
-    pub negative_ttl: Option<Duration>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileModel {
-    #[serde(default)]
-    profiles: BTreeMap<String, ProfileSettings>,
-    #[serde(default)]
-    cache: CacheSettings,
-}
-
-/// The loaded profile file.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigFile {
-    /// Where it was looked for (`None` when neither `XDG_CONFIG_HOME` nor `HOME` is set).
-    pub path: Option<PathBuf>,
-    /// False when the default file does not exist (an empty config).
-    pub found: bool,
-    /// Profiles by name.
-    pub profiles: BTreeMap<String, ProfileSettings>,
-    /// The `[cache]` table.
-    pub cache: CacheSettings,
-}
-
-/// What [`ConfigFile::load`] returns: the file, its path and whether it existed.
-pub type Loaded = ConfigFile;
-
-impl ConfigFile {
-    /// Load the profile file from `explicit` (`--config`), else `$CCTOKEN_CONFIG`, else
-    /// the default path. Only a missing *default* file is an empty config.
-    pub fn load(explicit: Option<&Path>) -> Result<Loaded, Error> {
-        Self::load_with(explicit, &ProcessEnv)
-    }
-
-    /// [`ConfigFile::load`] with an injected environment.
-    pub fn load_with(explicit: Option<&Path>, env: &dyn EnvLookup) -> Result<Loaded, Error> {
-        let (path, must_exist) = match explicit {
-            Some(p) => (Some(p.to_path_buf()), true),
-            None => match env.non_empty(env::CCTOKEN_CONFIG) {
-                Some(p) => (Some(PathBuf::from(p)), true),
-                None => (env::default_config_path(env), false),
-            },
-        };
-        let Some(path) = path else {
-            return Ok(ConfigFile::default());
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(ConfigFile {
-                path: Some(path),
-                ..Default::default()
-            }),
-            Err(e) => Err(Error::config(format!(
-                "cannot read the config file {}: {e}",
-                path.display()
-            ))),
+            gc_profile: hi.gc_profile.or(lo.gc_profile),
         }
     }
 
-    /// Parse profile-file text; `path` is used in messages.
-    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, Error> {
-        let model: FileModel = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
-        Ok(ConfigFile {
-            path: Some(path.to_path_buf()),
-            found: true,
-            profiles: model.profiles,
-            cache: model.cache,
-        })
-    }
-
-    /// Profile names, sorted.
-    pub fn names(&self) -> Vec<&str> {
-        self.profiles.keys().map(String::as_str).collect()
-    }
-
-    /// The settings of profile `name`, or an error listing the profiles there are.
-    pub fn profile(&self, name: &str) -> Result<ProfileSettings, Error> {
-        if let Some(p) = self.profiles.get(name) {
-            return Ok(ProfileSettings {
-                name: Some(name.to_owned()),
-                ..p.clone()
-            });
+    /// The settings as the profile keys that say them, in the file's order, with their
+    /// values as text — for display (`cctoken profiles show`). Settings hold no secrets.
+    pub fn keys(&self) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
+        let mut push = |k: &'static str, v: Option<String>| rows.extend(v.map(|v| (k, v)));
+        let duration = |d: Duration| humantime::format_duration(d).to_string();
+        push("provider", self.provider.map(|p| p.to_string()));
+        push("region", self.region.map(|r| r.name.to_owned()));
+        push("token_url", self.token_url().map(Url::to_string));
+        push("issuer", self.issuer().map(Url::to_string));
+        push("api_base", self.api_base.as_ref().map(Url::to_string));
+        push("client_id", self.client_id.clone());
+        let client = [
+            "client_secret_env",
+            "client_secret_file",
+            "client_secret_cmd",
+            "client_secret_cmd_timeout",
+        ];
+        for (k, v) in secret_keys(client, self.client_secret.as_ref()) {
+            push(k, Some(v));
         }
-        let where_ = match (&self.path, self.found) {
-            (Some(p), true) => format!("in {}", p.display()),
-            (Some(p), false) => format!("because {} does not exist", p.display()),
-            (None, _) => "because no config file was found (HOME is not set)".to_owned(),
-        };
-        let have = if self.profiles.is_empty() {
-            "there are no profiles".to_owned()
-        } else {
-            format!("available: {}", self.names().join(", "))
-        };
-        Err(Error::config(format!(
-            "no profile '{name}' {where_}; {have} (choose the file with --config or CCTOKEN_CONFIG)"
-        )))
+        push("auth", self.auth.map(|a| a.to_string()));
+        push("scopes", self.scopes.as_ref().map(|v| v.join(" ")));
+        push("audience", self.audience.clone());
+        let params = self.params.as_ref().map(|m| {
+            let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            pairs.join(" ")
+        });
+        push("params", params);
+        push("access_key_id", self.access_key_id.clone());
+        let access = [
+            "access_key_secret_env",
+            "access_key_secret_file",
+            "access_key_secret_cmd",
+            "access_key_secret_cmd_timeout",
+        ];
+        for (k, v) in secret_keys(access, self.access_key_secret.as_ref()) {
+            push(k, Some(v));
+        }
+        push("default_lifetime", self.default_lifetime.map(duration));
+        push("gc_profile", self.gc_profile.clone());
+        rows
     }
-}
 
-/// A TOML error as `path:line:col: message (in [table], key `k`)`, with quoted values in
-/// the message removed (they could be secrets).
-pub fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
-    let mut msg = redact_quoted(e.message().trim());
-    let mut location = path.display().to_string();
-    if let Some(span) = e.span() {
-        let start = span.start.min(text.len());
-        let before = &text[..start];
-        let line_no = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        location = format!("{location}:{line_no}:{col}");
-        let lines: Vec<&str> = text.lines().collect();
-        let table = lines
+    /// True when a secret is to be read from stdin (`--client-secret-stdin`,
+    /// `--access-key-secret-stdin`).
+    pub fn reads_stdin(&self) -> bool {
+        [&self.client_secret, &self.access_key_secret]
             .iter()
-            .take(line_no)
-            .rev()
-            .map(|l| l.trim())
-            .find(|l| l.starts_with('['))
-            // A garbled header line may hold a value (a secret): show only header-like lines.
-            .filter(|l| {
-                l.ends_with(']') && !l.contains('=') && !l.contains('"') && !l.contains('\'')
-            });
-        let key = lines
-            .get(line_no - 1)
-            .and_then(|l| l.split_once('='))
-            .map(|(k, _)| k.trim())
-            .filter(|k| !k.is_empty() && !k.starts_with('['))
-            .filter(|k| {
-                k.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            });
-        let mut ctx = Vec::new();
-        if let Some(t) = table {
-            ctx.push(format!("in {t}"));
-        }
-        if let Some(k) = key {
-            ctx.push(format!("key `{k}`"));
-        }
-        if !ctx.is_empty() {
-            msg = format!("{msg} ({})", ctx.join(", "));
+            .any(|s| **s == Some(SecretSetting::Stdin))
+    }
+
+    /// The token URL, when the endpoint is one.
+    pub fn token_url(&self) -> Option<&Url> {
+        match &self.endpoint {
+            Some(Endpoint::TokenUrl(u)) => Some(u),
+            _ => None,
         }
     }
-    if msg.contains("unknown field `client_secret`")
-        || msg.contains("unknown field `access_key_secret`")
-        || msg.contains("unknown field `secret`")
-    {
-        msg.push_str(
-            "; secrets do not belong in the config file: use client_secret_env, \
-             client_secret_file or client_secret_cmd (access_key_secret_env|file|cmd for CXone)",
-        );
+
+    /// The issuer, when the endpoint is one.
+    pub fn issuer(&self) -> Option<&Url> {
+        match &self.endpoint {
+            Some(Endpoint::Issuer(u)) => Some(u),
+            _ => None,
+        }
     }
-    Error::config(format!("{location}: {msg}"))
 }
 
-/// Replace the content of every `"..."` and `'...'` in a message by `…`.
-fn redact_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut inside: Option<char> = None;
-    for c in s.chars() {
-        match inside {
-            Some(q) if c == q => {
-                out.push('…');
-                out.push(c);
-                inside = None;
+/// A secret's source as the keys `[env, file, cmd, cmd_timeout]` say it; stdin is a flag,
+/// not a key.
+fn secret_keys(
+    [env, file, cmd, timeout_key]: [&'static str; 4],
+    setting: Option<&SecretSetting>,
+) -> Vec<(&'static str, String)> {
+    match setting {
+        Some(SecretSetting::Env(v)) => vec![(env, v.clone())],
+        Some(SecretSetting::File(p)) => vec![(file, p.display().to_string())],
+        Some(SecretSetting::Command { command, timeout }) => {
+            let mut v = vec![(cmd, command.clone())];
+            if let Some(t) = timeout {
+                v.push((timeout_key, humantime::format_duration(*t).to_string()));
             }
-            Some(_) => {}
-            None if c == '"' || c == '\'' => {
-                out.push(c);
-                inside = Some(c);
-            }
-            None => out.push(c),
+            v
         }
+        Some(SecretSetting::Keyring) => vec![("client_secret_keyring", "true".to_owned())],
+        Some(SecretSetting::Stdin) | None => Vec::new(),
     }
-    out
 }
 
 fn de_from_str<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -340,38 +389,26 @@ where
     s.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
-fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn de_region<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'static Region>, D::Error> {
     let s = String::deserialize(d)?;
-    crate::config::resolve::lookup_region(&s, "the profile")
-        .map(|_| Some(s))
+    lookup_region(&s, "the profile")
+        .map(Some)
         .map_err(|e| serde::de::Error::custom(e.message))
 }
 
-fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
     let s = String::deserialize(d)?;
-    crate::provider::parse_url("the URL", &s)
-        .map(|_| Some(s))
+    parse_url("the URL", &s)
+        .map(Some)
         .map_err(|e| serde::de::Error::custom(e.message))
 }
 
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+/// A duration written like `30s` or `1h`.
+pub(super) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s).map(Some).map_err(|e| {
         serde::de::Error::custom(format!("'{s}' is not a duration ({e}); write e.g. 30s, 1h"))
     })
-}
-
-fn de_redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
-    let s = String::deserialize(d)?;
-    let url = Url::parse(&s).map_err(|e| {
-        serde::de::Error::custom(format!("not a URL ({e}); write e.g. redis://host:6379/0"))
-    })?;
-    match url.scheme() {
-        "redis" | "rediss" | "redis+unix" | "unix" => Ok(Some(url)),
-        other => Err(serde::de::Error::custom(format!(
-            "scheme '{other}' is not a Redis URL; write redis://host:6379/0 or rediss:// for TLS"
-        ))),
-    }
 }
 
 #[cfg(test)]

@@ -1,151 +1,98 @@
 use super::*;
 
-/// The profile file of SPEC §7, shared with the config fuzz test.
-const SPEC_EXAMPLE: &str = include_str!("../../tests/data/spec_example.toml");
-
-#[test]
-fn parses_the_spec_example() {
-    let f = ConfigFile::parse(SPEC_EXAMPLE, Path::new("/c.toml")).unwrap();
-    assert_eq!(f.names(), vec!["genesys-prod", "partner-api"]);
-    let p = f.profile("partner-api").unwrap();
-    assert_eq!(p.name.as_deref(), Some("partner-api"));
-    assert_eq!(p.provider, Some(ProviderKind::Generic));
-    assert_eq!(p.auth, Some(AuthMethod::Post));
-    assert_eq!(p.default_lifetime, Some(Duration::from_secs(3600)));
-    assert_eq!(
-        p.params.unwrap().get("resource").map(String::as_str),
-        Some("x")
-    );
-    assert_eq!(f.cache.negative_ttl, Some(Duration::from_secs(30)));
-    assert_eq!(f.cache.url.unwrap().host_str(), Some("cache.internal"));
-}
-
-#[test]
-fn unknown_profile_lists_the_available_ones() {
-    let f = ConfigFile::parse(SPEC_EXAMPLE, Path::new("/c.toml")).unwrap();
-    let e = f.profile("prod").unwrap_err();
-    assert!(e.message.contains("genesys-prod, partner-api"), "{e}");
-    assert!(e.message.contains("/c.toml"), "{e}");
-}
-
-fn parse_err(text: &str) -> String {
-    ConfigFile::parse(text, Path::new("/home/u/.config/cctoken/config.toml"))
-        .unwrap_err()
-        .message
-}
-
-#[test]
-fn unknown_field_names_file_line_table_and_key() {
-    let m = parse_err("[profiles.a]\nregion = \"eu-west-1\"\nclientid = \"x\"\n");
-    assert!(
-        m.starts_with("/home/u/.config/cctoken/config.toml:3:1: "),
-        "{m}"
-    );
-    assert!(m.contains("unknown field `clientid`"), "{m}");
-    assert!(m.contains("in [profiles.a]"), "{m}");
-    assert!(m.contains("key `clientid`"), "{m}");
-}
-
-#[test]
-fn literal_secret_is_refused_without_echoing_it() {
-    let m = parse_err("[profiles.a]\nclient_secret = \"CANARY-literal-123\"\n");
-    assert!(m.contains("secrets do not belong"), "{m}");
-    assert!(!m.contains("CANARY"), "{m}");
-}
-
-#[test]
-fn typed_fields_report_line_and_reason() {
-    let m = parse_err("[profiles.a]\nregion = \"mars-1\"\n");
-    assert!(m.contains(":2:"), "{m}");
-    assert!(m.contains("eu-west-1"), "lists regions: {m}");
-    let m = parse_err("[profiles.a]\nauth = \"bearer\"\n");
-    assert!(m.contains("basic-raw"), "{m}");
-    let m = parse_err("[profiles.a]\nprovider = \"okta\"\n");
-    assert!(m.contains("genesys, generic or cxone"), "{m}");
-    let m = parse_err("[profiles.a]\ntoken_url = \"http://auth.example.com/t\"\n");
-    assert!(m.contains("unencrypted"), "{m}");
-    let m = parse_err("[profiles.a]\ndefault_lifetime = \"soon\"\n");
-    assert!(m.contains("not a duration"), "{m}");
-    let m = parse_err("[cache]\nurl = \"http://x\"\n");
-    assert!(m.contains("not a Redis URL"), "{m}");
-    let m = parse_err("[profiles.a]\nscopes = \"CANARY-as-string\"\n");
-    assert!(!m.contains("CANARY"), "{m}");
-    let m = parse_err("[profile.a]\n");
-    assert!(m.contains("unknown field `profile`"), "{m}");
-}
-
-#[test]
-fn broken_toml_is_an_error_not_a_panic() {
-    for text in [
-        "[profiles.a",
-        "[profiles.a]\nregion = ",
-        "\u{0}\u{1}",
-        "[profiles]\na = 1",
-        "profiles = 3",
-        "[[profiles.a]]\n",
-        "[profiles.a]\nscopes = [1, 2]\n",
-        "[profiles.a]\nparams = { a = 1 }\n",
-    ] {
-        let m = parse_err(text);
-        assert!(m.contains("config.toml:"), "{text:?}: {m}");
-    }
-}
-
-#[test]
-fn load_missing_default_is_empty_but_missing_explicit_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().to_str().unwrap().to_owned();
-    let env = &[("HOME", home.as_str())];
-    let f = ConfigFile::load_with(None, env).unwrap();
-    assert!(!f.found && f.profiles.is_empty());
-    assert!(f.path.unwrap().ends_with(".config/cctoken/config.toml"));
-    let missing = dir.path().join("nope.toml");
-    let e = ConfigFile::load_with(Some(&missing), env).unwrap_err();
-    assert!(e.message.contains("nope.toml"), "{e}");
-    let via_env = missing.to_str().unwrap().to_owned();
-    let env2 = &[
-        ("HOME", home.as_str()),
-        ("CCTOKEN_CONFIG", via_env.as_str()),
-    ];
-    assert!(ConfigFile::load_with(None, env2).is_err());
-    let path = dir.path().join("c.toml");
-    std::fs::write(&path, SPEC_EXAMPLE).unwrap();
-    let f = ConfigFile::load_with(Some(&path), env).unwrap();
-    assert!(f.found);
-    assert_eq!(f.profiles.len(), 2);
+fn url(s: &str) -> Url {
+    s.parse().unwrap()
 }
 
 #[test]
 fn overlay_puts_flags_over_profile_by_group() {
     let profile = ProfileSettings {
         name: Some("p".into()),
-        region: Some("eu-west-1".into()),
-        issuer: Some("https://auth.example.com".into()),
+        region: Region::lookup("eu-west-1"),
+        endpoint: Some(Endpoint::Issuer(url("https://auth.example.com"))),
         client_id: Some("from-profile".into()),
-        client_secret_file: Some("/run/secrets/x".into()),
+        client_secret: Some(SecretSetting::File("/run/secrets/x".into())),
         scopes: Some(vec!["a".into()]),
         params: Some([("k1".into(), "v1".into()), ("k2".into(), "v2".into())].into()),
         ..Default::default()
     };
     let flags = ProfileSettings {
-        token_url: Some("http://127.0.0.1:1/oauth/token".into()),
-        client_secret_env: Some("S".into()),
+        endpoint: Some(Endpoint::TokenUrl(url("http://127.0.0.1:1/oauth/token"))),
+        client_secret: Some(SecretSetting::Env("S".into())),
         params: Some([("k2".into(), "flag".into())].into()),
         ..Default::default()
     };
     let m = profile.clone().overlay(flags);
     assert_eq!(m.name.as_deref(), Some("p"));
-    assert_eq!(m.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(m.region.map(|r| r.name), Some("eu-west-1"));
     assert_eq!(m.client_id.as_deref(), Some("from-profile"));
-    assert_eq!(m.issuer, None, "token_url flag replaces the issuer");
+    assert_eq!(m.issuer(), None, "token_url flag replaces the issuer");
     assert_eq!(
-        m.client_secret_file, None,
+        m.client_secret,
+        Some(SecretSetting::Env("S".into())),
         "secret flag replaces the profile's source"
     );
-    assert_eq!(m.client_secret_env.as_deref(), Some("S"));
     let params = m.params.unwrap();
     assert_eq!(params["k1"], "v1");
     assert_eq!(params["k2"], "flag");
     // empty flags change nothing
     assert_eq!(profile.clone().overlay(ProfileSettings::default()), profile);
+}
+
+#[test]
+fn keys_become_groups_once_for_files_and_flags_alike() {
+    let k = ProfileKeys {
+        client_secret_stdin: true,
+        client_secret_env: Some("S".into()),
+        ..Default::default()
+    };
+    let m = ProfileSettings::try_from(k).unwrap_err().message;
+    assert!(
+        m.contains("more than one source (client secret from stdin, client_secret_env)"),
+        "{m}"
+    );
+    let k = ProfileKeys {
+        access_key_secret_file: Some("/k".into()),
+        client_secret_keyring: Some(false),
+        issuer: Some(url("https://auth.example.com")),
+        ..Default::default()
+    };
+    let s = ProfileSettings::try_from(k).unwrap();
+    assert_eq!(s.access_key_secret, Some(SecretSetting::File("/k".into())));
+    assert_eq!(s.client_secret, None, "keyring = false names no source");
+    assert_eq!(
+        s.issuer().map(Url::as_str),
+        Some("https://auth.example.com/")
+    );
+    assert_eq!(s.token_url(), None);
+}
+
+#[test]
+fn keys_show_the_settings_as_written_in_the_files_order() {
+    let k = ProfileKeys {
+        provider: Some(ProviderKind::Generic),
+        token_url: Some(url("https://auth.example.com/t")),
+        client_id: Some("ci".into()),
+        client_secret_cmd: Some("pass ci".into()),
+        client_secret_cmd_timeout: Some(Duration::from_secs(30)),
+        scopes: Some(vec!["a".into(), "b".into()]),
+        params: Some([("k".into(), "v".into())].into()),
+        access_key_secret_file: Some("/k".into()),
+        ..Default::default()
+    };
+    let keys = ProfileSettings::try_from(k).unwrap().keys();
+    let shown: Vec<String> = keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    assert_eq!(
+        shown,
+        [
+            "provider=generic",
+            "token_url=https://auth.example.com/t",
+            "client_id=ci",
+            "client_secret_cmd=pass ci",
+            "client_secret_cmd_timeout=30s",
+            "scopes=a b",
+            "params=k=v",
+            "access_key_secret_file=/k",
+        ]
+    );
 }

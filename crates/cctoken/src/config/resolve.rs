@@ -1,10 +1,12 @@
 //! From [`ProfileSettings`] (a profile with flags on top) to a validated
-//! [`ClientConfig`]: provider inference, Genesys env conventions and CLI profiles, URL
-//! checks, and the secrets loaded from their sources.
+//! [`ClientConfig`]: provider inference, then one function per provider ([`genesys`],
+//! [`generic`], [`cxone`]) for its endpoint, env conventions and checks, then the secrets
+//! loaded from their sources.
 //!
-//! This is the edge where "parse, don't validate" happens once: every error is a
-//! [`Error::config`] that says what to change, and no error or note ever holds a secret —
-//! secrets are described by their origin (`env CCTOKEN_CLIENT_SECRET`) only.
+//! This is the edge where "parse, don't validate" happens once: the settings are typed
+//! already (URLs, regions, durations), so what is checked here is how they combine. Every
+//! error is a [`Error::config`] that says what to change, and no error or note ever holds a
+//! secret — secrets are described by their origin (`env CCTOKEN_CLIENT_SECRET`) only.
 //!
 //! Provider inference, when `provider` is not given: an access key → `cxone`; a region or a
 //! `--gc-profile` → `genesys`; a token URL or issuer → `generic`; else
@@ -12,12 +14,14 @@
 
 use std::io::Read;
 
+use url::Url;
+
 use crate::config::env::{self, EnvLookup};
 use crate::config::gc::{self, GcProfile};
-use crate::config::profile::ProfileSettings;
+use crate::config::profile::{ProfileSettings, SecretSetting};
 use crate::config::sources::{self, SecretKind, SecretSource};
 use crate::config::ClientConfig;
-use crate::provider::genesys::Region;
+use crate::provider::genesys::{lookup_region, Region};
 use crate::provider::{parse_url, AccessKey, Endpoint, ProviderConfig, ProviderKind, CXONE_ISSUER};
 use crate::Error;
 
@@ -67,53 +71,69 @@ pub struct ResolvedProfile {
     pub notes: Vec<String>,
 }
 
-/// Look up a Genesys region by name or domain (`me_central_1` spelled the gc CLI's way is
-/// accepted), or fail listing the region names. `what` names the setting in the message.
-pub fn lookup_region(input: &str, what: &str) -> Result<&'static Region, Error> {
-    Region::lookup(&input.replace('_', "-")).ok_or_else(|| {
-        Error::config(format!(
-            "unknown Genesys Cloud region '{input}' (from {what}); use a region name ({}) or its \
-             domain (e.g. mypurecloud.ie); to point at another host use --token-url",
-            Region::names().join(", ")
-        ))
-    })
-}
-
-/// Infer the provider (see the module docs).
+/// Infer the provider (see the module docs); the reason, when it was inferred.
 pub fn infer_provider(
     s: &ProfileSettings,
     env: &dyn EnvLookup,
-) -> Result<(ProviderKind, Option<&'static str>), Error> {
+) -> Result<(ProviderKind, Option<String>), Error> {
     if let Some(p) = s.provider {
         return Ok((p, None));
     }
-    let has_access_key = s.access_key_id.is_some()
-        || s.access_key_secret_env.is_some()
-        || s.access_key_secret_file.is_some()
-        || s.access_key_secret_cmd.is_some()
-        || s.access_key_secret_stdin;
-    Ok(if has_access_key {
-        (ProviderKind::Cxone, Some("an access key is set"))
+    let (kind, why) = if s.access_key_id.is_some() || s.access_key_secret.is_some() {
+        (ProviderKind::Cxone, "an access key is set".to_owned())
     } else if s.region.is_some() {
-        (ProviderKind::Genesys, Some("a region is set"))
+        (ProviderKind::Genesys, "a region is set".to_owned())
     } else if s.gc_profile.is_some() {
-        (ProviderKind::Genesys, Some("--gc-profile is set"))
-    } else if s.token_url.is_some() || s.issuer.is_some() {
-        (ProviderKind::Generic, Some("a token URL or issuer is set"))
+        (ProviderKind::Genesys, "--gc-profile is set".to_owned())
+    } else if s.endpoint.is_some() {
+        (
+            ProviderKind::Generic,
+            "a token URL or issuer is set".to_owned(),
+        )
     } else if env.non_empty(env::GENESYSCLOUD_REGION).is_some()
         || env.non_empty(env::GENESYSCLOUD_OAUTHCLIENT_ID).is_some()
     {
-        (
-            ProviderKind::Genesys,
-            Some("GENESYSCLOUD_REGION or GENESYSCLOUD_OAUTHCLIENT_ID is set"),
-        )
+        let why = format!(
+            "{} or {} is set",
+            env::GENESYSCLOUD_REGION,
+            env::GENESYSCLOUD_OAUTHCLIENT_ID
+        );
+        (ProviderKind::Genesys, why)
     } else {
         return Err(Error::config(
             "no token server given: use --region NAME (Genesys Cloud), --token-url URL or \
              --issuer URL (any OAuth2 server), --provider cxone --access-key-id ID (NICE CXone), \
              or --profile NAME (see `cctoken profiles list`)",
         ));
-    })
+    };
+    Ok((kind, Some(why)))
+}
+
+/// What resolving one provider's part of the settings gives.
+struct Provider {
+    config: ProviderConfig,
+    access_key_origin: Option<String>,
+}
+
+/// The state shared by the provider functions: the environment, the notes, stdin.
+struct Ctx<'e, 'r> {
+    env: &'e dyn EnvLookup,
+    keep_secret_bytes: bool,
+    stdin: Option<Box<dyn Read + 'r>>,
+    notes: Vec<String>,
+}
+
+impl Ctx<'_, '_> {
+    fn load(
+        &mut self,
+        kind: SecretKind,
+        src: &SecretSource,
+    ) -> Result<sources::LoadedSecret, Error> {
+        let mut loaded =
+            sources::load_secret(kind, src, self.env, self.keep_secret_bytes, &mut self.stdin)?;
+        self.notes.append(&mut loaded.notes);
+        Ok(loaded)
+    }
 }
 
 /// Resolve settings into a [`ResolvedProfile`], reading secrets from their sources.
@@ -122,17 +142,24 @@ pub fn resolve(
     env: &dyn EnvLookup,
     opts: ResolveOptions<'_>,
 ) -> Result<ResolvedProfile, Error> {
-    let mut notes = Vec::new();
-    let mut stdin = opts.stdin;
-    if s.client_secret_stdin && s.access_key_secret_stdin {
+    if s.client_secret == Some(SecretSetting::Stdin)
+        && s.access_key_secret == Some(SecretSetting::Stdin)
+    {
         return Err(Error::config(
             "--client-secret-stdin and --access-key-secret-stdin cannot both read stdin; give \
              one of the secrets another source (e.g. CCTOKEN_ACCESS_KEY_SECRET)",
         ));
     }
+    let mut cx = Ctx {
+        env,
+        keep_secret_bytes: opts.keep_secret_bytes,
+        stdin: opts.stdin,
+        notes: Vec::new(),
+    };
     let (kind, why) = infer_provider(s, env)?;
     if let Some(why) = why {
-        notes.push(format!("provider {kind} inferred because {why}"));
+        cx.notes
+            .push(format!("provider {kind} inferred because {why}"));
     }
     let gc = match &s.gc_profile {
         Some(_) if kind != ProviderKind::Genesys => {
@@ -143,98 +170,15 @@ pub fn resolve(
         Some(name) => Some(gc::load(name, env)?),
         None => None,
     };
-    if s.token_url.is_some() && s.issuer.is_some() {
-        return Err(Error::config(
-            "both token_url and issuer are set; give one: token_url is used as is, issuer is \
-             discovered (or, for genesys, used as the host)",
-        ));
-    }
     let client_id = client_id(s, kind, env, gc.as_ref())?;
-    let api_base = s
-        .api_base
-        .as_deref()
-        .map(|u| parse_url("api_base (--api-base)", u))
-        .transpose()?;
-    let mut access_key_origin = None;
     let provider = match kind {
-        ProviderKind::Genesys => genesys(s, env, gc.as_ref(), api_base, &mut notes)?,
-        ProviderKind::Generic => {
-            if s.region.is_some() {
-                return Err(Error::config(
-                    "region applies to Genesys Cloud only; for a generic provider give \
-                     token_url or issuer (or set provider = \"genesys\")",
-                ));
-            }
-            if s.access_key_id.is_some() {
-                return Err(Error::config(
-                    "access_key_id applies to NICE CXone only (provider = \"cxone\")",
-                ));
-            }
-            let endpoint =
-                match (&s.token_url, &s.issuer) {
-                    (Some(u), _) => Endpoint::TokenUrl(parse_url("token_url (--token-url)", u)?),
-                    (_, Some(i)) => Endpoint::Issuer(parse_url("issuer (--issuer)", i)?),
-                    _ => return Err(Error::config(
-                        "a generic provider needs --token-url URL or --issuer URL (token_url or \
-                         issuer in the profile)",
-                    )),
-                };
-            ProviderConfig::Generic { endpoint, api_base }
-        }
-        ProviderKind::Cxone => {
-            let issuer = parse_url(
-                "issuer (--issuer)",
-                s.issuer.as_deref().unwrap_or(CXONE_ISSUER),
-            )?;
-            let token_url = s
-                .token_url
-                .as_deref()
-                .map(|u| parse_url("token_url (--token-url)", u))
-                .transpose()?;
-            let id = s
-                .access_key_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|i| !i.is_empty());
-            let Some(id) = id else {
-                return Err(Error::config(
-                    "NICE CXone back-end access uses an API user's access key: give \
-                     --access-key-id ID (access_key_id in the profile) and its secret via \
-                     CCTOKEN_ACCESS_KEY_SECRET, --access-key-secret-file or \
-                     --access-key-secret-stdin",
-                ));
-            };
-            let src = sources::plan_access_key_secret(s, env)?;
-            let loaded = sources::load_secret(
-                SecretKind::AccessKey,
-                &src,
-                env,
-                opts.keep_secret_bytes,
-                &mut stdin,
-            )?;
-            notes.extend(loaded.notes);
-            access_key_origin = Some(loaded.origin);
-            ProviderConfig::Cxone {
-                issuer,
-                token_url,
-                access_key: AccessKey {
-                    id: id.to_owned(),
-                    secret: loaded.secret,
-                },
-                api_base,
-            }
-        }
+        ProviderKind::Genesys => genesys(s, gc.as_ref(), &mut cx)?,
+        ProviderKind::Generic => generic(s)?,
+        ProviderKind::Cxone => cxone(s, &mut cx)?,
     };
-    let src: SecretSource = sources::plan_client_secret(s, kind, env, gc.as_ref())?;
-    let secret = sources::load_secret(
-        SecretKind::Client,
-        &src,
-        env,
-        opts.keep_secret_bytes,
-        &mut stdin,
-    )?;
-    notes.extend(secret.notes);
-    let mut config = ClientConfig::new(provider, client_id, secret.secret);
+    let src = sources::plan_client_secret(s, kind, env, gc.as_ref())?;
+    let secret = cx.load(SecretKind::Client, &src)?;
+    let mut config = ClientConfig::new(provider.config, client_id, secret.secret);
     config.auth = s.auth;
     config.scopes = scopes(s.scopes.as_deref().unwrap_or_default())?;
     config.audience = s.audience.clone().filter(|a| !a.is_empty());
@@ -244,8 +188,8 @@ pub fn resolve(
         name: s.name.clone(),
         config,
         secret_origin: secret.origin,
-        access_key_origin,
-        notes,
+        access_key_origin: provider.access_key_origin,
+        notes: cx.notes,
     })
 }
 
@@ -256,19 +200,22 @@ fn client_id(
     gc: Option<&GcProfile>,
 ) -> Result<String, Error> {
     let (id, from) = if let Some(id) = &s.client_id {
-        (id.clone(), "client_id (--client-id)")
+        (id.clone(), "client_id (--client-id)".to_owned())
     } else if let Some(id) = env
         .non_empty(env::GENESYSCLOUD_OAUTHCLIENT_ID)
         .filter(|_| kind == ProviderKind::Genesys)
     {
-        (id, "env GENESYSCLOUD_OAUTHCLIENT_ID")
+        (id, format!("env {}", env::GENESYSCLOUD_OAUTHCLIENT_ID))
     } else if let Some(id) = gc.and_then(|g| g.client_id.clone()) {
-        (id, "the gc profile's client_credentials")
+        (id, "the gc profile's client_credentials".to_owned())
     } else {
         let more = if kind == ProviderKind::Genesys {
-            ", GENESYSCLOUD_OAUTHCLIENT_ID or --gc-profile NAME"
+            format!(
+                ", {} or --gc-profile NAME",
+                env::GENESYSCLOUD_OAUTHCLIENT_ID
+            )
         } else {
-            ""
+            String::new()
         };
         return Err(Error::config(format!(
             "no client id given: use --client-id ID or client_id in the profile{more}"
@@ -286,63 +233,137 @@ fn client_id(
     Ok(id)
 }
 
-fn genesys(
-    s: &ProfileSettings,
-    env: &dyn EnvLookup,
-    gc: Option<&GcProfile>,
-    api_base: Option<url::Url>,
-    notes: &mut Vec<String>,
-) -> Result<ProviderConfig, Error> {
+fn not_cxone(s: &ProfileSettings) -> Result<(), Error> {
     if s.access_key_id.is_some() {
         return Err(Error::config(
             "access_key_id applies to NICE CXone only (provider = \"cxone\")",
         ));
     }
-    let region_input = if let Some(r) = &s.region {
-        Some((r.clone(), "--region / profile region".to_owned()))
-    } else if let Some(r) = env.non_empty(env::GENESYSCLOUD_REGION) {
-        Some((r, "env GENESYSCLOUD_REGION".to_owned()))
-    } else {
-        gc.and_then(|g| {
-            g.region_input()
-                .map(|r| (r, format!("environment of gc profile {}", g.name)))
-        })
-    };
-    let region = match &region_input {
-        Some((r, from)) if r.eq_ignore_ascii_case("localhost") => {
-            notes.push(format!(
-                "{from} is localhost: give --token-url for the local server"
-            ));
-            None
+    Ok(())
+}
+
+/// Genesys Cloud: the region (settings, `GENESYSCLOUD_REGION`, the gc profile), or a host
+/// override (`token_url`, or `issuer` as the host).
+fn genesys(
+    s: &ProfileSettings,
+    gc: Option<&GcProfile>,
+    cx: &mut Ctx<'_, '_>,
+) -> Result<Provider, Error> {
+    not_cxone(s)?;
+    let region = match s.region {
+        Some(r) => Some(r),
+        None => {
+            let input = if let Some(r) = cx.env.non_empty(env::GENESYSCLOUD_REGION) {
+                Some((r, format!("env {}", env::GENESYSCLOUD_REGION)))
+            } else {
+                gc.and_then(|g| {
+                    g.region_input()
+                        .map(|r| (r, format!("environment of gc profile {}", g.name)))
+                })
+            };
+            match input {
+                Some((r, from)) if r.eq_ignore_ascii_case("localhost") => {
+                    cx.notes.push(format!(
+                        "{from} is localhost: give --token-url for the local server"
+                    ));
+                    None
+                }
+                Some((r, from)) => Some(lookup_region(&r, &from)?),
+                None => None,
+            }
         }
-        Some((r, from)) => Some(lookup_region(r, from)?),
-        None => None,
     };
-    let token_url = match (&s.token_url, &s.issuer) {
-        (Some(u), _) => Some(parse_url("token_url (--token-url)", u)?),
-        (_, Some(i)) => {
-            let base = parse_url("issuer (--issuer)", i)?;
+    let token_url = match &s.endpoint {
+        Some(Endpoint::TokenUrl(u)) => Some(u.clone()),
+        Some(Endpoint::Issuer(base)) => {
             let joined = format!("{}/oauth/token", base.as_str().trim_end_matches('/'));
-            notes.push(format!(
+            cx.notes.push(format!(
                 "genesys: using issuer {base} as the host: token URL {joined}"
             ));
             Some(parse_url("issuer (--issuer)", &joined)?)
         }
-        _ => None,
+        None => None,
     };
     if region.is_none() && token_url.is_none() {
         return Err(Error::config(format!(
             "Genesys Cloud needs a region: --region NAME, region in the profile, \
-             GENESYSCLOUD_REGION or --gc-profile; one of: {} (or the domain, e.g. \
-             mypurecloud.ie); --token-url points at another host",
+             {} or --gc-profile; one of: {} (or the domain, e.g. mypurecloud.ie); \
+             --token-url points at another host",
+            env::GENESYSCLOUD_REGION,
             Region::names().join(", ")
         )));
     }
-    Ok(ProviderConfig::Genesys {
-        region,
-        token_url,
-        api_base,
+    Ok(Provider {
+        config: ProviderConfig::Genesys {
+            region,
+            token_url,
+            api_base: s.api_base.clone(),
+        },
+        access_key_origin: None,
     })
+}
+
+/// Any RFC 6749 server: a token URL, or an issuer to discover.
+fn generic(s: &ProfileSettings) -> Result<Provider, Error> {
+    if s.region.is_some() {
+        return Err(Error::config(
+            "region applies to Genesys Cloud only; for a generic provider give token_url or \
+             issuer (or set provider = \"genesys\")",
+        ));
+    }
+    not_cxone(s)?;
+    let Some(endpoint) = s.endpoint.clone() else {
+        return Err(Error::config(
+            "a generic provider needs --token-url URL or --issuer URL (token_url or issuer in \
+             the profile)",
+        ));
+    };
+    Ok(Provider {
+        config: ProviderConfig::Generic {
+            endpoint,
+            api_base: s.api_base.clone(),
+        },
+        access_key_origin: None,
+    })
+}
+
+/// NICE CXone: the issuer (default `cxone.niceincontact.com`), the API user's access key
+/// and its secret.
+fn cxone(s: &ProfileSettings, cx: &mut Ctx<'_, '_>) -> Result<Provider, Error> {
+    let issuer = match s.issuer() {
+        Some(i) => i.clone(),
+        None => default_cxone_issuer()?,
+    };
+    let id = s
+        .access_key_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty());
+    let Some(id) = id else {
+        return Err(Error::config(
+            "NICE CXone back-end access uses an API user's access key: give --access-key-id ID \
+             (access_key_id in the profile) and its secret via CCTOKEN_ACCESS_KEY_SECRET, \
+             --access-key-secret-file or --access-key-secret-stdin",
+        ));
+    };
+    let src = sources::plan_access_key_secret(s, cx.env)?;
+    let loaded = cx.load(SecretKind::AccessKey, &src)?;
+    Ok(Provider {
+        config: ProviderConfig::Cxone {
+            issuer,
+            token_url: s.token_url().cloned(),
+            access_key: AccessKey {
+                id: id.to_owned(),
+                secret: loaded.secret,
+            },
+            api_base: s.api_base.clone(),
+        },
+        access_key_origin: Some(loaded.origin),
+    })
+}
+
+fn default_cxone_issuer() -> Result<Url, Error> {
+    parse_url("issuer (--issuer)", CXONE_ISSUER)
 }
 
 fn scopes(raw: &[String]) -> Result<Vec<String>, Error> {

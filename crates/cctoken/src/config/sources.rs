@@ -17,11 +17,13 @@
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::config::env::{self, EnvLookup};
 use crate::config::gc::GcProfile;
-use crate::config::profile::ProfileSettings;
+use crate::config::profile::{ProfileSettings, SecretSetting};
 use crate::provider::ProviderKind;
 use crate::secret::{normalize_secret, ClientSecret};
 use crate::Error;
@@ -33,8 +35,14 @@ pub enum SecretSource {
     Env(String),
     /// A file (a trailing newline is stripped).
     File(PathBuf),
-    /// A shell command run with `sh -c`; its stdout is the secret.
-    Command(String),
+    /// A shell command run with `sh -c`; its stdout is the secret. It is stopped when it
+    /// runs longer than `timeout` or writes more than [`env::MAX_SECRET_BYTES`].
+    Command {
+        /// The command line.
+        command: String,
+        /// How long it may run.
+        timeout: Duration,
+    },
     /// Standard input, read to the end.
     Stdin,
     /// A value held in another tool's config file (the Genesys CLI's `client_secret`).
@@ -53,7 +61,7 @@ impl fmt::Display for SecretSource {
         match self {
             Self::Env(var) => write!(f, "env {var}"),
             Self::File(p) => write!(f, "file {}", p.display()),
-            Self::Command(c) => write!(f, "command `{c}`"),
+            Self::Command { command, .. } => write!(f, "command `{command}`"),
             Self::Stdin => f.write_str("stdin"),
             Self::Inline { origin, .. } => f.write_str(origin),
             Self::Keyring(profile) => write!(f, "OS keyring entry for profile {profile}"),
@@ -76,6 +84,14 @@ impl SecretKind {
         match self {
             Self::Client => "client secret",
             Self::AccessKey => "access key secret",
+        }
+    }
+
+    /// The profile keys' prefix: `client_secret` or `access_key_secret`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Client => "client_secret",
+            Self::AccessKey => "access_key_secret",
         }
     }
 
@@ -104,23 +120,31 @@ pub struct LoadedSecret {
     pub notes: Vec<String>,
 }
 
-/// The one explicit source named in `candidates`, or an error when several are.
-fn single(
+/// The source a profile or flags name, as [`load_secret`] reads it. `profile` names the
+/// keyring entry.
+fn explicit(
     kind: SecretKind,
-    candidates: Vec<(&'static str, SecretSource)>,
-) -> Result<Option<SecretSource>, Error> {
-    match candidates.len() {
-        0 => Ok(None),
-        1 => Ok(candidates.into_iter().next().map(|(_, s)| s)),
-        _ => {
-            let names: Vec<&str> = candidates.iter().map(|(n, _)| *n).collect();
-            Err(Error::config(format!(
-                "the {} is given by more than one source ({}); keep exactly one",
-                kind.label(),
-                names.join(", ")
-            )))
+    setting: &SecretSetting,
+    profile: Option<&str>,
+) -> Result<SecretSource, Error> {
+    Ok(match setting {
+        SecretSetting::Env(v) => SecretSource::Env(v.clone()),
+        SecretSetting::File(p) => SecretSource::File(p.clone()),
+        SecretSetting::Command { command, timeout } => SecretSource::Command {
+            command: command.clone(),
+            timeout: timeout.unwrap_or(env::SECRET_CMD_TIMEOUT),
+        },
+        SecretSetting::Stdin => SecretSource::Stdin,
+        SecretSetting::Keyring => {
+            let profile = profile.ok_or_else(|| {
+                Error::config(format!(
+                    "{}_keyring needs a named profile (the keyring entry's name)",
+                    kind.key()
+                ))
+            })?;
+            SecretSource::Keyring(profile.to_owned())
         }
-    }
+    })
 }
 
 /// Pick the client secret's source (see the module docs for the precedence).
@@ -130,27 +154,8 @@ pub fn plan_client_secret(
     env: &dyn EnvLookup,
     gc: Option<&GcProfile>,
 ) -> Result<SecretSource, Error> {
-    let mut c = Vec::new();
-    if s.client_secret_stdin {
-        c.push(("client secret from stdin", SecretSource::Stdin));
-    }
-    if let Some(p) = &s.client_secret_file {
-        c.push(("client_secret_file", SecretSource::File(p.clone())));
-    }
-    if let Some(v) = &s.client_secret_env {
-        c.push(("client_secret_env", SecretSource::Env(v.clone())));
-    }
-    if let Some(cmd) = &s.client_secret_cmd {
-        c.push(("client_secret_cmd", SecretSource::Command(cmd.clone())));
-    }
-    if s.client_secret_keyring == Some(true) {
-        let profile = s.name.clone().ok_or_else(|| {
-            Error::config("client_secret_keyring needs a named profile (the keyring entry's name)")
-        })?;
-        c.push(("client_secret_keyring", SecretSource::Keyring(profile)));
-    }
-    if let Some(src) = single(SecretKind::Client, c)? {
-        return Ok(src);
+    if let Some(setting) = &s.client_secret {
+        return explicit(SecretKind::Client, setting, s.name.as_deref());
     }
     if env.var_os(env::CCTOKEN_CLIENT_SECRET).is_some() {
         return Ok(SecretSource::Env(env::CCTOKEN_CLIENT_SECRET.into()));
@@ -166,9 +171,12 @@ pub fn plan_client_secret(
         return Ok(src);
     }
     let genesys = if provider == ProviderKind::Genesys {
-        ", GENESYSCLOUD_OAUTHCLIENT_SECRET, or --gc-profile NAME"
+        format!(
+            ", {}, or --gc-profile NAME",
+            env::GENESYSCLOUD_OAUTHCLIENT_SECRET
+        )
     } else {
-        ""
+        String::new()
     };
     Err(Error::config(format!(
         "no client secret given: use {}{genesys} (never the secret itself on the command line)",
@@ -181,21 +189,8 @@ pub fn plan_access_key_secret(
     s: &ProfileSettings,
     env: &dyn EnvLookup,
 ) -> Result<SecretSource, Error> {
-    let mut c = Vec::new();
-    if s.access_key_secret_stdin {
-        c.push(("access key secret from stdin", SecretSource::Stdin));
-    }
-    if let Some(p) = &s.access_key_secret_file {
-        c.push(("access_key_secret_file", SecretSource::File(p.clone())));
-    }
-    if let Some(v) = &s.access_key_secret_env {
-        c.push(("access_key_secret_env", SecretSource::Env(v.clone())));
-    }
-    if let Some(cmd) = &s.access_key_secret_cmd {
-        c.push(("access_key_secret_cmd", SecretSource::Command(cmd.clone())));
-    }
-    if let Some(src) = single(SecretKind::AccessKey, c)? {
-        return Ok(src);
+    if let Some(setting) = &s.access_key_secret {
+        return explicit(SecretKind::AccessKey, setting, s.name.as_deref());
     }
     if env.var_os(env::CCTOKEN_ACCESS_KEY_SECRET).is_some() {
         return Ok(SecretSource::Env(env::CCTOKEN_ACCESS_KEY_SECRET.into()));
@@ -237,7 +232,7 @@ pub fn load_secret(
             Some(v) => env::os_bytes(v),
         },
         SecretSource::File(path) => read_file(label, path, &mut notes)?,
-        SecretSource::Command(cmd) => run_command(label, cmd)?,
+        SecretSource::Command { command, timeout } => run_command(kind, command, *timeout)?,
         SecretSource::Stdin => {
             let Some(mut reader) = stdin.take() else {
                 return Err(Error::config(format!(
@@ -316,31 +311,93 @@ fn read_file(label: &str, path: &Path, notes: &mut Vec<String>) -> Result<Vec<u8
     Ok(buf)
 }
 
-fn run_command(label: &str, cmd: &str) -> Result<Vec<u8>, Error> {
+/// Run `cmd` with `sh -c` and return its stdout, reading at most [`env::MAX_SECRET_BYTES`]
+/// (plus one, to tell) and waiting at most `timeout`: a command that writes without end
+/// or never finishes is stopped, not waited for.
+fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>, Error> {
+    let label = kind.label();
     // stdin is closed so the command cannot swallow input meant for cctoken; stderr is
     // inherited so the user sees the command's own complaints (it is their tool).
-    let out = Command::new("sh")
+    let mut child = Command::new("sh")
         .arg("-c")
         .arg(cmd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(|e| {
             Error::config(format!(
                 "could not run the {label} command `{cmd}` with sh -c: {e}"
             ))
         })?;
-    let stdout = zeroize::Zeroizing::new(out.stdout);
-    if !out.status.success() {
+    let deadline = Instant::now() + timeout;
+    let (tx, rx) = mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        // The reader stops at the cap and drops the pipe, so a writer without end gets
+        // EPIPE; it is not joined after a timeout (a grandchild may hold the pipe open).
+        std::thread::spawn(move || {
+            let mut buf = zeroize::Zeroizing::new(Vec::new());
+            let read = out
+                .take(env::MAX_SECRET_BYTES as u64 + 1)
+                .read_to_end(&mut buf);
+            let _ = tx.send(read.map(|_| buf));
+        });
+    }
+    let stopped = |child: &mut Child, why: String| {
+        stop(child);
+        Error::config(why)
+    };
+    let too_slow = || {
+        format!(
+            "the {label} command `{cmd}` did not finish within {}; it was stopped (raise \
+             {}_cmd_timeout in the profile if it needs longer, e.g. to ask for a passphrase)",
+            humantime::format_duration(timeout),
+            kind.key(),
+        )
+    };
+    let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(Ok(buf)) => buf,
+        Ok(Err(e)) => {
+            return Err(stopped(
+                &mut child,
+                format!("cannot read the output of the {label} command `{cmd}`: {e}"),
+            ))
+        }
+        Err(_) => return Err(stopped(&mut child, too_slow())),
+    };
+    if stdout.len() > env::MAX_SECRET_BYTES {
+        stop(&mut child);
+        check_size(label, &format!("command `{cmd}`"), &stdout)?;
+    }
+    // The output is complete (end of file); the command should be exiting.
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(None) => return Err(stopped(&mut child, too_slow())),
+            Err(e) => {
+                return Err(stopped(
+                    &mut child,
+                    format!("waiting for the {label} command `{cmd}`: {e}"),
+                ))
+            }
+        }
+    };
+    if !status.success() {
         return Err(Error::config(format!(
-            "the {label} command `{cmd}` failed ({}); its output is not shown because it may \
-             hold the secret — run the command yourself to see why",
-            out.status
+            "the {label} command `{cmd}` failed ({status}); its output is not shown because it \
+             may hold the secret — run the command yourself to see why"
         )));
     }
-    check_size(label, &format!("command `{cmd}`"), &stdout)?;
     Ok(stdout.to_vec())
+}
+
+/// Kill `child` (it may be gone already) and reap it.
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 #[cfg(test)]

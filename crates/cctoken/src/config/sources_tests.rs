@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::config::ProfileKeys;
 
 const CANARY: &str = "CANARY-7f3e9a1b-secret";
 
@@ -15,6 +16,13 @@ fn load(src: &SecretSource, e: &HashMap<String, String>) -> Result<LoadedSecret,
     load_secret(SecretKind::Client, src, e, false, &mut None)
 }
 
+fn command(cmd: &str) -> SecretSource {
+    SecretSource::Command {
+        command: cmd.into(),
+        timeout: env::SECRET_CMD_TIMEOUT,
+    }
+}
+
 fn no_canary(text: &str) {
     assert!(!text.contains(CANARY), "canary leaked: {text}");
     assert!(!text.contains("7f3e9a1b"), "canary leaked: {text}");
@@ -27,7 +35,7 @@ fn precedence_explicit_then_cctoken_then_genesys_env() {
         ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "b"),
     ]);
     let s = ProfileSettings {
-        client_secret_env: Some("MINE".into()),
+        client_secret: Some(SecretSetting::Env("MINE".into())),
         ..Default::default()
     };
     let plan = |s: &ProfileSettings, e: &HashMap<String, String>, k| {
@@ -46,12 +54,13 @@ fn precedence_explicit_then_cctoken_then_genesys_env() {
     );
     let err = plan(&none, &e2, ProviderKind::Generic).unwrap_err();
     assert!(err.message.contains("--client-secret-file"), "{err}");
-    let two = ProfileSettings {
+    // Two explicit sources cannot even become settings.
+    let two = ProfileKeys {
         client_secret_env: Some("A".into()),
         client_secret_cmd: Some("echo x".into()),
         ..Default::default()
     };
-    let err = plan(&two, &e, ProviderKind::Generic).unwrap_err();
+    let err = ProfileSettings::try_from(two).unwrap_err();
     assert!(err.message.contains("more than one source"), "{err}");
 }
 
@@ -118,16 +127,59 @@ fn files_strip_newline_warn_when_world_readable_and_fail_clearly() {
 
 #[test]
 fn commands_capture_stdout_and_hide_output_on_failure() {
-    let ok = SecretSource::Command(format!("printf '%s\\n' {CANARY}"));
+    let ok = command(&format!("printf '%s\\n' {CANARY}"));
     let l = load(&ok, &env(&[])).unwrap();
     assert_eq!(l.secret.expose_secret(), CANARY);
     assert!(l.origin.starts_with("command `printf"));
 
-    let bad = SecretSource::Command("echo partial-output; exit 3".into());
+    let bad = command("echo partial-output; exit 3");
     let err = load(&bad, &env(&[])).unwrap_err();
     assert!(err.message.contains("exit status: 3"), "{err}");
     assert!(err.message.contains("not shown"), "{err}");
     assert!(!err.message.contains("partial-output\n"), "{err}");
+}
+
+/// `yes` writes without end: the output is capped while it is read (never 1 GB first) and
+/// the command is stopped.
+#[test]
+fn endless_command_output_is_cut_at_the_cap() {
+    let err = load(&command("yes"), &env(&[])).unwrap_err();
+    assert_eq!(err.kind, crate::error::ErrorKind::Config);
+    assert!(err.message.contains("larger than 65536 bytes"), "{err}");
+    assert!(err.message.contains("command `yes`"), "{err}");
+}
+
+/// A command that hangs is stopped at its timeout (the profile's
+/// `client_secret_cmd_timeout`), with an error that names the key to raise.
+#[test]
+fn a_hanging_command_is_stopped_at_its_timeout() {
+    let keys = ProfileKeys {
+        access_key_secret_cmd: Some("sleep 30".into()),
+        access_key_secret_cmd_timeout: Some(Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let s = ProfileSettings::try_from(keys).unwrap();
+    let src = plan_access_key_secret(&s, &env(&[])).unwrap();
+    let err = load_secret(SecretKind::AccessKey, &src, &env(&[]), false, &mut None).unwrap_err();
+    assert_eq!(err.kind, crate::error::ErrorKind::Config);
+    assert!(err.message.contains("did not finish within 200ms"), "{err}");
+    assert!(
+        err.message.contains("access_key_secret_cmd_timeout"),
+        "{err}"
+    );
+    // Without the key: the default timeout.
+    let s = ProfileSettings {
+        client_secret: Some(SecretSetting::Command {
+            command: "sleep 30".into(),
+            timeout: None,
+        }),
+        ..Default::default()
+    };
+    let src = plan_client_secret(&s, ProviderKind::Generic, &env(&[]), None).unwrap();
+    assert!(matches!(
+        src,
+        SecretSource::Command { timeout, .. } if timeout == env::SECRET_CMD_TIMEOUT
+    ));
 }
 
 #[test]
@@ -172,7 +224,7 @@ fn access_key_precedence() {
         "env CCTOKEN_ACCESS_KEY_SECRET"
     );
     let s = ProfileSettings {
-        access_key_secret_file: Some("/k".into()),
+        access_key_secret: Some(SecretSetting::File("/k".into())),
         ..Default::default()
     };
     assert_eq!(

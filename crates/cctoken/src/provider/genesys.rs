@@ -1,5 +1,6 @@
-//! Genesys Cloud: the region table (the one place it lives), the host rules, and what
-//! Genesys' failures usually mean ([`hint`]).
+//! Genesys Cloud: the region table (the one place it lives), looking a region up as users
+//! write it ([`lookup_region`]), the host rules, and what Genesys' failures usually mean
+//! ([`hint`]).
 //!
 //! The table is the official SDKs' `PureCloudRegionHosts` (Python SDK 269.0.0). The token
 //! URL is on the `login.` host, the API base on the `api.` host — sending the token
@@ -8,6 +9,7 @@
 use url::Url;
 
 use crate::error::ErrorKind;
+use crate::Error;
 
 /// One Genesys Cloud region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,18 @@ impl Region {
     }
 }
 
+/// Look up a Genesys region by name or domain (`me_central_1` spelled the gc CLI's way is
+/// accepted), or fail listing the region names. `what` names the setting in the message.
+pub fn lookup_region(input: &str, what: &str) -> Result<&'static Region, Error> {
+    Region::lookup(&input.replace('_', "-")).ok_or_else(|| {
+        Error::config(format!(
+            "unknown Genesys Cloud region '{input}' (from {what}); use a region name ({}) or its \
+             domain (e.g. mypurecloud.ie); to point at another host use --token-url",
+            Region::names().join(", ")
+        ))
+    })
+}
+
 /// True when `id` looks like a Genesys OAuth client id (a UUID).
 pub fn looks_like_client_id(id: &str) -> bool {
     let b = id.as_bytes();
@@ -223,6 +237,18 @@ mod tests {
             "us-east-1"
         );
         assert_eq!(Region::for_host("evilmypurecloud.com"), None);
+    }
+
+    #[test]
+    fn unknown_regions_are_errors_that_list_the_names() {
+        assert_eq!(
+            lookup_region("me_central_1", "x").unwrap().name,
+            "me-central-1"
+        );
+        let m = lookup_region("mars-1", "--region").unwrap_err().message;
+        assert!(m.contains("unknown Genesys Cloud region 'mars-1'"), "{m}");
+        assert!(m.contains("(from --region)"), "{m}");
+        assert!(m.contains("eusc-de-east-1"), "{m}");
     }
 
     #[test]
