@@ -4,12 +4,13 @@
 //! output can include raw header bytes, and cctoken's own `--trace` already shows every
 //! exchange with secrets replaced by fingerprints.
 
+use cctoken::config::{env, EnvLookup as _, ProcessEnv};
 use tracing_subscriber::EnvFilter;
 
 /// Install the stderr subscriber.
 pub fn init(verbose: u8) {
-    let base = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => v,
+    let base = match ProcessEnv.var(env::RUST_LOG) {
+        Some(v) if !v.trim().is_empty() => v,
         _ => match verbose {
             0 => "warn".to_owned(),
             1 => "info".to_owned(),

@@ -6,6 +6,7 @@
 //! the emulator in `cctoken-emulator`.
 
 mod cmd;
+mod consumer_env;
 mod exit;
 mod logging;
 mod opts;

@@ -2,7 +2,9 @@
 //!
 //! [`render`] is pure apart from the `github` format, which appends to the file named by
 //! `$GITHUB_ENV` (GitHub's mechanism for passing variables to later steps); the
-//! environment is injected ([`render_with`]) so tests stay hermetic. The token appears only
+//! environment is injected ([`render_with`]) so tests stay hermetic. The env-like formats
+//! print the variables `exec` gives its command ([`crate::consumer_env`]), plus the token's
+//! type and expiry. The token appears only
 //! in [`Rendered::stdout`] (or that file) — never in [`Rendered::stderr_note`]. Formats
 //! that put the token into line-oriented text refuse tokens with control characters, which
 //! could inject further lines.
@@ -12,10 +14,13 @@ use std::io::Write as _;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _};
+use cctoken::config::{env, EnvLookup, ProcessEnv};
 use cctoken::provider::genesys::Region;
 use cctoken::provider::ProviderKind;
 use cctoken::secret::AccessToken;
 use url::Url;
+
+use crate::consumer_env::{self, base_text, Consumer};
 
 /// Output format of `cctoken get`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -62,6 +67,8 @@ pub struct TokenView<'a> {
     pub profile: Option<&'a str>,
     /// Provider family.
     pub provider: ProviderKind,
+    /// The profile's Genesys region, when known.
+    pub region: Option<&'static Region>,
 }
 
 /// What to print: `stdout` (may hold the token) and an optional note for stderr (never).
@@ -84,14 +91,14 @@ impl Rendered {
 
 /// Render with the real environment (`GITHUB_ENV`).
 pub fn render(format: Format, view: &TokenView<'_>) -> anyhow::Result<Rendered> {
-    render_with(format, view, &|name| std::env::var(name).ok())
+    render_with(format, view, &ProcessEnv)
 }
 
-/// Render with an injected environment lookup.
+/// Render with an injected environment.
 pub fn render_with(
     format: Format,
     view: &TokenView<'_>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn EnvLookup,
 ) -> anyhow::Result<Rendered> {
     let token = view.access_token.expose_secret();
     if format != Format::Json && format != Format::PostmanEnv {
@@ -134,34 +141,22 @@ pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-/// The variables the env-like formats set, in order: (name, value, is_token).
-fn variables(view: &TokenView<'_>) -> Vec<(&'static str, String, bool)> {
-    let token = view.access_token.expose_secret().to_owned();
-    let mut v = vec![
-        ("CCTOKEN_ACCESS_TOKEN", token.clone(), true),
-        ("CCTOKEN_TOKEN_TYPE", view.token_type.to_owned(), false),
-        ("CCTOKEN_EXPIRES_AT", rfc3339(view.expires_at), false),
+/// The variables the env-like formats set, in order: (name, value).
+fn variables(view: &TokenView<'_>) -> Vec<(&'static str, String)> {
+    let consumer = Consumer {
+        access_token: view.access_token,
+        api_base: view.api_base,
+        provider: view.provider,
+        region: view.region,
+    };
+    let details = [
+        (env::CCTOKEN_TOKEN_TYPE, view.token_type.to_owned()),
+        (env::CCTOKEN_EXPIRES_AT, rfc3339(view.expires_at)),
     ];
-    if let Some(base) = view.api_base {
-        v.push(("CCTOKEN_API_BASE", base_text(base).to_owned(), false));
-    }
-    if view.provider == ProviderKind::Genesys {
-        v.push(("GENESYSCLOUD_ACCESS_TOKEN", token, true));
-        if let Some(region) = view
-            .api_base
-            .and_then(|b| b.host_str())
-            .and_then(Region::for_host)
-        {
-            v.push(("GENESYSCLOUD_REGION", region.name.to_owned(), false));
-        }
-    }
-    v
-}
-
-/// The API base as people write it: without a trailing `/`, so `$CCTOKEN_API_BASE/api/v2`
-/// and `{{base_url}}/api/v2` come out right.
-fn base_text(url: &Url) -> &str {
-    url.as_str().trim_end_matches('/')
+    consumer_env::variables(&consumer, &details)
+        .into_iter()
+        .map(|v| (v.name, v.value))
+        .collect()
 }
 
 /// POSIX shell single quoting.
@@ -172,7 +167,7 @@ fn shell_quote(s: &str) -> String {
 fn exports(view: &TokenView<'_>) -> String {
     variables(view)
         .into_iter()
-        .fold(String::new(), |mut out, (k, v, _)| {
+        .fold(String::new(), |mut out, (k, v)| {
             let _ = writeln!(out, "export {k}={}", shell_quote(&v));
             out
         })
@@ -187,7 +182,7 @@ fn dotenv(view: &TokenView<'_>) -> String {
     };
     variables(view)
         .into_iter()
-        .fold(String::new(), |mut out, (k, v, _)| {
+        .fold(String::new(), |mut out, (k, v)| {
             if plain(&v) {
                 let _ = writeln!(out, "{k}={v}");
             } else {
@@ -281,10 +276,10 @@ fn postman(view: &TokenView<'_>) -> anyhow::Result<Rendered> {
     })
 }
 
-fn github(view: &TokenView<'_>, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Rendered> {
+fn github(view: &TokenView<'_>, environment: &dyn EnvLookup) -> anyhow::Result<Rendered> {
     let token = view.access_token.expose_secret();
     let mut stdout = format!("::add-mask::{token}\n");
-    let Some(path) = env("GITHUB_ENV").filter(|p| !p.is_empty()) else {
+    let Some(path) = environment.non_empty(env::GITHUB_ENV) else {
         stdout.push_str(&dotenv(view));
         return Ok(Rendered {
             stdout,
@@ -297,7 +292,7 @@ fn github(view: &TokenView<'_>, env: &dyn Fn(&str) -> Option<String>) -> anyhow:
     };
     let mut block = String::new();
     let mut names = Vec::new();
-    for (k, v, _) in variables(view) {
+    for (k, v) in variables(view) {
         // A fresh random delimiter per value that cannot occur in it (GitHub's
         // multiline syntax), so no value can end the block early or inject a variable.
         let delim = loop {
@@ -330,6 +325,7 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "eyFAKE.tok3n-for_tests~0123456789";
+    const NO_ENV: [(&str, &str); 0] = [];
 
     fn with_view<R>(
         provider: ProviderKind,
@@ -349,14 +345,16 @@ mod tests {
             from_cache: true,
             profile: Some("prod"),
             provider,
+            // The Genesys profile of these tests is in Ireland.
+            region: (provider == ProviderKind::Genesys)
+                .then(|| Region::lookup("eu-west-1"))
+                .flatten(),
         };
         f(&view)
     }
 
     fn text(format: Format, provider: ProviderKind, base: Option<&str>) -> Rendered {
-        with_view(provider, base, |v| {
-            render_with(format, v, &|_| None).unwrap()
-        })
+        with_view(provider, base, |v| render_with(format, v, &NO_ENV).unwrap())
     }
 
     #[test]
@@ -400,9 +398,10 @@ mod tests {
             from_cache: false,
             profile: None,
             provider: ProviderKind::Generic,
+            region: None,
         };
         let v: serde_json::Value =
-            serde_json::from_str(&render_with(Format::Json, &view, &|_| None).unwrap().stdout)
+            serde_json::from_str(&render_with(Format::Json, &view, &NO_ENV).unwrap().stdout)
                 .unwrap();
         assert_eq!(v["expires_in_defaulted"], true);
         assert_eq!(v["source"], "server");
@@ -438,6 +437,17 @@ mod tests {
             Some("https://api.example.com/v1"),
         );
         snap("gitlab", g.stdout);
+        // A Genesys profile whose API is elsewhere (an emulator): the region is the
+        // profile's, as `exec` gives it, not one guessed from the API's host.
+        snap(
+            "env_genesys_elsewhere",
+            text(
+                Format::Env,
+                ProviderKind::Genesys,
+                Some("http://127.0.0.1:9"),
+            )
+            .stdout,
+        );
         let note = g.stderr_note.unwrap();
         assert!(note.contains("cannot mask") && !note.contains(TOKEN));
     }
@@ -476,7 +486,7 @@ mod tests {
         let path = dir.path().join("github_env");
         std::fs::write(&path, "EXISTING=1\n").unwrap();
         let p = path.to_str().unwrap().to_owned();
-        let env = move |k: &str| (k == "GITHUB_ENV").then(|| p.clone());
+        let env = [("GITHUB_ENV", p.as_str())];
         let r = with_view(ProviderKind::Generic, None, |v| {
             render_with(Format::Github, v, &env).unwrap()
         });
@@ -514,6 +524,7 @@ mod tests {
             from_cache: false,
             profile: None,
             provider: ProviderKind::Generic,
+            region: None,
         };
         for f in [
             Format::Raw,
@@ -523,12 +534,12 @@ mod tests {
             Format::Github,
             Format::Gitlab,
         ] {
-            let e = render_with(f, &view, &|_| None).unwrap_err().to_string();
+            let e = render_with(f, &view, &NO_ENV).unwrap_err().to_string();
             assert!(
                 e.contains("control character") && !e.contains("EVIL"),
                 "{e}"
             );
         }
-        assert!(render_with(Format::Json, &view, &|_| None).is_ok());
+        assert!(render_with(Format::Json, &view, &NO_ENV).is_ok());
     }
 }

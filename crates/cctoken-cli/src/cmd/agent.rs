@@ -53,7 +53,7 @@ socket and key file.")]
 pub struct AgentArgs {
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
     /// ~/.config/cctoken/config.toml].
-    #[arg(long, env = "CCTOKEN_CONFIG", value_name = "PATH")]
+    #[arg(long, env = cctoken::config::env::CCTOKEN_CONFIG, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Serve only this profile (repeatable) [default: every profile in the file].
     #[arg(short = 'p', long = "profile", value_name = "NAME", action = clap::ArgAction::Append)]

@@ -4,7 +4,9 @@
 //! The environment cannot be changed under a running process, so jobs that outlive one
 //! token read `CCTOKEN_TOKEN_FILE`, which is replaced by atomic rename whenever the
 //! [`TokenSource`](cctoken::source::TokenSource) refreshes ahead. Signals are forwarded, the
-//! exit code is propagated, and the file and its directory are removed afterwards.
+//! exit code is propagated, and the file and its directory are removed afterwards. The
+//! variables are the ones every consumer gets ([`crate::consumer_env`]), plus the file and
+//! the `--env` aliases.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::cache::dir::PrivateDir;
-use cctoken::provider::ProviderKind;
+use cctoken::config::{env, EnvLookup as _, ProcessEnv};
 use cctoken::secret::AccessToken;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -20,6 +22,7 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use super::session::Tokens;
 use super::Globals;
+use crate::consumer_env::{self, Consumer};
 use crate::opts::ProfileOpts;
 
 /// Arguments of `cctoken exec`.
@@ -84,7 +87,8 @@ const TOKEN_FILE: &str = "token";
 
 impl TokenDir {
     fn create() -> anyhow::Result<Self> {
-        let base = std::env::var_os("XDG_RUNTIME_DIR")
+        let base = ProcessEnv
+            .var_os(env::XDG_RUNTIME_DIR)
             .filter(|d| !d.is_empty() && Path::new(d).is_dir())
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
@@ -135,23 +139,21 @@ async fn supervise(args: ExecArgs, tokens: Tokens) -> anyhow::Result<i32> {
         .context("no command given after --")?;
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(rest);
-    let secret = token.access_token.expose_secret();
-    cmd.env("CCTOKEN_ACCESS_TOKEN", secret)
-        .env("CCTOKEN_TOKEN_FILE", &dir.file);
+    let consumer = Consumer {
+        access_token: &token.access_token,
+        api_base: api_base.as_ref(),
+        provider: tokens.kind(),
+        region: tokens.region(),
+    };
+    for var in consumer_env::variables(&consumer, &[]) {
+        cmd.env(var.name, var.value);
+    }
+    cmd.env(env::CCTOKEN_TOKEN_FILE, &dir.file);
     for name in &args.env {
-        cmd.env(name, secret);
-    }
-    if let Some(base) = &api_base {
-        cmd.env("CCTOKEN_API_BASE", base.as_str().trim_end_matches('/'));
-    }
-    if tokens.kind() == ProviderKind::Genesys {
-        cmd.env("GENESYSCLOUD_ACCESS_TOKEN", secret);
-        if let Some(r) = tokens.region() {
-            cmd.env("GENESYSCLOUD_REGION", r.name);
-        }
+        cmd.env(name, token.access_token.expose_secret());
     }
     // The child must not inherit our secrets.
-    for var in ["CCTOKEN_CLIENT_SECRET", "CCTOKEN_ACCESS_KEY_SECRET"] {
+    for var in [env::CCTOKEN_CLIENT_SECRET, env::CCTOKEN_ACCESS_KEY_SECRET] {
         cmd.env_remove(var);
     }
     let mut child = cmd

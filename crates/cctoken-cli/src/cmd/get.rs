@@ -5,7 +5,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cctoken::cache::Origin;
 use cctoken::client::Client;
+use cctoken::config::ResolvedProfile;
 use cctoken::error::{Class, Error, ErrorKind};
+use cctoken::provider::genesys::Region;
+use cctoken::provider::{ProviderConfig, ProviderKind};
 use cctoken::stack::Direct;
 
 use super::session::Session;
@@ -76,8 +79,7 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
             Ok(Some(token)) if !needs_network_for_output(&client, format) => {
                 let api_base = client.resolve_offline().and_then(|r| r.api_base);
                 return print_token(
-                    resolved.name.as_deref(),
-                    resolved.config.kind(),
+                    &About::of(&resolved),
                     &token,
                     api_base.as_ref(),
                     true,
@@ -111,8 +113,7 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
         return Ok(fail(&e, json));
     }
     print_token(
-        resolved.name.as_deref(),
-        resolved.config.kind(),
+        &About::of(&resolved),
         &token,
         api_base.as_ref(),
         origin == Origin::Cache,
@@ -137,15 +138,13 @@ fn via_agent(
         return Ok(fail(&e, json));
     }
     let api_base = args.profile.api_base.clone().or(answer.api_base);
-    let (kind, _) = super::session::describe_without_secrets(&args.profile, name);
-    print_token(
-        Some(name),
-        kind,
-        &answer.token,
-        api_base.as_ref(),
-        true,
-        format,
-    )
+    let (provider, region) = super::session::describe_without_secrets(&args.profile, name);
+    let about = About {
+        profile: Some(name),
+        provider,
+        region,
+    };
+    print_token(&about, &answer.token, api_base.as_ref(), true, format)
 }
 
 /// The `--min-ttl` failure, when the token lives shorter than asked.
@@ -172,14 +171,34 @@ fn short_of_min_ttl(token: &cctoken::token::Token, min_ttl: Option<Duration>) ->
 
 /// CXone's API base is looked up with the token; only formats that show it need that.
 fn needs_network_for_output(client: &Client, format: Format) -> bool {
-    client.config().kind() == cctoken::provider::ProviderKind::Cxone
+    client.config().kind() == ProviderKind::Cxone
         && client.resolve_offline().and_then(|r| r.api_base).is_none()
         && !matches!(format, Format::Raw | Format::Header | Format::Github)
 }
 
+/// What the output says about the profile a token is for.
+struct About<'a> {
+    profile: Option<&'a str>,
+    provider: ProviderKind,
+    region: Option<&'static Region>,
+}
+
+impl<'a> About<'a> {
+    fn of(resolved: &'a ResolvedProfile) -> Self {
+        let region = match &resolved.config.provider {
+            ProviderConfig::Genesys { region, .. } => *region,
+            _ => None,
+        };
+        Self {
+            profile: resolved.name.as_deref(),
+            provider: resolved.config.kind(),
+            region,
+        }
+    }
+}
+
 fn print_token(
-    profile: Option<&str>,
-    provider: cctoken::provider::ProviderKind,
+    about: &About<'_>,
     token: &cctoken::token::Token,
     api_base: Option<&url::Url>,
     from_cache: bool,
@@ -195,8 +214,9 @@ fn print_token(
         api_base,
         expires_in_defaulted: token.expires_in_defaulted,
         from_cache,
-        profile,
-        provider,
+        profile: about.profile,
+        provider: about.provider,
+        region: about.region,
     };
     let rendered = output::render(format, &view).context("rendering the token")?;
     if let Some(note) = rendered.stderr_note {
@@ -213,11 +233,11 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
         None => {
             // Show the request against the issuer; the real URL comes from discovery.
             let issuer = match &client.config().provider {
-                cctoken::provider::ProviderConfig::Generic {
+                ProviderConfig::Generic {
                     endpoint: cctoken::provider::Endpoint::Issuer(i),
                     ..
                 } => i.clone(),
-                cctoken::provider::ProviderConfig::Cxone { issuer, .. } => issuer.clone(),
+                ProviderConfig::Cxone { issuer, .. } => issuer.clone(),
                 _ => anyhow::bail!(Error::config("no token URL configured")),
             };
             let mut placeholder = issuer.clone();

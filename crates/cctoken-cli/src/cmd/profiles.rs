@@ -27,7 +27,7 @@ use crate::exit;
 pub struct FileArgs {
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
     /// ~/.config/cctoken/config.toml].
-    #[arg(long, env = "CCTOKEN_CONFIG", value_name = "PATH")]
+    #[arg(long, env = cctoken::config::env::CCTOKEN_CONFIG, value_name = "PATH")]
     pub config: Option<PathBuf>,
 }
 
