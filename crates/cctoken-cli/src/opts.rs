@@ -243,7 +243,7 @@ impl ProfileOpts {
     /// The profile named by `--profile` (if any) with the flags on top; the file is read
     /// only when a profile is named.
     pub fn settings(&self) -> Result<ProfileSettings, cctoken::Error> {
-        self.select(self.file_if_named()?)
+        self.select(&self.file_if_named()?)
     }
 
     /// The profile file read once: the profile named by `--profile` (if any) with the
@@ -260,12 +260,12 @@ impl ProfileOpts {
                 ConfigFile::default()
             }
         };
-        let settings = self.select(file.clone())?;
+        let settings = self.select(&file)?;
         Ok((settings, file.cache))
     }
 
     /// The profile named by `--profile` in `file` (if any) with the flags on top.
-    fn select(&self, file: ConfigFile) -> Result<ProfileSettings, cctoken::Error> {
+    fn select(&self, file: &ConfigFile) -> Result<ProfileSettings, cctoken::Error> {
         self.reject_secret_on_argv()?;
         let flags = self.to_settings()?;
         match &self.profile {
