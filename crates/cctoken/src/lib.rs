@@ -3,10 +3,12 @@
 //! OAuth2 client-credentials tokens that work the first time and keep working — for Genesys
 //! Cloud, NICE CXone and any RFC 6749 server.
 //!
-//! The data flows one way: options → validated [`config::ClientConfig`] →
-//! [`client::Client`] (provider + client authentication) → [`token::Token`]. Nothing in
-//! this crate prints; errors ([`Error`]) carry a provider-specific hint and a
-//! permanent/transient [`error::Class`], and never a secret or a raw response body.
+//! The data flows one way: options → [`config::ProfileSettings`] (typed, from a profile
+//! and flags) → validated [`config::ClientConfig`] → [`client::Client`] (provider + client
+//! authentication) → the caches and the agent ([`stack`]) → [`source::TokenSource`] →
+//! [`token::Token`]. Nothing in this crate prints; errors ([`Error`]) carry a
+//! provider-specific hint and a permanent/transient [`error::Class`], and never a secret or
+//! a raw response body.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), cctoken::Error> {

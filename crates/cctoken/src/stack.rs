@@ -31,7 +31,9 @@ use crate::config::{env, CacheSettings, ClientConfig, EnvLookup};
 use crate::error::Error;
 use crate::source::{Fetch, TokenSource};
 
-/// Where tokens are shared between processes.
+/// Where tokens are shared between processes. A fleet's Redis (`[cache] url`, or the
+/// Python package's `cache="redis://…"`) is [`CacheMode::Disk`] with
+/// [`CacheSettings::url`] set: the disk stays in front of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CacheMode {
     /// The per-user disk cache at its default place (`$XDG_CACHE_HOME/cctoken`), which the

@@ -4,13 +4,13 @@
 //! edge — by the CLI from flags, profiles and environment, or by library users directly —
 //! and holds no unvalidated strings where a type exists. The way there, one module each:
 //!
-//! - [`file`]: the profile file, read once into a [`ConfigFile`] (profiles and `[cache]`);
+//! - [`file`](mod@file): the profile file, read once into a [`ConfigFile`] (profiles and `[cache]`);
 //! - [`profile`]: one profile's [`ProfileSettings`], typed and grouped, and how flags go
 //!   on top;
 //! - [`resolve`](mod@resolve): settings → [`ClientConfig`], one function per provider;
 //! - [`sources`]: where secrets come from, [`keyring`] and [`gc`] (the Genesys CLI's
 //!   profiles) among them;
-//! - [`env`]: every environment variable name, default path and limit, and [`EnvLookup`];
+//! - [`env`](mod@env): every environment variable name, default path and limit, and [`EnvLookup`];
 //! - [`toml_error`]: TOML errors as `path:line:col`, without quoted values.
 
 pub mod env;

@@ -1,6 +1,6 @@
 //! From [`ProfileSettings`] (a profile with flags on top) to a validated
-//! [`ClientConfig`]: provider inference, then one function per provider ([`genesys`],
-//! [`generic`], [`cxone`]) for its endpoint, env conventions and checks, then the secrets
+//! [`ClientConfig`]: provider inference, then one function per provider (`genesys`,
+//! `generic`, `cxone`) for its endpoint, env conventions and checks, then the secrets
 //! loaded from their sources.
 //!
 //! This is the edge where "parse, don't validate" happens once: the settings are typed
