@@ -289,21 +289,22 @@ mod tests {
 
     #[test]
     fn cache_settings_apply_to_every_profile() {
-        let dir = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("cache");
         let env: [(&str, &str); 0] = [];
         let settings = CacheSettings {
             url: None,
             negative_ttl: Some(Duration::from_secs(7)),
         };
         let stack = Stack::builder(&env)
-            .cache(CacheMode::DiskAt(dir.path().to_owned()))
+            .cache(CacheMode::DiskAt(dir.clone()))
             .cache_settings(settings)
             .build();
         for _ in 0..2 {
             let d = stack.direct(config());
             let c = d.cached.expect("a disk cache");
             assert_eq!(c.negative_ttl(), Duration::from_secs(7));
-            assert_eq!(c.cache().dir(), dir.path());
+            assert_eq!(c.cache().dir(), dir);
         }
     }
 
