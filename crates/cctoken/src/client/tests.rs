@@ -12,7 +12,6 @@ fn client(provider: ProviderConfig) -> Client {
         "id",
         ClientSecret::new("s3cret"),
     ))
-    .unwrap()
 }
 
 fn genesys() -> Client {
