@@ -176,7 +176,8 @@ pub fn resolve(
         ProviderKind::Generic => generic(s)?,
         ProviderKind::Cxone => cxone(s, &mut cx)?,
     };
-    let src = sources::plan_client_secret(s, kind, env, gc.as_ref())?;
+    let src =
+        sources::plan_client_secret(s, kind, env, gc.as_ref().and_then(GcProfile::secret_source))?;
     let secret = cx.load(SecretKind::Client, &src)?;
     let mut config = ClientConfig::new(provider.config, client_id, secret.secret);
     config.auth = s.auth;

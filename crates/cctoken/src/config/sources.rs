@@ -22,7 +22,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::config::env::{self, EnvLookup};
-use crate::config::gc::GcProfile;
 use crate::config::profile::{ProfileSettings, SecretSetting};
 use crate::provider::ProviderKind;
 use crate::secret::{normalize_secret, ClientSecret};
@@ -152,7 +151,7 @@ pub fn plan_client_secret(
     s: &ProfileSettings,
     provider: ProviderKind,
     env: &dyn EnvLookup,
-    gc: Option<&GcProfile>,
+    gc_secret: Option<SecretSource>,
 ) -> Result<SecretSource, Error> {
     if let Some(setting) = &s.client_secret {
         return explicit(SecretKind::Client, setting, s.name.as_deref());
@@ -167,7 +166,7 @@ pub fn plan_client_secret(
             env::GENESYSCLOUD_OAUTHCLIENT_SECRET.into(),
         ));
     }
-    if let Some(src) = gc.and_then(GcProfile::secret_source) {
+    if let Some(src) = gc_secret {
         return Ok(src);
     }
     let genesys = if provider == ProviderKind::Genesys {
