@@ -3,9 +3,12 @@
 //! `client_secret_basic`: base64 of `id ":" secret`, where RFC 6749 says both halves are
 //! form-urlencoded first. The generic flavor insists on that; Genesys accepts raw values too
 //! (its SDKs send them); a client entry can choose. `client_secret_post`: `client_id` and
-//! `client_secret` form parameters. Failures carry the exact internal reason — which check
-//! failed, with secrets only as fingerprints — for the activity log, and the public status and
-//! error code for the response. This module never builds responses itself.
+//! `client_secret` form parameters. A `client_assertion` goes to [`crate::clientauth`]'s JWT
+//! verification; a bare `client_id` of a client that accepts a certificate method, to its
+//! certificate check. One method per request: an assertion next to a Basic header or a
+//! `client_secret` is `invalid_request`. Failures carry the exact internal reason — which
+//! check failed, with secrets only as fingerprints — for the activity log, and the public
+//! status and error code for the response. This module never builds responses itself.
 
 use std::sync::Arc;
 
@@ -13,10 +16,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
+use crate::clientauth::{
+    authenticate_assertion, authenticate_certificate, Audience, PeerCertificate,
+};
 use crate::config::{AuthMethod, BasicEncoding};
+use crate::discovery::token_path;
 use crate::fingerprint;
 use crate::form::{form_decode, printable, safe_name, Form};
 use crate::registry::{RegisteredClient, Registry};
+use crate::state::AppState;
 
 /// An authenticated client.
 #[derive(Debug, Clone)]
@@ -25,6 +33,24 @@ pub struct AuthOk {
     pub client: Arc<RegisteredClient>,
     /// How it authenticated.
     pub method: AuthMethod,
+    /// What the activity log adds on success (key, certificate, federated issuer).
+    pub note: Option<String>,
+    /// The TLS client certificate's `x5t#S256` when it authenticated the client: issued
+    /// tokens are bound to it (RFC 8705 §3).
+    pub cnf: Option<String>,
+}
+
+/// A request's credentials: headers, the TLS client certificate and where it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    /// The server state (registry, clock, replay cache, base URL).
+    pub st: &'a AppState,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The TLS client certificate of the connection, if any.
+    pub peer: Option<&'a PeerCertificate>,
+    /// The request path (legacy-mode assertions may name its URL as `aud`).
+    pub path: &'a str,
 }
 
 /// A failed authentication: public answer plus internal reason.
@@ -125,9 +151,39 @@ fn matches(client: &RegisteredClient, secret: &[u8]) -> bool {
 }
 
 /// Authenticate the client of a request.
-pub fn authenticate(reg: &Registry, headers: &HeaderMap, form: &Form) -> Result<AuthOk, AuthFail> {
+pub fn authenticate(p: Presented<'_>, form: &Form) -> Result<AuthOk, AuthFail> {
+    let reg = &p.st.inner.registry;
+    let headers = p.headers;
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        let also = if headers.contains_key(header::AUTHORIZATION) {
+            Some("an Authorization header")
+        } else if body_secret.is_some() {
+            Some("client_secret")
+        } else {
+            None
+        };
+        if let Some(other) = also {
+            let mut f = fail(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!(
+                    "client_assertion together with {other}: one client authentication method per request"
+                ),
+                false,
+            );
+            f.client_id = body_id.map(printable);
+            return Err(f);
+        }
+        let issuer = p.st.base_for(headers);
+        let mut token_urls = vec![format!("{issuer}{}", token_path(p.st.config().flavor))];
+        let here = format!("{issuer}{}", p.path);
+        if !token_urls.contains(&here) {
+            token_urls.push(here);
+        }
+        return authenticate_assertion(p.st, &Audience { issuer, token_urls }, form);
+    }
     match basic_parts(headers) {
         Some(parts) => {
             if body_secret.is_some() {
@@ -156,12 +212,27 @@ pub fn authenticate(reg: &Registry, headers: &HeaderMap, form: &Form) -> Result<
                 f
             }),
             (Some(id), None) => {
-                let mut f = invalid_client(
-                    "no client secret: client_id in body without client_secret or Basic header",
-                    true,
-                );
-                f.client_id = Some(printable(id));
-                Err(f)
+                let client = reg
+                    .get(id)
+                    .filter(|c| c.entry.auth_methods.iter().any(|m| m.uses_certificate()));
+                let result = match client {
+                    Some(c) => {
+                        authenticate_certificate(p.st, c, p.peer).map(|(method, thumb)| AuthOk {
+                            client: Arc::clone(c),
+                            method,
+                            note: Some(format!("certificate x5t#S256 {thumb}")),
+                            cnf: Some(thumb),
+                        })
+                    }
+                    None => Err(invalid_client(
+                        "no client secret: client_id in body without client_secret or Basic header",
+                        true,
+                    )),
+                };
+                result.map_err(|mut f| {
+                    f.client_id = Some(printable(id));
+                    f
+                })
             }
             (None, Some(_)) => Err(fail(
                 StatusCode::BAD_REQUEST,
@@ -209,7 +280,10 @@ fn basic(
     }
     if !client.allows(AuthMethod::ClientSecretBasic) {
         return Err(with_id(invalid_client(
-            "auth method client_secret_basic not allowed for this client (it accepts client_secret_post)",
+            format!(
+                "auth method client_secret_basic not allowed for this client (it accepts {})",
+                crate::clientauth::accepted(client)
+            ),
             true,
         )));
     }
@@ -225,6 +299,8 @@ fn basic(
         return Ok(AuthOk {
             client: Arc::clone(client),
             method: AuthMethod::ClientSecretBasic,
+            note: None,
+            cnf: None,
         });
     }
     let presented = match enc {
@@ -259,7 +335,10 @@ fn post(reg: &Registry, id: &str, secret: &str) -> Result<AuthOk, AuthFail> {
     };
     if !client.allows(AuthMethod::ClientSecretPost) {
         return Err(invalid_client(
-            "auth method client_secret_post not allowed for this client (it accepts client_secret_basic)",
+            format!(
+                "auth method client_secret_post not allowed for this client (it accepts {})",
+                crate::clientauth::accepted(client)
+            ),
             false,
         ));
     }
@@ -276,5 +355,7 @@ fn post(reg: &Registry, id: &str, secret: &str) -> Result<AuthOk, AuthFail> {
     Ok(AuthOk {
         client: Arc::clone(client),
         method: AuthMethod::ClientSecretPost,
+        note: None,
+        cnf: None,
     })
 }

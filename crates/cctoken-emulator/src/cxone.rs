@@ -155,6 +155,7 @@ fn issue(
         tenant_id: tenant_id.clone(),
         access_key_id: access_key_id.clone(),
         audience: None,
+        cnf: None,
     };
     let (access_token, expires_in) = issue_access(st, base, &g);
     let now = st.now_ms();

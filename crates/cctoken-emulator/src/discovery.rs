@@ -3,12 +3,17 @@
 //! Both metadata URLs serve the same document: the issuer is the emulator's base URL, the
 //! endpoints hang off it (`/auth/token` for CXone, `/oauth/token` otherwise), and the lists of
 //! grants and auth methods reflect what the registry actually accepts, so clients that honour
-//! `token_endpoint_auth_methods_supported` choose correctly.
+//! `token_endpoint_auth_methods_supported` choose correctly. Every signing algorithm the
+//! token endpoint verifies for client assertions is listed. When the server asks for TLS
+//! client certificates, RFC 8705 §5's `mtls_endpoint_aliases.token_endpoint` names
+//! `/mtls/…` (the same handler, on the same listener, so a client that uses the alias is
+//! visible in the activity log) and `tls_client_certificate_bound_access_tokens` is true.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Response, StatusCode};
 
+use crate::clientauth::SIGNING_ALGS;
 use crate::config::Flavor;
 use crate::respond::json;
 use crate::state::AppState;
@@ -19,6 +24,11 @@ pub fn token_path(flavor: Flavor) -> &'static str {
         Flavor::Cxone => "/auth/token",
         Flavor::Generic | Flavor::Genesys => "/oauth/token",
     }
+}
+
+/// The path of the token endpoint's mTLS alias (RFC 8705 §5).
+pub fn mtls_token_path(flavor: Flavor) -> String {
+    format!("/mtls{}", token_path(flavor))
 }
 
 /// The metadata document for `base`.
@@ -39,9 +49,14 @@ pub fn metadata(st: &AppState, base: &str) -> serde_json::Value {
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_signing_alg_values_supported": SIGNING_ALGS,
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"],
     });
+    if st.inner.client_certs {
+        doc["mtls_endpoint_aliases"] =
+            serde_json::json!({ "token_endpoint": format!("{base}{}", mtls_token_path(flavor)) });
+        doc["tls_client_certificate_bound_access_tokens"] = true.into();
+    }
     let scopes = reg.scopes();
     if !scopes.is_empty() {
         doc["scopes_supported"] = scopes.into();

@@ -109,6 +109,8 @@ pub(crate) struct Grant<'a> {
     pub tenant_id: Option<String>,
     pub access_key_id: Option<String>,
     pub audience: Option<String>,
+    /// `x5t#S256` of the TLS client certificate the token is bound to (RFC 8705 §3).
+    pub cnf: Option<String>,
 }
 
 /// Issue (and remember) an access token; returns it with its lifetime in seconds.
@@ -123,6 +125,7 @@ pub(crate) fn issue_access(st: &AppState, base: &str, g: &Grant<'_>) -> (String,
     rec.scope = g.scope.clone();
     rec.tenant_id = g.tenant_id.clone();
     rec.access_key_id = g.access_key_id.clone();
+    rec.cnf_x5t = g.cnf.clone();
     let token = if cfg.issues_jwt() {
         rec.jwt = true;
         let mut claims = serde_json::json!({
@@ -139,6 +142,9 @@ pub(crate) fn issue_access(st: &AppState, base: &str, g: &Grant<'_>) -> (String,
         }
         if let Some(t) = &g.tenant_id {
             claims["tenantId"] = t.clone().into();
+        }
+        if let Some(x5t) = &g.cnf {
+            claims["cnf"] = serde_json::json!({ "x5t#S256": x5t });
         }
         st.inner.signer.sign("at+jwt", &claims)
     } else {
@@ -204,6 +210,7 @@ pub(crate) fn client_credentials(
     base: &str,
     client: &RegisteredClient,
     form: &Form,
+    cnf: Option<String>,
 ) -> Result<Issued, Rejection> {
     let flavor = st.config().flavor;
     let scope = granted_scope(client, form.get("scope"))?;
@@ -217,6 +224,7 @@ pub(crate) fn client_credentials(
             .get("audience")
             .or(form.get("resource"))
             .map(str::to_owned),
+        cnf,
     };
     let (access_token, expires_in) = issue_access(st, base, &g);
     // Genesys answers without `scope` unless one was asked for.

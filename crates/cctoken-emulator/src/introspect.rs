@@ -10,21 +10,20 @@ use std::sync::atomic::Ordering;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Response, StatusCode};
 use axum::response::IntoResponse;
 
 use crate::activity::Record;
-use crate::auth::{authenticate, AuthOk};
+use crate::auth::{authenticate, AuthOk, Presented};
+use crate::clientauth::PeerCertificate;
 use crate::config::AuthMethod;
 use crate::form::Form;
 use crate::respond::{json, oauth_error};
 use crate::state::AppState;
 use crate::tokens::TokenKind;
 
-async fn read_form(
-    st: &AppState,
-    req: Request,
-) -> Result<(HeaderMap, Form), (Response<Body>, String)> {
+async fn read_form(st: &AppState, req: Request) -> Result<(Parts, Form), (Response<Body>, String)> {
     let flavor = st.config().flavor;
     let (parts, body) = req.into_parts();
     let bad = |status: StatusCode, text: String| {
@@ -50,16 +49,22 @@ async fn read_form(
         return Err(bad(StatusCode::BAD_REQUEST, "JSON body".into()));
     }
     let form = Form::parse(&body).map_err(|e| bad(StatusCode::BAD_REQUEST, e))?;
-    Ok((parts.headers, form))
+    Ok((parts, form))
 }
 
 fn auth(
     st: &AppState,
     endpoint: &'static str,
-    headers: &HeaderMap,
+    parts: &Parts,
     form: &Form,
 ) -> Result<AuthOk, Response<Body>> {
-    authenticate(&st.inner.registry, headers, form).map_err(|f| {
+    let presented = Presented {
+        st,
+        headers: &parts.headers,
+        peer: parts.extensions.get::<PeerCertificate>(),
+        path: parts.uri.path(),
+    };
+    authenticate(presented, form).map_err(|f| {
         st.record(Record {
             endpoint,
             client_id: f.client_id.clone(),
@@ -93,7 +98,7 @@ async fn token_request(
     endpoint: &'static str,
     req: Request,
 ) -> Result<TokenRequest, Response<Body>> {
-    let (headers, form) = read_form(st, req).await.map_err(|(resp, reason)| {
+    let (parts, form) = read_form(st, req).await.map_err(|(resp, reason)| {
         st.record(Record {
             endpoint,
             outcome: "invalid_request".into(),
@@ -103,7 +108,8 @@ async fn token_request(
         });
         resp
     })?;
-    let ok = auth(st, endpoint, &headers, &form)?;
+    let ok = auth(st, endpoint, &parts, &form)?;
+    let headers = parts.headers;
     let caller = ok.client.entry.id.clone();
     let method = Some(ok.method.as_str());
     let Some(token) = form.get("token") else {
@@ -176,6 +182,9 @@ pub async fn introspect(State(st): State<AppState>, req: Request) -> Response<Bo
                 }
                 if let Some(t) = &rec.tenant_id {
                     v["tenantId"] = t.clone().into();
+                }
+                if let Some(x5t) = &rec.cnf_x5t {
+                    v["cnf"] = serde_json::json!({ "x5t#S256": x5t });
                 }
                 (v, "active".to_owned())
             }

@@ -34,6 +34,7 @@
 
 mod activity;
 mod auth;
+mod clientauth;
 pub mod config;
 mod control;
 mod cxone;
@@ -48,6 +49,7 @@ mod registry;
 mod respond;
 mod server;
 mod state;
+mod tls;
 mod token_endpoint;
 mod tokens;
 mod window;
@@ -59,13 +61,15 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 
 pub use activity::{ActivityEntry, StatsSnapshot};
+pub use clientauth::{thumbprint, Jwk, Jwks, SubjectDn, SIGNING_ALGS};
 pub use config::{
-    AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig, Flavor,
-    RateLimit, TokenFormat,
+    AccessKey, AssertionPolicy, AudienceMode, AuthMethod, BasicEncoding, ClientEntry, ConfigError,
+    EmulatorConfig, FederatedTrust, Flavor, RateLimit, TokenFormat,
 };
 pub use faults::{FaultKind, FaultSpec};
 pub use server::{serve, spawn, spawn_with_state, RunningEmulator};
 pub use state::{AppState, Clock, ManualClock, SystemClock};
+pub use tls::TlsSettings;
 
 /// Errors starting the emulator.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +99,12 @@ pub fn app(state: AppState) -> Router {
         .route("/oauth/revoke", post(introspect::revoke));
     if flavor == Flavor::Cxone {
         oauth = oauth.route(discovery::token_path(flavor), post(token_endpoint::token));
+    }
+    if state.inner.client_certs {
+        oauth = oauth.route(
+            &discovery::mtls_token_path(flavor),
+            post(token_endpoint::token),
+        );
     }
     let oauth = oauth.layer(map_response(respond::no_store));
     Router::new()

@@ -121,8 +121,12 @@ impl Registry {
     /// Union of auth methods over all clients (for discovery), in a stable order.
     pub fn auth_methods(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        for m in [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost] {
-            if self.clients.is_empty() || self.clients.values().any(|c| c.allows(m)) {
+        for m in AuthMethod::ALL {
+            let default = matches!(
+                m,
+                AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
+            );
+            if (self.clients.is_empty() && default) || self.clients.values().any(|c| c.allows(m)) {
                 out.push(m.as_str());
             }
         }

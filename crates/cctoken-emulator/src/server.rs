@@ -6,7 +6,10 @@
 //! duplicate of its socket kept aside; triggering the handle drops the connection and closes
 //! the duplicate with linger 0. Shutdown is graceful: stop accepting, let in-flight requests
 //! finish (bounded), then return. [`spawn`] runs all of this on `127.0.0.1:0` for tests and
-//! `cctoken demo`.
+//! `cctoken demo`. With [`crate::TlsSettings`] the same loop serves HTTPS: the handshake runs
+//! in the connection's own task (bounded by [`HANDSHAKE_TIMEOUT`], so a silent client never
+//! stalls the accept loop), and the client's certificate chain, if it sent one, rides in
+//! every request's extensions as a [`crate::clientauth::PeerCertificate`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,17 +20,22 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::activity::{ActivityEntry, StatsSnapshot};
+use crate::clientauth::PeerCertificate;
 use crate::config::EmulatorConfig;
 use crate::state::AppState;
 use crate::Error;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a TLS handshake may take before the connection is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Lets a handler abort (reset) the connection its request arrived on.
 #[derive(Clone, Debug, Default)]
@@ -42,17 +50,25 @@ impl ConnAbort {
 
 /// Serve `state` on `listener` until `shutdown` completes, then drain in-flight requests.
 ///
-/// Sets the state's base URL from the listener's address when none was set and the address
-/// is not a wildcard (`0.0.0.0` falls back to each request's `Host`).
+/// Sets the state's base URL (`https://` when the configuration has TLS) from the listener's
+/// address when none was set and the address is not a wildcard (`0.0.0.0` falls back to
+/// each request's `Host`).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let acceptor = match &state.config().tls {
+        Some(t) => Some(TlsAcceptor::from(
+            t.server_config(state.inner.client_certs)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        )),
+        None => None,
+    };
     if state.base_url().is_none() {
         let addr = listener.local_addr()?;
         if !addr.ip().is_unspecified() {
-            state.set_base_url(&format!("http://{addr}"));
+            state.set_base_url(&format!("{}://{addr}", state.config().scheme()));
         }
     }
     let router = crate::app(state);
@@ -64,7 +80,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             res = listener.accept() => match res {
                 Ok((stream, _)) => {
-                    if let Err(e) = serve_connection(stream, &router, &builder, &graceful) {
+                    if let Err(e) = serve_connection(stream, &router, &builder, &graceful, acceptor.as_ref()) {
                         tracing::debug!("emulator: dropping connection: {e}");
                     }
                 }
@@ -91,6 +107,7 @@ fn serve_connection(
     router: &Router,
     builder: &Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
+    acceptor: Option<&TlsAcceptor>,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true)?;
     // Keep a duplicate descriptor: with linger 0 set on it, closing the last descriptor
@@ -98,19 +115,67 @@ fn serve_connection(
     let std_stream = stream.into_std()?;
     let spare = std_stream.try_clone()?;
     let stream = TcpStream::from_std(std_stream)?;
+    let conn = Conn {
+        router: router.clone(),
+        builder: builder.clone(),
+        watcher: graceful.watcher(),
+        spare,
+    };
+    match acceptor.cloned() {
+        None => {
+            tokio::spawn(conn.drive(stream, None));
+        }
+        Some(acceptor) => {
+            tokio::spawn(async move {
+                let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                    .await
+                {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => return tracing::debug!("emulator: TLS handshake failed: {e}"),
+                    Err(_) => return tracing::debug!("emulator: TLS handshake timed out"),
+                };
+                let peer = tls
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .map(|c| PeerCertificate {
+                        chain: c.to_vec().into(),
+                    });
+                conn.drive(tls, peer).await;
+            });
+        }
+    }
+    Ok(())
+}
 
-    let abort = ConnAbort::default();
-    let handle = abort.clone();
-    let router = router.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-        req.extensions_mut().insert(handle.clone());
-        tower::ServiceExt::oneshot(router.clone(), req)
-    });
-    let conn = builder
-        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-        .into_owned();
-    let conn = graceful.watch(conn);
-    tokio::spawn(async move {
+/// One accepted connection, ready to be served over plain TCP or TLS.
+struct Conn {
+    router: Router,
+    builder: Builder<TokioExecutor>,
+    watcher: Watcher,
+    spare: std::net::TcpStream,
+}
+
+impl Conn {
+    async fn drive<IO>(self, io: IO, peer: Option<PeerCertificate>)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let abort = ConnAbort::default();
+        let handle = abort.clone();
+        let router = self.router;
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(handle.clone());
+            if let Some(p) = &peer {
+                req.extensions_mut().insert(p.clone());
+            }
+            tower::ServiceExt::oneshot(router.clone(), req)
+        });
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        let conn = self.watcher.watch(conn);
         tokio::select! {
             res = conn => {
                 if let Err(e) = res {
@@ -118,14 +183,13 @@ fn serve_connection(
                 }
             }
             () = abort.0.notified() => {
-                if let Err(e) = socket2::SockRef::from(&spare).set_linger(Some(Duration::ZERO)) {
+                if let Err(e) = socket2::SockRef::from(&self.spare).set_linger(Some(Duration::ZERO)) {
                     tracing::debug!("emulator: SO_LINGER 0 failed: {e}");
                 }
             }
         }
-        drop(spare);
-    });
-    Ok(())
+        drop(self.spare);
+    }
 }
 
 /// An emulator running in the background on a loopback port.
@@ -139,7 +203,7 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
-    /// `http://127.0.0.1:PORT` (no trailing slash).
+    /// `http://127.0.0.1:PORT` or `https://…` (no trailing slash).
     pub fn base_url(&self) -> String {
         self.base_url.clone()
     }
@@ -192,13 +256,18 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, Error> {
     spawn_with_state(AppState::new(config)).await
 }
 
-/// Start an emulator with prepared state (e.g. an injected clock) on `127.0.0.1:0`.
+/// Start an emulator with prepared state (e.g. an injected clock) on `127.0.0.1:0`, after
+/// [`EmulatorConfig::check`].
 pub async fn spawn_with_state(state: AppState) -> Result<RunningEmulator, Error> {
+    state.config().check()?;
+    if let Some(t) = &state.config().tls {
+        t.server_config(state.inner.client_certs)?;
+    }
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(Error::Bind)?;
     let addr = listener.local_addr().map_err(Error::Bind)?;
-    let base_url = format!("http://{addr}");
+    let base_url = format!("{}://{addr}", state.config().scheme());
     state.set_base_url(&base_url);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve(listener, state.clone(), async move {

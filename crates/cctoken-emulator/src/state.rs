@@ -13,6 +13,7 @@ use arc_swap::ArcSwapOption;
 use axum::http::{header, HeaderMap};
 
 use crate::activity::{load, ActivityEntry, ActivityLog, Record, Stats, StatsSnapshot};
+use crate::clientauth::ReplayCache;
 use crate::config::EmulatorConfig;
 use crate::faults::{FaultEngine, FaultSpec};
 use crate::jwt::Signer;
@@ -87,6 +88,9 @@ pub(crate) struct Inner {
     pub faults: FaultEngine,
     pub activity: ActivityLog,
     pub stats: Stats,
+    pub replay: ReplayCache,
+    /// Whether the TLS listener asks for client certificates (fixed at start).
+    pub client_certs: bool,
     pub clock: Arc<dyn Clock>,
     base_url: ArcSwapOption<String>,
 }
@@ -110,6 +114,8 @@ impl AppState {
                 faults,
                 activity: ActivityLog::new(config.activity_capacity),
                 stats: Stats::default(),
+                replay: ReplayCache::default(),
+                client_certs: config.requests_client_certificates(),
                 clock,
                 base_url: ArcSwapOption::empty(),
                 config,

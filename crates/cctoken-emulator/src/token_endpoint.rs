@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::activity::{Outcome, Record};
-use crate::auth::{authenticate, claimed_client_id};
+use crate::auth::{authenticate, claimed_client_id, Presented};
+use crate::clientauth::PeerCertificate;
 use crate::config::{AuthMethod, Flavor};
 use crate::faults::FaultKind;
 use crate::form::{printable, Form};
@@ -24,7 +25,7 @@ use crate::tokens::opaque_token;
 use crate::window::{retry_after_secs, Verdict};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Response, StatusCode};
+use axum::http::{header, Response, StatusCode};
 use axum::response::IntoResponse;
 
 /// Parameters RFC 6749 (and RFC 8707 `resource`, the common `audience`) define per grant.
@@ -35,6 +36,8 @@ const COMMON: &[&str] = &[
     "client_secret",
     "audience",
     "resource",
+    "client_assertion",
+    "client_assertion_type",
 ];
 
 /// Who is asking, filled in as the request is understood.
@@ -87,17 +90,23 @@ pub async fn token(State(st): State<AppState>, req: Request) -> Response<Body> {
             }
         }
     }
-    let result = process(&st, &parts.headers, &body, form, &mut ctx);
+    let presented = Presented {
+        st: &st,
+        headers: &parts.headers,
+        peer: parts.extensions.get::<PeerCertificate>(),
+        path: parts.uri.path(),
+    };
+    let result = process(presented, &body, form, &mut ctx);
     finish(&st, ctx, result)
 }
 
 fn process(
-    st: &AppState,
-    headers: &HeaderMap,
+    presented: Presented<'_>,
     body: &[u8],
     form: Result<Form, String>,
     ctx: &mut Ctx,
 ) -> Result<Issued, Rejection> {
+    let (st, headers) = (presented.st, presented.headers);
     let flavor = st.config().flavor;
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -121,7 +130,7 @@ fn process(
         _ => {}
     }
     let form = form.map_err(|e| Rejection::bad_request("invalid_request", e))?;
-    let auth = authenticate(&st.inner.registry, headers, &form).map_err(|f| {
+    let auth = authenticate(presented, &form).map_err(|f| {
         ctx.client_id = f.client_id.clone().or(ctx.client_id.take());
         ctx.method = f.method;
         let desc = match f.error {
@@ -156,6 +165,10 @@ fn process(
     ctx.client_id = Some(auth.client.entry.id.clone());
     ctx.client = Some(Arc::clone(&auth.client));
     ctx.method = Some(auth.method);
+    if let Some(n) = auth.note {
+        ctx.notes.insert(0, n);
+    }
+    let cnf = auth.cnf;
     let client = auth.client;
 
     let grant =
@@ -196,7 +209,7 @@ fn process(
     }
     let base = st.base_for(headers);
     match grant.as_str() {
-        "client_credentials" => client_credentials(st, &base, &client, &form),
+        "client_credentials" => client_credentials(st, &base, &client, &form, cnf),
         "password" => crate::cxone::password_grant(st, &base, &client, &form),
         _ => crate::cxone::refresh_grant(st, &base, &client, &form),
     }

@@ -55,6 +55,8 @@ pub struct TokenRecord {
     pub access_key_id: Option<String>,
     /// Whether the token is a JWT.
     pub jwt: bool,
+    /// `x5t#S256` of the client certificate the token is bound to (RFC 8705 §3).
+    pub cnf_x5t: Option<String>,
     /// Its API requests within its client's API rate-limit window.
     pub api_window: SlidingWindow,
     revoked: AtomicBool,
@@ -79,6 +81,7 @@ impl TokenRecord {
             tenant_id: None,
             access_key_id: None,
             jwt: false,
+            cnf_x5t: None,
             api_window: SlidingWindow::default(),
             revoked: AtomicBool::new(false),
         }

@@ -2,23 +2,53 @@
 //!
 //! Syntax and type errors come from the `toml` crate with line, column and field; semantic
 //! errors (secret count, duplicate ids, empty lists) name the line of the client's `id`.
-//! Unknown keys are errors, so a typo never silently changes behaviour.
+//! Unknown keys are errors, so a typo never silently changes behaviour. Files named in the
+//! registry (`jwks_file`, `tls_cert`, …) are read here, relative to the registry file's
+//! directory when one is given.
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::keys::{load_jwks, parse_thumbprint, RawFederated};
 use super::{
-    AccessKey, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig, RateLimit,
+    AccessKey, AudienceMode, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig,
+    RateLimit,
 };
 use crate::faults::{FaultSpec, RawFault};
+use crate::tls::TlsSettings;
 
 impl EmulatorConfig {
     /// Add the clients and faults of a registry file; top-level `flavor`, `token_format`,
     /// `token_lifetime`, `api_rate_limit` and `token_rate_limit` (`"N/DUR"`, e.g.
     /// `"300/60s"`) replace the current values when present.
+    ///
+    /// Relative paths in the file are taken from the current directory; see
+    /// [`Self::merge_registry_file`].
     pub fn merge_registry_toml(&mut self, text: &str) -> Result<(), ConfigError> {
+        self.merge_registry_toml_at(text, None)
+    }
+
+    /// [`Self::merge_registry_toml`] for the registry file at `path`: relative `jwks_file`,
+    /// `tls_cert`, `tls_key` and `tls_client_ca` paths are taken from its directory, and
+    /// errors start with the path.
+    pub fn merge_registry_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        self.merge_registry_toml_at(&text, path.parent())
+            .map_err(|e| match e {
+                ConfigError::Toml(m) => ConfigError::Toml(format!("{}: {m}", path.display())),
+                ConfigError::Invalid(m) => ConfigError::Invalid(format!("{}: {m}", path.display())),
+            })
+    }
+
+    fn merge_registry_toml_at(
+        &mut self,
+        text: &str,
+        base: Option<&Path>,
+    ) -> Result<(), ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Toml(e.to_string()))?;
         if let Some(f) = raw.flavor {
             self.flavor = f.parse()?;
@@ -41,10 +71,22 @@ impl EmulatorConfig {
         if let Some(l) = raw.token_rate_limit {
             self.token_rate_limit = Some(l);
         }
+        if let Some(d) = raw.clock_tolerance {
+            self.assertion.clock_tolerance = d.0;
+        }
+        if let Some(d) = raw.max_assertion_lifetime {
+            if d.0.is_zero() {
+                return Err(ConfigError::Invalid(
+                    "`max_assertion_lifetime` must be at least 1s".into(),
+                ));
+            }
+            self.assertion.max_lifetime = d.0;
+        }
+        self.merge_tls(raw.tls_cert, raw.tls_key, raw.tls_client_ca, base)?;
         for rc in raw.clients {
             let line = line_of(text, rc.id.span().start);
             let entry = rc
-                .into_entry()
+                .into_entry(base)
                 .map_err(|m| ConfigError::Invalid(format!("line {line}: {m}")))?;
             if self.clients.iter().any(|c| c.id == entry.id) {
                 return Err(ConfigError::Invalid(format!(
@@ -58,6 +100,39 @@ impl EmulatorConfig {
             let spec = FaultSpec::from_raw(rf)
                 .map_err(|e| ConfigError::Invalid(format!("[[faults]] #{}: {e}", i + 1)))?;
             self.faults.push(spec);
+        }
+        Ok(())
+    }
+}
+
+impl EmulatorConfig {
+    fn merge_tls(
+        &mut self,
+        cert: Option<String>,
+        key: Option<String>,
+        client_ca: Option<String>,
+        base: Option<&Path>,
+    ) -> Result<(), ConfigError> {
+        let at = |f: &str| match base {
+            Some(b) if Path::new(f).is_relative() => b.join(f),
+            _ => Path::new(f).to_path_buf(),
+        };
+        match (cert, key) {
+            (Some(c), Some(k)) => self.tls = Some(TlsSettings::from_files(&at(&c), &at(&k))?),
+            (None, None) => {}
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "give both `tls_cert` and `tls_key` (PEM files), or neither".into(),
+                ))
+            }
+        }
+        if let Some(ca) = client_ca {
+            let tls = self.tls.as_mut().ok_or_else(|| {
+                ConfigError::Invalid(
+                    "`tls_client_ca` needs HTTPS: give `tls_cert` and `tls_key` too".into(),
+                )
+            })?;
+            tls.set_client_ca_file(&at(&ca))?;
         }
         Ok(())
     }
@@ -134,6 +209,11 @@ struct RawFile {
     api_rate_limit: Option<RateLimit>,
     api_rate_limit_per_minute: Option<u32>,
     token_rate_limit: Option<RateLimit>,
+    clock_tolerance: Option<DurationField>,
+    max_assertion_lifetime: Option<DurationField>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_client_ca: Option<String>,
     #[serde(default)]
     clients: Vec<RawClient>,
     #[serde(default)]
@@ -160,10 +240,17 @@ struct RawClient {
     access_keys: Vec<AccessKey>,
     tenant_id: Option<String>,
     area: Option<String>,
+    jwks: Option<toml::Value>,
+    jwks_file: Option<String>,
+    tls_client_auth_subject_dn: Option<String>,
+    tls_client_certificate_thumbprint: Option<String>,
+    #[serde(default)]
+    federated: Vec<RawFederated>,
+    audience_mode: Option<AudienceMode>,
 }
 
 impl RawClient {
-    fn into_entry(self) -> Result<ClientEntry, String> {
+    fn into_entry(self, base: Option<&Path>) -> Result<ClientEntry, String> {
         let id = self.id.into_inner();
         if id.is_empty() {
             return Err("client `id` is empty".into());
@@ -175,22 +262,14 @@ impl RawClient {
                 ))
             }
             (Some(s), None) => vec![s],
-            (None, Some(v)) => v,
-            (None, None) => {
+            (None, Some(v)) if v.is_empty() => {
                 return Err(format!(
-                    "client {id:?}: missing `secrets` (one or two valid secrets)"
+                    "client {id:?}: `secrets` must hold one or two secrets (two while rotating), found 0"
                 ))
             }
+            (None, Some(v)) => v,
+            (None, None) => Vec::new(),
         };
-        if secrets.is_empty() || secrets.len() > 2 {
-            return Err(format!(
-                "client {id:?}: `secrets` must hold one or two secrets (two while rotating), found {}",
-                secrets.len()
-            ));
-        }
-        if secrets.iter().any(String::is_empty) {
-            return Err(format!("client {id:?}: a secret in `secrets` is empty"));
-        }
         let grants = self
             .grants
             .unwrap_or_else(|| vec!["client_credentials".into()]);
@@ -207,12 +286,28 @@ impl RawClient {
                 "client {id:?}: `scopes` are single scope tokens without spaces, e.g. [\"read\", \"write\"]"
             ));
         }
-        let auth_methods = self
-            .auth_methods
-            .unwrap_or_else(|| vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost]);
-        if auth_methods.is_empty() {
-            return Err(format!("client {id:?}: `auth_methods` is empty"));
-        }
+        let named = |e: String| format!("client {id:?}: {e}");
+        let jwks = load_jwks(self.jwks, self.jwks_file, base).map_err(named)?;
+        let tls_client_auth_subject_dn = self
+            .tls_client_auth_subject_dn
+            .map(|d| d.parse())
+            .transpose()
+            .map_err(named)?;
+        let tls_client_certificate_thumbprint = self
+            .tls_client_certificate_thumbprint
+            .as_deref()
+            .map(parse_thumbprint)
+            .transpose()
+            .map_err(named)?;
+        let federated = self
+            .federated
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.into_trust(base)
+                    .map_err(|e| named(format!("federated entry #{}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let token_rate_limit = either(
             "token_rate_limit",
             self.token_rate_limit,
@@ -234,21 +329,34 @@ impl RawClient {
                 "client {id:?}: an access key has an empty `id` or `secret`"
             ));
         }
-        Ok(ClientEntry {
+        let mut entry = ClientEntry {
             id,
             name: self.name,
             secrets,
             grants,
             scopes: self.scopes,
             token_lifetime: self.token_lifetime.map(|d| d.0),
-            auth_methods,
+            auth_methods: Vec::new(),
             basic_encoding: self.basic_encoding,
             token_rate_limit,
             api_rate_limit: self.api_rate_limit,
             access_keys: self.access_keys,
             tenant_id: self.tenant_id,
             area: self.area,
-        })
+            jwks,
+            tls_client_auth_subject_dn,
+            tls_client_certificate_thumbprint,
+            federated,
+            audience_mode: self.audience_mode.unwrap_or_default(),
+        };
+        entry.auth_methods = match self.auth_methods {
+            Some(m) => m,
+            None => entry.implied_auth_methods(),
+        };
+        entry
+            .check()
+            .map_err(|e| format!("client {:?}: {e}", entry.id))?;
+        Ok(entry)
     }
 }
 

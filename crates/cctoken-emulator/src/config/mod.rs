@@ -11,12 +11,24 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::clientauth::{Jwks, SubjectDn};
 use crate::faults::FaultSpec;
 use crate::fingerprint;
+use crate::tls::TlsSettings;
 
+mod demo;
 mod file;
+mod keys;
 mod rate_limit;
+pub use demo::{
+    demo_clients, CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
+    CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
+};
 pub(crate) use file::DurationField;
+pub use keys::{
+    parse_thumbprint, AssertionPolicy, AudienceMode, FederatedTrust, DEFAULT_CLOCK_TOLERANCE,
+    DEFAULT_MAX_ASSERTION_LIFETIME, MIN_HMAC_SECRET_LEN,
+};
 pub use rate_limit::{RateLimit, MAX_RATE_LIMIT_REQUESTS};
 
 /// Which real token server the emulator imitates.
@@ -108,23 +120,65 @@ impl FromStr for TokenFormat {
     }
 }
 
-/// A client authentication method of RFC 6749 §2.3.1 (names as in RFC 8414 metadata).
+/// A client authentication method (names as in RFC 8414 metadata and the IANA registry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
-    /// HTTP Basic header.
+    /// HTTP Basic header (RFC 6749 §2.3.1).
     ClientSecretBasic,
     /// `client_id` and `client_secret` as form parameters.
     ClientSecretPost,
+    /// A JWT assertion MACed with the client secret, HS256 (RFC 7523, OIDC Core §9).
+    ClientSecretJwt,
+    /// A JWT assertion signed with a key of the client's JWK Set, or an external JWT from
+    /// a federated issuer (RFC 7523).
+    PrivateKeyJwt,
+    /// A TLS client certificate issued by the `--tls-client-ca`, matched by subject DN
+    /// (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed TLS client certificate matched by thumbprint (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
+    /// Every method, in the order discovery lists them.
+    pub const ALL: [AuthMethod; 6] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::ClientSecretJwt,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::TlsClientAuth,
+        AuthMethod::SelfSignedTlsClientAuth,
+    ];
+
     /// The RFC 8414 name.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
+    }
+
+    /// Whether the method authenticates with the client secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
+        )
+    }
+
+    /// Whether the method authenticates with a TLS client certificate.
+    pub fn uses_certificate(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
+        )
     }
 }
 
@@ -166,7 +220,8 @@ pub struct ClientEntry {
     pub id: String,
     /// Display name (Genesys `OAuthClient.name`); defaults to the id.
     pub name: Option<String>,
-    /// One or two valid secrets (two while a secret is being rotated).
+    /// One or two valid secrets (two while a secret is being rotated); none for a client
+    /// that authenticates only with keys or certificates.
     pub secrets: Vec<String>,
     /// Grant types this client may use, e.g. `client_credentials`.
     pub grants: Vec<String>,
@@ -190,6 +245,18 @@ pub struct ClientEntry {
     pub tenant_id: Option<String>,
     /// CXone: the tenant's area, e.g. `na1`.
     pub area: Option<String>,
+    /// Public keys for `private_key_jwt` (and `x5c` certificates for
+    /// `self_signed_tls_client_auth`).
+    pub jwks: Option<Jwks>,
+    /// The certificate subject `tls_client_auth` requires.
+    pub tls_client_auth_subject_dn: Option<SubjectDn>,
+    /// The certificate thumbprint (base64url `x5t#S256`) `self_signed_tls_client_auth`
+    /// accepts.
+    pub tls_client_certificate_thumbprint: Option<String>,
+    /// External issuers whose tokens are accepted as this client's assertions.
+    pub federated: Vec<FederatedTrust>,
+    /// How assertion `aud` is checked.
+    pub audience_mode: AudienceMode,
 }
 
 impl fmt::Debug for ClientEntry {
@@ -211,6 +278,17 @@ impl fmt::Debug for ClientEntry {
             .field("api_rate_limit", &self.api_rate_limit)
             .field("access_keys", &self.access_keys)
             .field("tenant_id", &self.tenant_id)
+            .field("jwks", &self.jwks.as_ref().map(Jwks::known))
+            .field(
+                "tls_client_auth_subject_dn",
+                &self.tls_client_auth_subject_dn,
+            )
+            .field(
+                "tls_client_certificate_thumbprint",
+                &self.tls_client_certificate_thumbprint,
+            )
+            .field("federated", &self.federated)
+            .field("audience_mode", &self.audience_mode)
             .finish()
     }
 }
@@ -232,6 +310,11 @@ impl ClientEntry {
             access_keys: Vec::new(),
             tenant_id: None,
             area: None,
+            jwks: None,
+            tls_client_auth_subject_dn: None,
+            tls_client_certificate_thumbprint: None,
+            federated: Vec::new(),
+            audience_mode: AudienceMode::Strict,
         }
     }
 
@@ -285,26 +368,11 @@ pub struct EmulatorConfig {
     pub max_body_bytes: usize,
     /// How many activity entries are kept (a ring buffer).
     pub activity_capacity: usize,
+    /// Clock tolerance and maximum lifetime of client assertions.
+    pub assertion: AssertionPolicy,
+    /// Serve HTTPS (`--tls-cert`, `--tls-key`, `--tls-client-ca`); `None` = plain HTTP.
+    pub tls: Option<TlsSettings>,
 }
-
-/// The demo client of the fixed contract (SPEC §10).
-pub const DEMO_CLIENT_ID: &str = "demo-client";
-/// The demo client's secret: `+ / = % &` are where `basic` and `basic-raw` differ.
-pub const DEMO_SECRET: &str = "demo+s3cret/=%&";
-/// The demo client without the client-credentials grant.
-pub const DEMO_NOGRANT_ID: &str = "demo-nogrant";
-/// CXone demo app id.
-pub const CXONE_DEMO_APP: &str = "demo-app";
-/// CXone demo app secret.
-pub const CXONE_DEMO_APP_SECRET: &str = "demo-app-secret";
-/// CXone demo access key id.
-pub const CXONE_DEMO_KEY_ID: &str = "DEMOACCESSKEY";
-/// CXone demo access key secret.
-pub const CXONE_DEMO_KEY_SECRET: &str = "demo/access+key====";
-/// CXone demo tenant.
-pub const CXONE_DEMO_TENANT: &str = "11111111-2222-3333-4444-555555555555";
-/// CXone demo area.
-pub const CXONE_DEMO_AREA: &str = "na1";
 
 const DEFAULT_MAX_BODY: usize = 64 * 1024;
 const DEFAULT_ACTIVITY: usize = 10_000;
@@ -323,6 +391,8 @@ impl EmulatorConfig {
             token_rate_limit: None,
             max_body_bytes: DEFAULT_MAX_BODY,
             activity_capacity: DEFAULT_ACTIVITY,
+            assertion: AssertionPolicy::default(),
+            tls: None,
         }
     }
 
@@ -373,31 +443,59 @@ impl EmulatorConfig {
         client.token_rate_limit.or(self.token_rate_limit)
     }
 
+    /// Check what the registry and the server settings need from each other: every client
+    /// is usable ([`ClientEntry::check`]), certificate methods have HTTPS, `tls_client_auth`
+    /// has a `--tls-client-ca`. [`crate::spawn`] and `cctoken emulator` call this.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for c in self.effective_clients() {
+            let err = |m: String| ConfigError::Invalid(format!("client {:?}: {m}", c.id));
+            c.check().map_err(err)?;
+            for m in c.auth_methods.iter().filter(|m| m.uses_certificate()) {
+                match &self.tls {
+                    None => {
+                        return Err(err(format!(
+                            "accepts {}, but the emulator serves plain HTTP: give --tls-cert and \
+                             --tls-key (tls_cert, tls_key in the file)",
+                            m.as_str()
+                        )))
+                    }
+                    Some(t) if *m == AuthMethod::TlsClientAuth && !t.has_client_ca() => {
+                        return Err(err(
+                            "accepts tls_client_auth, which needs --tls-client-ca (tls_client_ca \
+                             in the file): the CA its certificate must chain to"
+                                .into(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the TLS listener asks for client certificates: HTTPS is on and a client CA
+    /// is configured or some client authenticates with a certificate.
+    pub fn requests_client_certificates(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| {
+            t.has_client_ca()
+                || self
+                    .effective_clients()
+                    .iter()
+                    .any(|c| c.auth_methods.iter().any(|m| m.uses_certificate()))
+        })
+    }
+
+    /// `https` with TLS settings, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// Whether access tokens are JWTs (always for CXone).
     pub fn issues_jwt(&self) -> bool {
         self.flavor == Flavor::Cxone || self.token_format == TokenFormat::Jwt
-    }
-}
-
-/// The fixed demo clients of SPEC §10 for `flavor`.
-pub fn demo_clients(flavor: Flavor) -> Vec<ClientEntry> {
-    match flavor {
-        Flavor::Generic | Flavor::Genesys => vec![
-            ClientEntry::new(DEMO_CLIENT_ID, DEMO_SECRET).with_scopes(&["read", "write"]),
-            ClientEntry::new(DEMO_NOGRANT_ID, DEMO_SECRET)
-                .with_grants(&["authorization_code"])
-                .with_scopes(&["read", "write"]),
-        ],
-        Flavor::Cxone => {
-            let mut app = ClientEntry::new(CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET)
-                .with_grants(&["password", "refresh_token"]);
-            app.access_keys = vec![AccessKey {
-                id: CXONE_DEMO_KEY_ID.into(),
-                secret: CXONE_DEMO_KEY_SECRET.into(),
-            }];
-            app.tenant_id = Some(CXONE_DEMO_TENANT.into());
-            app.area = Some(CXONE_DEMO_AREA.into());
-            vec![app]
-        }
     }
 }
