@@ -177,12 +177,8 @@ fn own(
             shown(iss)
         )));
     }
-    if sub != id {
-        return Err(fail(format!(
-            "assertion sub '{}' is not the client id '{id}'",
-            shown(sub)
-        )));
-    }
+    // `sub` is the client id here: the client was found by it, or by a body `client_id`
+    // that equals it.
     claims::typ(jws.header.typ.as_deref()).map_err(fail)?;
     let note = if alg.is_hmac() {
         hmac(client, jws)?;

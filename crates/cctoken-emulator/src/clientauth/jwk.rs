@@ -271,9 +271,11 @@ fn parse_key(k: &Value, index: usize) -> Result<Jwk, String> {
     };
     match member(k, "use")? {
         None | Some("sig") => {}
-        Some(u) => return Err(format!(
+        Some(u) => {
+            return Err(format!(
             "`use` is {u:?}; the emulator verifies signatures only (use \"sig\" or leave it out)"
-        )),
+        ))
+        }
     }
     let alg = member(k, "alg")?.map(|a| if a == "Ed25519" { "EdDSA" } else { a });
     if let Some(a) = alg {

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::{AuthMethod, ClientEntry};
+use super::{AuthMethod, ClientEntry, ConfigError, EmulatorConfig};
 use crate::clientauth::{Jwks, SubjectDn};
 
 /// How a client assertion's `aud` is checked.
@@ -278,6 +278,50 @@ impl ClientEntry {
             }
             _ => Ok(()),
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// Check what the registry and the server settings need from each other: every client
+    /// is usable ([`ClientEntry::check`]), certificate methods have HTTPS, `tls_client_auth`
+    /// has a `--tls-client-ca`. [`crate::spawn`] and `cctoken emulator` call this.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for c in self.effective_clients() {
+            let err = |m: String| ConfigError::Invalid(format!("client {:?}: {m}", c.id));
+            c.check().map_err(err)?;
+            for m in c.auth_methods.iter().filter(|m| m.uses_certificate()) {
+                match &self.tls {
+                    None => {
+                        return Err(err(format!(
+                            "accepts {}, but the emulator serves plain HTTP: give --tls-cert and \
+                             --tls-key (tls_cert, tls_key in the file)",
+                            m.as_str()
+                        )))
+                    }
+                    Some(t) if *m == AuthMethod::TlsClientAuth && !t.has_client_ca() => {
+                        return Err(err(
+                            "accepts tls_client_auth, which needs --tls-client-ca (tls_client_ca \
+                             in the file): the CA its certificate must chain to"
+                                .into(),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the TLS listener asks for client certificates: HTTPS is on and a client CA
+    /// is configured or some client authenticates with a certificate.
+    pub fn requests_client_certificates(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| {
+            t.has_client_ca()
+                || self
+                    .effective_clients()
+                    .iter()
+                    .any(|c| c.auth_methods.iter().any(|m| m.uses_certificate()))
+        })
     }
 }
 

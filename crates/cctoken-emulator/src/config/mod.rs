@@ -20,6 +20,8 @@ mod demo;
 mod file;
 mod keys;
 mod rate_limit;
+#[cfg(test)]
+mod tests;
 pub use demo::{
     demo_clients, CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
     CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
@@ -441,48 +443,6 @@ impl EmulatorConfig {
     /// The limit on `client`'s token requests: the client's own, else the global one.
     pub fn token_rate_limit_for(&self, client: &ClientEntry) -> Option<RateLimit> {
         client.token_rate_limit.or(self.token_rate_limit)
-    }
-
-    /// Check what the registry and the server settings need from each other: every client
-    /// is usable ([`ClientEntry::check`]), certificate methods have HTTPS, `tls_client_auth`
-    /// has a `--tls-client-ca`. [`crate::spawn`] and `cctoken emulator` call this.
-    pub fn check(&self) -> Result<(), ConfigError> {
-        for c in self.effective_clients() {
-            let err = |m: String| ConfigError::Invalid(format!("client {:?}: {m}", c.id));
-            c.check().map_err(err)?;
-            for m in c.auth_methods.iter().filter(|m| m.uses_certificate()) {
-                match &self.tls {
-                    None => {
-                        return Err(err(format!(
-                            "accepts {}, but the emulator serves plain HTTP: give --tls-cert and \
-                             --tls-key (tls_cert, tls_key in the file)",
-                            m.as_str()
-                        )))
-                    }
-                    Some(t) if *m == AuthMethod::TlsClientAuth && !t.has_client_ca() => {
-                        return Err(err(
-                            "accepts tls_client_auth, which needs --tls-client-ca (tls_client_ca \
-                             in the file): the CA its certificate must chain to"
-                                .into(),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the TLS listener asks for client certificates: HTTPS is on and a client CA
-    /// is configured or some client authenticates with a certificate.
-    pub fn requests_client_certificates(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| {
-            t.has_client_ca()
-                || self
-                    .effective_clients()
-                    .iter()
-                    .any(|c| c.auth_methods.iter().any(|m| m.uses_certificate()))
-        })
     }
 
     /// `https` with TLS settings, else `http`.

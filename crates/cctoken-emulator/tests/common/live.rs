@@ -23,15 +23,46 @@ pub struct Live {
 impl Live {
     /// Serve `config` with a clock standing at `start`.
     pub async fn start(config: EmulatorConfig, start: SystemTime) -> Live {
-        let clock = ManualClock::new(start);
-        let emu = spawn_with_state(AppState::with_clock(config, Arc::new(clock.clone())))
-            .await
-            .expect("emulator starts");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
+        Self::start_with(config, start, http).await
+    }
+
+    /// [`Self::start`] with the client to talk to it (e.g. one trusting a test CA).
+    pub async fn start_with(
+        config: EmulatorConfig,
+        start: SystemTime,
+        http: reqwest::Client,
+    ) -> Live {
+        let clock = ManualClock::new(start);
+        let emu = spawn_with_state(AppState::with_clock(config, Arc::new(clock.clone())))
+            .await
+            .expect("emulator starts");
         Live { emu, clock, http }
+    }
+
+    /// POST a form body without an Authorization header, over `client` (or the default).
+    pub async fn post_body(
+        &self,
+        client: Option<&reqwest::Client>,
+        path: &str,
+        body: String,
+    ) -> Answer {
+        Self::answer(
+            client
+                .unwrap_or(&self.http)
+                .post(self.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+        )
+        .await
+    }
+
+    /// GET a JSON document over `client`.
+    pub async fn get_json_with(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        Self::answer(client.get(self.url(path))).await.json()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,7 +1,9 @@
 //! Helpers for the emulator's integration tests: in-process requests and a raw HTTP client.
 #![allow(dead_code)]
 
+pub mod jws;
 pub mod live;
+pub mod pki;
 
 use axum::body::Body;
 use axum::Router;
