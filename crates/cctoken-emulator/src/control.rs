@@ -97,7 +97,8 @@ pub async fn get_stats(State(st): State<AppState>) -> Response<Body> {
     )
 }
 
-/// `GET /_emulator/clients`: the registry with secrets as fingerprints.
+/// `GET /_emulator/clients`: the registry with secrets as fingerprints, public keys by
+/// `kid`, type and certificate thumbprint.
 pub async fn get_clients(State(st): State<AppState>) -> Response<Body> {
     let cfg = st.config();
     let clients: Vec<serde_json::Value> = st
@@ -118,6 +119,15 @@ pub async fn get_clients(State(st): State<AppState>) -> Response<Body> {
                 "api_rate_limit": c.api_limit.map(|l| l.to_string()),
                 "access_keys": e.access_keys.iter().map(|k| serde_json::json!({"id": k.id, "secret": fingerprint(k.secret.as_bytes())})).collect::<Vec<_>>(),
                 "tenant_id": e.tenant_id,
+                "jwks": e.jwks.as_ref().map(|j| j.keys().iter().map(|k| serde_json::json!({
+                    "kid": k.kid, "kty": k.key.kind(), "alg": k.alg, "x5t#S256": k.cert_thumbprint,
+                })).collect::<Vec<_>>()),
+                "tls_client_auth_subject_dn": e.tls_client_auth_subject_dn.as_ref().map(|d| d.as_str()),
+                "tls_client_certificate_thumbprint": e.tls_client_certificate_thumbprint,
+                "federated": e.federated.iter().map(|f| serde_json::json!({
+                    "issuer": f.issuer, "subject": f.subject, "audience": f.audience, "kids": f.jwks.known(),
+                })).collect::<Vec<_>>(),
+                "audience_mode": e.audience_mode.as_str(),
             })
         })
         .collect();

@@ -187,7 +187,7 @@ impl AppState {
         unix_ms(self.now())
     }
 
-    /// The base URL, or `http://{Host}` of this request when none was set.
+    /// The base URL, or `http://{Host}` (`https://` with TLS) of this request when none was set.
     pub(crate) fn base_for(&self, headers: &HeaderMap) -> String {
         if let Some(u) = self.inner.base_url.load().as_ref() {
             return (**u).clone();
@@ -197,7 +197,7 @@ impl AppState {
             .and_then(|h| h.to_str().ok())
             .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
             .unwrap_or("localhost");
-        format!("http://{host}")
+        format!("{}://{host}", self.inner.config.scheme())
     }
 
     pub(crate) fn record(&self, r: Record) {

@@ -13,7 +13,7 @@ use cctoken_emulator::config::{
     CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
     CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
 };
-use cctoken_emulator::{AppState, EmulatorConfig, Flavor, RateLimit, TokenFormat};
+use cctoken_emulator::{AppState, EmulatorConfig, Flavor, RateLimit, TlsSettings, TokenFormat};
 
 /// Arguments of `cctoken emulator`.
 #[derive(clap::Args, Debug)]
@@ -23,6 +23,7 @@ cctoken emulator --demo --flavor genesys --listen 127.0.0.1:8089\n  \
 cctoken emulator --demo --flavor cxone                   # access-key password grant at /auth/token\n  \
 cctoken emulator --config clients.toml --token-format jwt --token-lifetime 5m\n  \
 cctoken emulator --demo --flavor genesys --api-rate-limit 50/5s --token-rate-limit 10/60s\n  \
+cctoken emulator --config keys.toml --tls-cert srv.pem --tls-key srv-key.pem --tls-client-ca ca.pem\n  \
 curl -s -X POST $URL/_emulator/faults -d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
 curl -s $URL/_emulator/activity                          # why each request was refused\n\n\
 The first line on stdout is the base URL. Token endpoint: $URL/oauth/token (CXone: $URL/auth/token);\n\
@@ -32,7 +33,15 @@ API limit a token gets Genesys' 429 with Retry-After (seconds until its oldest r
 the window); over the token limit a client gets its flavor's answer (genesys: 400\n\
 invalid_request \"rate limit exceeded; ...\", others: 429 with Retry-After). The registry file\n\
 takes the same values as api_rate_limit / token_rate_limit, at the top level or per client;\n\
-a client's own value wins over the flags.")]
+a client's own value wins over the flags.\n\n\
+Keys and certificates (registry clients need no secret): jwks = {keys = [...]} or\n\
+jwks_file = \"client.jwks.json\" for private_key_jwt; auth_methods = [\"client_secret_jwt\"]\n\
+(HS256, secrets of 32+ bytes); tls_client_auth_subject_dn = \"CN=...\" (needs --tls-client-ca);\n\
+tls_client_certificate_thumbprint or a JWK with x5c for self_signed_tls_client_auth;\n\
+federated = [{issuer, subject, audience, jwks_file}] to accept CI tokens; audience_mode =\n\
+\"strict\" (aud = issuer, default) or \"legacy\" (issuer or token URL). Top-level\n\
+clock_tolerance (30s) and max_assertion_lifetime (5m); tls_cert, tls_key and tls_client_ca\n\
+are the file's spelling of the TLS flags. With TLS the printed URL is https://.")]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port (the URL is printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -59,6 +68,16 @@ pub struct EmulatorArgs {
     /// Limit each client to N token requests per rolling DUR, e.g. 10/60s [default: none].
     #[arg(long, value_name = "N/DUR", value_parser = parse_rate_limit)]
     pub token_rate_limit: Option<RateLimit>,
+    /// Serve HTTPS with this certificate chain (PEM, server certificate first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Ask TLS clients for certificates and check tls_client_auth chains against these CA
+    /// certificates (PEM); needs HTTPS (--tls-cert/--tls-key or the file's tls_cert/tls_key).
+    #[arg(long, value_name = "FILE")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 fn parse_rate_limit(s: &str) -> Result<RateLimit, String> {
@@ -74,11 +93,9 @@ fn config_error(msg: String) -> anyhow::Error {
 pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
     let mut config = EmulatorConfig::new(Flavor::Generic);
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| config_error(format!("cannot read {}: {e}", path.display())))?;
         config
-            .merge_registry_toml(&text)
-            .map_err(|e| config_error(format!("{}: {e}", path.display())))?;
+            .merge_registry_file(path)
+            .map_err(|e| config_error(e.to_string()))?;
     }
     if let Some(f) = &args.flavor {
         config.flavor = f
@@ -102,9 +119,37 @@ pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
     if let Some(l) = args.token_rate_limit {
         config.token_rate_limit = Some(l);
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let ca = config.tls.take().filter(|t| t.has_client_ca());
+        let mut tls =
+            TlsSettings::from_files(cert, key).map_err(|e| config_error(e.to_string()))?;
+        if let (Some(_), None) = (ca, &args.tls_client_ca) {
+            return Err(config_error(
+                "--tls-cert/--tls-key replace the file's tls_cert/tls_key, and with them its \
+                 tls_client_ca: give --tls-client-ca too"
+                    .into(),
+            ));
+        }
+        if let Some(ca) = &args.tls_client_ca {
+            tls.set_client_ca_file(ca)
+                .map_err(|e| config_error(e.to_string()))?;
+        }
+        config.tls = Some(tls);
+    } else if let Some(ca) = &args.tls_client_ca {
+        let tls = config.tls.as_mut().ok_or_else(|| {
+            config_error(
+                "--tls-client-ca needs HTTPS: give --tls-cert and --tls-key (or tls_cert and \
+                 tls_key in the --config file)"
+                    .into(),
+            )
+        })?;
+        tls.set_client_ca_file(ca)
+            .map_err(|e| config_error(e.to_string()))?;
+    }
     if args.demo {
         config = config.with_demo();
     }
+    config.check().map_err(|e| config_error(e.to_string()))?;
     Ok(config)
 }
 
@@ -128,6 +173,16 @@ fn describe(config: &EmulatorConfig, base: &str) {
         .token_rate_limit
         .map_or_else(|| "none".to_owned(), |l| l.to_string());
     eprintln!("  rate limits: {api} per token on /api/v2/* · {token} token requests per client (a client's own value wins)");
+    if let Some(tls) = &config.tls {
+        if config.requests_client_certificates() {
+            eprintln!(
+                "  HTTPS, asking for client certificates ({} CA certificate(s) for tls_client_auth) · mTLS alias {base}/mtls{token_path}",
+                tls.client_ca_len()
+            );
+        } else {
+            eprintln!("  HTTPS (no client certificates requested)");
+        }
+    }
     if config.demo {
         match config.flavor {
             Flavor::Generic | Flavor::Genesys => {
@@ -183,11 +238,12 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
         .map_err(|e| config_error(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let state = AppState::new(config);
+    let scheme = state.config().scheme();
     let base = if addr.ip().is_unspecified() {
         // Reachable locally; discovery documents use each request's Host instead.
-        format!("http://127.0.0.1:{}", addr.port())
+        format!("{scheme}://127.0.0.1:{}", addr.port())
     } else {
-        let b = format!("http://{addr}");
+        let b = format!("{scheme}://{addr}");
         state.set_base_url(&b);
         b
     };
