@@ -11,9 +11,105 @@
 //! request building, encoding or parsing (SPEC §1), so a bug on one side is caught by the
 //! other.
 //!
+//! # Keys and certificates (SPEC §14)
+//!
+//! Besides secrets, a client authenticates with a JWT assertion (`private_key_jwt`,
+//! `client_secret_jwt`, or a federated issuer's token) or a TLS client certificate
+//! (`tls_client_auth`, `self_signed_tls_client_auth`). The registry:
+//!
+//! ```toml
+//! clock_tolerance = "30s"          # exp / nbf / iat slack (default 30 s)
+//! max_assertion_lifetime = "5m"    # longest exp - iat of a client-signed assertion (default)
+//! tls_cert = "srv.pem"             # = --tls-cert / --tls-key: serve HTTPS
+//! tls_key = "srv-key.pem"
+//! tls_client_ca = "ca.pem"         # = --tls-client-ca: CA for tls_client_auth
+//!
+//! [[clients]]
+//! id = "ci-bot"                    # no secret needed: keys only
+//! jwks_file = "ci-bot.jwks.json"   # or jwks = { keys = [ { kty = "EC", … } ] }
+//! audience_mode = "strict"         # or "legacy"
+//! federated = [{ issuer = "https://token.actions.githubusercontent.com",
+//!   subject = "repo:acme/app:ref:refs/heads/main", audience = "cctoken",
+//!   jwks_file = "github.jwks.json" }]
+//!
+//! [[clients]]
+//! id = "mtls-bot"
+//! tls_client_auth_subject_dn = "CN=mtls-bot,O=acme"    # RFC 4514
+//!
+//! [[clients]]
+//! id = "self-signed-bot"
+//! tls_client_certificate_thumbprint = "…"  # x5t#S256 (base64url) or hex; or a JWK with x5c
+//!
+//! [[clients]]
+//! id = "hs-bot"
+//! secret = "at-least-32-bytes-of-shared-secret!!"
+//! auth_methods = ["client_secret_jwt"]
+//! ```
+//!
+//! Paths are relative to the registry file. Without `auth_methods`, a client accepts what
+//! its material allows: secrets → `client_secret_basic`, `client_secret_post`; a JWK Set or
+//! `federated` → `private_key_jwt`; a subject DN → `tls_client_auth`; a thumbprint or a JWK
+//! with `x5c` → `self_signed_tls_client_auth`. `client_secret_jwt` is only ever listed
+//! explicitly and needs secrets of 32 bytes or more (RFC 7518 §3.2). A method without its
+//! material, a private or symmetric key in a JWK Set, a certificate method without HTTPS, or
+//! `tls_client_auth` without a client CA is a configuration error naming file, line, client
+//! and key.
+//!
+//! An assertion is accepted when all of these hold, checked in this order; the activity log
+//! names the first that fails (e.g. "kid 'k2' not in the client's JWKS (known: k1)"):
+//! - `client_assertion_type` is `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`,
+//!   sent together with `client_assertion`, and neither an `Authorization` header nor a
+//!   `client_secret` comes with them (those are `invalid_request`, 400);
+//! - the assertion is a compact JWS without `crit`; `alg` is one of RS256, PS256, ES256,
+//!   ES384, EdDSA (`Ed25519` is read as EdDSA) or HS256, never `none`; HS256 means
+//!   `client_secret_jwt` and any other `alg` `private_key_jwt` ("alg HS256 not allowed for
+//!   private_key_jwt");
+//! - the client is the body's `client_id`, else `sub`; a body `client_id` equals `sub`, and
+//!   `iss` = `sub` = the client id — unless `iss` is one of the client's federated issuers
+//!   (see below);
+//! - `typ` is absent, `JWT` or `client-authentication+jwt` (RFC 10070 asks servers not to
+//!   reject untyped assertions, in either mode);
+//! - the signature verifies with the key named by `kid`, else by `x5t#S256` (the thumbprint
+//!   of a JWK's `x5c[0]`), else with any key of the client's JWK Set that fits `alg` (a JWK
+//!   with `alg` fits that one only); HS256 verifies with either client secret;
+//! - `aud`: in `strict` mode (the default, RFC 10070) the issuer — the base URL, exactly — as
+//!   a string or the only member of an array; `legacy` also accepts the token endpoint URL
+//!   (or the URL the request came to), as a string or any member of an array;
+//! - `exp` is present and not past, `nbf` and `iat` not in the future, each with the clock
+//!   tolerance, at the server's (injected) clock; `exp - iat` (`exp - now` without `iat`) is
+//!   at most `max_assertion_lifetime` ("assertion lifetime 600 s exceeds 300 s");
+//! - `jti` is present and not used before by this client while unexpired ("jti replayed");
+//!   it is remembered only once everything else passed.
+//!
+//! A **federated** assertion — `iss` is a `federated` issuer of the client named by the
+//! body's `client_id` — must have that entry's `subject` as `sub` and its `audience` in
+//! `aud` (exact, case-sensitive, as Entra ID compares), be signed by a key of the entry's JWK
+//! Set (never HS256), and pass the time checks; it may live longer than
+//! `max_assertion_lifetime`, needs no `jti`, may be reused until it expires, and may carry
+//! any `typ` — CI and Kubernetes tokens are like that.
+//!
+//! With `--tls-cert`/`--tls-key` the emulator serves HTTPS (rustls, ring) and prints an
+//! `https://` base URL. It asks for client certificates when `--tls-client-ca` is given or
+//! a client uses a certificate method — optionally, accepting any certificate whose key
+//! signs the handshake. A request with `client_id` and no other credentials authenticates
+//! a certificate client: `tls_client_auth` needs a chain to the client CA (checked at the
+//! emulator's clock) and the registered subject DN; `self_signed_tls_client_auth` needs the
+//! certificate's `x5t#S256` to equal `tls_client_certificate_thumbprint` or a JWK's
+//! `x5c[0]` thumbprint. Tokens issued this way carry `cnf: {"x5t#S256": …}` (JWT claim and
+//! introspection). Discovery then publishes `mtls_endpoint_aliases.token_endpoint`
+//! (`{base}/mtls/oauth/token`, the same handler) and
+//! `tls_client_certificate_bound_access_tokens: true`; it always lists the union of the
+//! clients' methods and every signing algorithm above in
+//! `token_endpoint_auth_signing_alg_values_supported`.
+//!
+//! Refusals answer RFC 6749 `invalid_client` (401) in the flavor's shape, without a Basic
+//! challenge; only a full replay cache answers 503 `temporarily_unavailable`.
+//!
 //! A guided tour of the modules:
 //! - [`config`]: flavors, the client registry and its TOML format, the demo clients.
 //! - `registry`, `auth`, `form`: who the clients are and how they authenticate.
+//! - `clientauth`: JWK Sets, JWS verification (ring), assertion claims, the `jti` replay
+//!   cache, TLS client certificates; `tls`: the HTTPS listener's rustls configuration.
 //! - `token_endpoint`, `grant`, `cxone`: the request pipeline, the grants and the answers.
 //! - `tokens`, `jwt`: issued tokens, their store, ES256 signing and the JWKS.
 //! - `window`: the rolling-window counter behind the API and token-endpoint rate limits.
