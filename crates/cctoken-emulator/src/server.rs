@@ -127,13 +127,20 @@ fn serve_connection(
         }
         Some(acceptor) => {
             tokio::spawn(async move {
-                let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                    .await
-                {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => return tracing::debug!("emulator: TLS handshake failed: {e}"),
-                    Err(_) => return tracing::debug!("emulator: TLS handshake timed out"),
-                };
+                let tls =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!("emulator: TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(
+                                "emulator: TLS handshake timed out after {HANDSHAKE_TIMEOUT:?}"
+                            );
+                            return;
+                        }
+                    };
                 let peer = tls
                     .get_ref()
                     .1

@@ -297,6 +297,14 @@ async fn https_without_client_certificates() {
         pki::client(&ca.cert_pem, None),
     )
     .await;
+    // Plain HTTP at the HTTPS port fails its handshake and leaves the server serving.
+    let plain = common::raw_http(
+        live.emu.addr(),
+        "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .unwrap_or_default();
+    assert!(!plain.starts_with("HTTP/1.1 200"), "{plain}");
     let m = live
         .get_json("/.well-known/oauth-authorization-server")
         .await;
