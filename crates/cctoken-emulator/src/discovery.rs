@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Response, StatusCode};
 
-use crate::clientauth::SIGNING_ALGS;
 use crate::config::Flavor;
+use crate::keys::SIGNING_ALGS;
 use crate::respond::json;
 use crate::state::AppState;
 

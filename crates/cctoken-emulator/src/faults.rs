@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::config::DurationField;
+use crate::duration::DurationField;
 
 /// What a fault does to a token request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

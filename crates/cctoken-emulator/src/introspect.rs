@@ -16,9 +16,9 @@ use axum::response::IntoResponse;
 
 use crate::activity::Record;
 use crate::auth::{authenticate, AuthOk, Presented};
-use crate::clientauth::PeerCertificate;
 use crate::config::AuthMethod;
 use crate::form::Form;
+use crate::keys::PeerCertificate;
 use crate::respond::{json, oauth_error};
 use crate::state::AppState;
 use crate::tokens::TokenKind;

@@ -106,10 +106,13 @@
 //! challenge; only a full replay cache answers 503 `temporarily_unavailable`.
 //!
 //! A guided tour of the modules:
-//! - [`config`]: flavors, the client registry and its TOML format, the demo clients.
-//! - `registry`, `auth`, `form`: who the clients are and how they authenticate.
-//! - `clientauth`: JWK Sets, JWS verification (ring), assertion claims, the `jti` replay
-//!   cache, TLS client certificates; `tls`: the HTTPS listener's rustls configuration.
+//! - [`config`]: flavors, the client registry and its TOML format, the demo clients, and
+//!   `config::tls`, the HTTPS listener's rustls configuration.
+//! - `keys`: key material as data — JWK Sets, JWS verification (ring), the `jti` replay
+//!   cache, what a TLS client presented.
+//! - `registry`, `auth`, `form`: who the clients are and how they authenticate; with keys
+//!   and certificates in `auth::clientauth` (the order of checks, assertion claims, TLS
+//!   client certificates).
 //! - `token_endpoint`, `grant`, `cxone`: the request pipeline, the grants and the answers.
 //! - `tokens`, `jwt`: issued tokens, their store, ES256 signing and the JWKS.
 //! - `window`: the rolling-window counter behind the API and token-endpoint rate limits.
@@ -130,22 +133,22 @@
 
 mod activity;
 mod auth;
-mod clientauth;
 pub mod config;
 mod control;
 mod cxone;
 mod discovery;
+mod duration;
 pub mod faults;
 mod form;
 mod genesys;
 mod grant;
 mod introspect;
 mod jwt;
+mod keys;
 mod registry;
 mod respond;
 mod server;
 mod state;
-mod tls;
 mod token_endpoint;
 mod tokens;
 mod window;
@@ -157,15 +160,15 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 
 pub use activity::{ActivityEntry, StatsSnapshot};
-pub use clientauth::{thumbprint, Jwk, Jwks, SubjectDn, SIGNING_ALGS};
+pub use config::tls::TlsSettings;
 pub use config::{
     AccessKey, AssertionPolicy, AudienceMode, AuthMethod, BasicEncoding, ClientEntry, ConfigError,
     EmulatorConfig, FederatedTrust, Flavor, RateLimit, TokenFormat,
 };
 pub use faults::{FaultKind, FaultSpec};
+pub use keys::{thumbprint, Jwk, Jwks, SubjectDn, SIGNING_ALGS};
 pub use server::{serve, spawn, spawn_with_state, RunningEmulator};
 pub use state::{AppState, Clock, ManualClock, SystemClock};
-pub use tls::TlsSettings;
 
 /// Errors starting the emulator.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@
 //! `cctoken demo`. With [`crate::TlsSettings`] the same loop serves HTTPS: the handshake runs
 //! in the connection's own task (bounded by [`HANDSHAKE_TIMEOUT`], so a silent client never
 //! stalls the accept loop), and the client's certificate chain, if it sent one, rides in
-//! every request's extensions as a [`crate::clientauth::PeerCertificate`].
+//! every request's extensions as a [`crate::keys::PeerCertificate`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,8 +28,8 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::activity::{ActivityEntry, StatsSnapshot};
-use crate::clientauth::PeerCertificate;
 use crate::config::EmulatorConfig;
+use crate::keys::PeerCertificate;
 use crate::state::AppState;
 use crate::Error;
 

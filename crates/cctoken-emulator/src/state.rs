@@ -13,10 +13,10 @@ use arc_swap::ArcSwapOption;
 use axum::http::{header, HeaderMap};
 
 use crate::activity::{load, ActivityEntry, ActivityLog, Record, Stats, StatsSnapshot};
-use crate::clientauth::ReplayCache;
 use crate::config::EmulatorConfig;
 use crate::faults::{FaultEngine, FaultSpec};
 use crate::jwt::Signer;
+use crate::keys::ReplayCache;
 use crate::registry::Registry;
 use crate::tokens::TokenStore;
 

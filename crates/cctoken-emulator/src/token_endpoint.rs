@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use crate::activity::{Outcome, Record};
 use crate::auth::{authenticate, claimed_client_id, Presented};
-use crate::clientauth::PeerCertificate;
 use crate::config::{AuthMethod, Flavor};
 use crate::faults::FaultKind;
 use crate::form::{printable, Form};
 use crate::grant::{client_credentials, Issued, Rejection};
+use crate::keys::PeerCertificate;
 use crate::registry::{implemented_grants, RegisteredClient};
 use crate::respond::{html_page, json, json_bytes, oauth_error, with_retry_after};
 use crate::server::ConnAbort;

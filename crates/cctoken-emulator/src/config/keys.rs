@@ -19,7 +19,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::{AuthMethod, ClientEntry, ConfigError, EmulatorConfig};
-use crate::clientauth::{Jwks, SubjectDn};
+use crate::keys::{Jwks, SubjectDn};
 
 /// How a client assertion's `aud` is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::clientauth::{Jwks, SubjectDn};
+use crate::config::tls::TlsSettings;
 use crate::faults::FaultSpec;
 use crate::fingerprint;
-use crate::tls::TlsSettings;
+use crate::keys::{Jwks, SubjectDn};
 
 mod demo;
 mod file;
@@ -22,11 +22,11 @@ mod keys;
 mod rate_limit;
 #[cfg(test)]
 mod tests;
+pub(crate) mod tls;
 pub use demo::{
     demo_clients, CXONE_DEMO_APP, CXONE_DEMO_APP_SECRET, CXONE_DEMO_AREA, CXONE_DEMO_KEY_ID,
     CXONE_DEMO_KEY_SECRET, CXONE_DEMO_TENANT, DEMO_CLIENT_ID, DEMO_NOGRANT_ID, DEMO_SECRET,
 };
-pub(crate) use file::DurationField;
 pub use keys::{
     parse_thumbprint, AssertionPolicy, AudienceMode, FederatedTrust, DEFAULT_CLOCK_TOLERANCE,
     DEFAULT_MAX_ASSERTION_LIFETIME, MIN_HMAC_SECRET_LEN,

@@ -3,24 +3,16 @@
 //!
 //! The rules — methods, key selection, claims, audience modes, federated trust, what
 //! binds a token to a certificate — are the crate documentation's "Keys and certificates"
-//! section; this module implements them: `jwk` (JWK Sets), `jws` (compact JWS and ring),
-//! `assertion` (the order of checks), `claims` (`aud`, times, `typ`, `jti`), `replay` (the
-//! bounded `jti` cache) and `cert` (TLS client certificates). Assertions themselves are never
+//! section; this module implements them on the key material of [`crate::keys`]:
+//! `assertion` (the order of checks), `claims` (`aud`, times, `typ`, `jti`) and `cert` (TLS client certificates). Assertions themselves are never
 //! logged, only the verdicts on their claims.
 
 mod assertion;
 mod cert;
 mod claims;
-mod jwk;
-mod jws;
-mod replay;
 
 pub(crate) use assertion::{authenticate as authenticate_assertion, Audience};
 pub(crate) use cert::authenticate as authenticate_certificate;
-pub use cert::{PeerCertificate, SubjectDn};
-pub use jwk::{thumbprint, Jwk, Jwks};
-pub use jws::SUPPORTED as SIGNING_ALGS;
-pub(crate) use replay::ReplayCache;
 
 use axum::http::StatusCode;
 

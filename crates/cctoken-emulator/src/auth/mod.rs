@@ -3,12 +3,14 @@
 //! `client_secret_basic`: base64 of `id ":" secret`, where RFC 6749 says both halves are
 //! form-urlencoded first. The generic flavor insists on that; Genesys accepts raw values too
 //! (its SDKs send them); a client entry can choose. `client_secret_post`: `client_id` and
-//! `client_secret` form parameters. A `client_assertion` goes to [`crate::clientauth`]'s JWT
+//! `client_secret` form parameters. A `client_assertion` goes to [`clientauth`]'s JWT
 //! verification; a bare `client_id` of a client that accepts a certificate method, to its
 //! certificate check. One method per request: an assertion next to a Basic header or a
 //! `client_secret` is `invalid_request`. Failures carry the exact internal reason — which
 //! check failed, with secrets only as fingerprints — for the activity log, and the public
 //! status and error code for the response. This module never builds responses itself.
+
+pub(crate) mod clientauth;
 
 use std::sync::Arc;
 
@@ -16,15 +18,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use crate::clientauth::{
-    authenticate_assertion, authenticate_certificate, Audience, PeerCertificate,
-};
 use crate::config::{AuthMethod, BasicEncoding};
 use crate::discovery::token_path;
 use crate::fingerprint;
 use crate::form::{form_decode, printable, safe_name, Form};
+use crate::keys::PeerCertificate;
 use crate::registry::{RegisteredClient, Registry};
 use crate::state::AppState;
+use clientauth::{authenticate_assertion, authenticate_certificate, Audience};
 
 /// An authenticated client.
 #[derive(Debug, Clone)]
@@ -282,7 +283,7 @@ fn basic(
         return Err(with_id(invalid_client(
             format!(
                 "auth method client_secret_basic not allowed for this client (it accepts {})",
-                crate::clientauth::accepted(client)
+                clientauth::accepted(client)
             ),
             true,
         )));
@@ -337,7 +338,7 @@ fn post(reg: &Registry, id: &str, secret: &str) -> Result<AuthOk, AuthFail> {
         return Err(invalid_client(
             format!(
                 "auth method client_secret_post not allowed for this client (it accepts {})",
-                crate::clientauth::accepted(client)
+                clientauth::accepted(client)
             ),
             false,
         ));

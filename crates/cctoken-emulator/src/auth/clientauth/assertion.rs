@@ -2,7 +2,7 @@
 //! authenticate clients (RFC 7521 §4.2, RFC 7523 §2.2/§3).
 //!
 //! The order of checks: the two form parameters → the compact JWS → `alg` (`none` never;
-//! only [`super::jws::SUPPORTED`]) → `iss`/`sub` present → the client (body `client_id`,
+//! only [`crate::keys::jws::SUPPORTED`]) → `iss`/`sub` present → the client (body `client_id`,
 //! else `sub`) → federated trust when `iss` is one of the client's federated issuers,
 //! otherwise: the method fits `alg` and the client → body `client_id` = `sub` → `iss` =
 //! `sub` = client id → `typ` → the signature (key by `kid`, else by `x5t#S256`, else every
@@ -12,13 +12,13 @@
 use std::sync::Arc;
 
 use super::claims::{self, Times};
-use super::jwk::{alg_fits, Jwk, Jwks};
-use super::jws::{shown, verify, verify_hmac, Alg, Compact};
 use super::{accepted, fail};
 use crate::auth::{AuthFail, AuthOk};
 use crate::config::{AuthMethod, FederatedTrust};
 use crate::fingerprint;
 use crate::form::{printable, Form};
+use crate::keys::jwk::{alg_fits, Jwk, Jwks};
+use crate::keys::jws::{shown, verify, verify_hmac, Alg, Compact};
 use crate::registry::RegisteredClient;
 use crate::state::AppState;
 use axum::http::StatusCode;

@@ -1,7 +1,7 @@
 //! TLS client certificates as client credentials (RFC 8705 §2): `tls_client_auth` and
 //! `self_signed_tls_client_auth`.
 //!
-//! The TLS layer (`crate::tls`) accepts any certificate whose key signs the handshake and
+//! The TLS layer (`crate::config::tls`) accepts any certificate whose key signs the handshake and
 //! hands the chain to each request as a [`PeerCertificate`]; whether it chains to the
 //! `--tls-client-ca` is decided here, at the emulator's clock, only for clients that need
 //! it. `tls_client_auth` requires that chain and the registered subject DN, compared as
@@ -11,77 +11,11 @@
 //! the thumbprint of a registered JWK's `x5c[0]`; no PKI check, as RFC 8705 §2.2 says.
 //! Reasons name the presented and the registered value.
 
-use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
-
-use rustls_pki_types::CertificateDer;
-use x509_cert::der::Decode as _;
-use x509_cert::name::RdnSequence;
-
-use super::jwk::thumbprint;
 use super::{fail, Failure};
 use crate::config::AuthMethod;
+use crate::keys::{PeerCertificate, SubjectDn};
 use crate::registry::RegisteredClient;
 use crate::state::AppState;
-
-/// The certificate chain a TLS client presented; in the extensions of each request on
-/// that connection.
-#[derive(Debug, Clone)]
-pub struct PeerCertificate {
-    /// End-entity certificate first, then the intermediates the client sent.
-    pub chain: Arc<[CertificateDer<'static>]>,
-}
-
-impl PeerCertificate {
-    /// `x5t#S256` of the end-entity certificate.
-    pub fn thumbprint(&self) -> String {
-        self.chain
-            .first()
-            .map_or_else(String::new, |c| thumbprint(c))
-    }
-}
-
-/// A certificate subject distinguished name, normalised to its RFC 4514 string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SubjectDn(String);
-
-impl SubjectDn {
-    /// The RFC 4514 form, e.g. `CN=cctoken-client,O=cctoken tests`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The subject of a DER certificate.
-    pub fn of_certificate(der: &[u8]) -> Result<SubjectDn, String> {
-        let cert = x509_cert::Certificate::from_der(der)
-            .map_err(|e| format!("the client certificate is not X.509 DER ({e})"))?;
-        Ok(SubjectDn(cert.tbs_certificate.subject.to_string()))
-    }
-}
-
-impl FromStr for SubjectDn {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |why: String| {
-            format!(
-                "`tls_client_auth_subject_dn` {s:?} is not an RFC 4514 DN ({why}); write e.g. \
-                 \"CN=cctoken-client,O=cctoken tests\" (no spaces after commas)"
-            )
-        };
-        let rdns = RdnSequence::from_str(s).map_err(|e| bad(e.to_string()))?;
-        if rdns.is_empty() {
-            return Err(bad("it is empty".into()));
-        }
-        Ok(SubjectDn(rdns.to_string()))
-    }
-}
-
-impl fmt::Display for SubjectDn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Authenticate `client` by its TLS certificate; `Ok` carries the method and the
 /// certificate's thumbprint (for `cnf`).
@@ -171,21 +105,4 @@ fn certificate_methods(client: &RegisteredClient) -> String {
         .map(|m| m.as_str())
         .collect();
     m.join(" and ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subject_dns_normalise() {
-        let dn: SubjectDn = "CN=cctoken-client,O=cctoken tests".parse().unwrap();
-        assert_eq!(dn.as_str(), "CN=cctoken-client,O=cctoken tests");
-        let e = "CN".parse::<SubjectDn>().unwrap_err();
-        assert!(e.contains("not an RFC 4514 DN"), "{e}");
-        assert!("".parse::<SubjectDn>().is_err());
-        assert!(SubjectDn::of_certificate(b"junk")
-            .unwrap_err()
-            .contains("not X.509 DER"));
-    }
 }

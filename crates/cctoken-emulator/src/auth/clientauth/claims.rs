@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use super::jws::shown;
-use super::replay::{Seen, MAX_JTI_LEN};
 use crate::config::{AssertionPolicy, AudienceMode};
+use crate::keys::jws::shown;
+use crate::keys::replay::{Seen, MAX_JTI_LEN};
 use crate::state::AppState;
 
 /// The `typ` RFC 10070 asks client assertions to carry.

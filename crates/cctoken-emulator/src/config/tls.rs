@@ -8,7 +8,7 @@
 //! ones included, as `self_signed_tls_client_auth` needs — the way Node's
 //! `requestCert: true, rejectUnauthorized: false` does. Whether the chain leads to the
 //! client CA is checked later, per request, by [`TlsSettings::check_client_chain`] at the
-//! emulator's clock (`clientauth::cert`). The handshake itself lives in `server`.
+//! emulator's clock (`auth::clientauth::cert`). The handshake itself lives in `server`.
 
 use std::path::Path;
 use std::sync::Arc;
