@@ -123,6 +123,14 @@ fn parse() -> Cli {
 }
 
 fn main() -> ExitCode {
+    // `exec`'s trampoline (cmd::exec::child): before anything else, and never a subcommand.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == cmd::exec::TRAMPOLINE)
+    {
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        return ExitCode::from(cmd::exec::trampoline(&argv[2..]) as u8);
+    }
     let cli = parse();
     logging::init(cli.verbose);
     let globals = cmd::Globals { trace: cli.trace };

@@ -191,6 +191,14 @@ impl Tokens {
         }
     }
 
+    /// The environment variables secrets were read from (none when the agent has them).
+    pub fn secret_vars(&self) -> &[String] {
+        match self {
+            Self::Direct(s) => &s.resolved.secret_vars,
+            Self::Agent { .. } => &[],
+        }
+    }
+
     /// The Genesys region, when known.
     pub fn region(&self) -> Option<&'static Region> {
         match self {

@@ -180,11 +180,25 @@ impl PrivateDir {
     /// Replace `name` with `data` atomically: a new 0600 temp file with a random name
     /// (`O_EXCL`, never following a link), written, synced, then renamed over `name`.
     pub fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.write_new(name, data, true)
+    }
+
+    /// [`PrivateDir::write_atomic`] without the sync: readers see the old content or the
+    /// new, never a mix, but a crash of the machine may lose the write. For a file that is
+    /// rewritten often and means nothing after a reboot (`exec`'s token file), where a
+    /// sync can stall for a long time under disk load.
+    pub fn replace(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.write_new(name, data, false)
+    }
+
+    fn write_new(&self, name: &str, data: &[u8], sync: bool) -> io::Result<()> {
         let tmp = format!(".{name}.{:016x}.tmp", rand::random::<u64>());
         let result = (|| {
             let mut f = self.open_at(&tmp, OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL)?;
             f.write_all(data)?;
-            f.sync_all()?;
+            if sync {
+                f.sync_all()?;
+            }
             rustix::fs::renameat(&self.fd, &tmp, &self.fd, name)?;
             Ok(())
         })();
@@ -246,6 +260,10 @@ mod tests {
         dir.write_atomic("x", b"one").unwrap();
         dir.write_atomic("x", b"two").unwrap();
         assert_eq!(dir.read("x").unwrap().as_deref(), Some(&b"two"[..]));
+        dir.replace("x", b"three").unwrap();
+        assert_eq!(dir.read("x").unwrap().as_deref(), Some(&b"three"[..]));
+        let mode = fs::metadata(path.join("x")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         let names: Vec<_> = fs::read_dir(&path)
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -262,9 +262,7 @@ impl CachedClient {
         };
         match self.client.fetch(held).await {
             Ok(t) => {
-                if let Err(e) = self.cache.store_token(&self.key, secret, &t) {
-                    tracing::warn!("could not write the token cache: {e}");
-                }
+                self.store_token(&t).await;
                 Ok(t)
             }
             Err(e) => {
@@ -282,6 +280,24 @@ impl CachedClient {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Write `token`'s entry on Tokio's blocking pool, and wait for it (the cross-process
+    /// lock is held until the entry is there). The write ends with an fsync, which can take
+    /// long under disk load, and the runtime thread that awaits this may be the only one
+    /// of a process with other work: `exec` hands tokens over and forwards signals on it.
+    async fn store_token(&self, token: &Token) {
+        let cache = self.cache.clone();
+        let key = self.key.clone();
+        let secret = self.client.config().client_secret.clone();
+        let token = token.clone();
+        let written =
+            tokio::task::spawn_blocking(move || cache.store_token(&key, &secret, &token)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("could not write the token cache: {e}"),
+            Err(e) => tracing::warn!("could not write the token cache: {e}"),
         }
     }
 

@@ -59,9 +59,21 @@ pub const CCTOKEN_API_BASE: &str = "CCTOKEN_API_BASE";
 /// Given to `exec`'s command: the 0600 file that always holds a fresh token.
 pub const CCTOKEN_TOKEN_FILE: &str = "CCTOKEN_TOKEN_FILE";
 
+/// Where cctoken reads secrets from when no profile or flag names a source: taken out of
+/// the environment of every command `exec` runs, along with the variables a profile or
+/// flag named ([`crate::config::ResolvedProfile::secret_vars`]).
+pub const DEFAULT_SECRET_VARS: &[&str] = &[
+    CCTOKEN_CLIENT_SECRET,
+    CCTOKEN_ACCESS_KEY_SECRET,
+    GENESYSCLOUD_OAUTHCLIENT_SECRET,
+];
+
 /// The token cache's directory under `$XDG_CACHE_HOME` (and the agent's under the runtime
 /// directory).
 pub const APP_DIR: &str = "cctoken";
+/// The directory under cctoken's runtime (or cache) directory that holds one private
+/// directory per running `exec`, with its token file.
+pub const EXEC_DIR: &str = "exec";
 /// File name of the agent's default socket.
 pub const AGENT_SOCKET_NAME: &str = "agent.sock";
 /// File name of the agent key, beside the socket.
@@ -151,6 +163,107 @@ pub fn default_socket_path(env: &dyn EnvLookup) -> PathBuf {
         .join(AGENT_SOCKET_NAME)
 }
 
+/// Where `exec` keeps its token files: `$XDG_RUNTIME_DIR/cctoken/exec` (memory-backed,
+/// emptied at logout) when that directory exists, else `exec` in the token cache's
+/// directory, else `$TMPDIR/cctoken-UID/exec`.
+pub fn exec_dir(env: &dyn EnvLookup) -> PathBuf {
+    if let Some(dir) = env
+        .non_empty(XDG_RUNTIME_DIR)
+        .filter(|d| Path::new(d).is_dir())
+    {
+        return PathBuf::from(dir).join(APP_DIR).join(EXEC_DIR);
+    }
+    if let Some(cache) = default_cache_dir(env) {
+        return cache.join(EXEC_DIR);
+    }
+    let uid = rustix::process::getuid().as_raw();
+    std::env::temp_dir()
+        .join(format!("{APP_DIR}-{uid}"))
+        .join(EXEC_DIR)
+}
+
+/// Why `name` cannot be an extra variable for `exec`'s command (`--env NAME`), if it
+/// cannot: it must be a portable name (a letter or `_`, then letters, digits, `_`), and not
+/// one the command or its libraries need for something else — a token in `PATH`, `HOME` or
+/// `LD_PRELOAD` breaks the command instead of authenticating it — nor one of cctoken's own
+/// (a `cctoken` run under `exec` reads them), except the token variables themselves.
+pub fn alias_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let portable = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !portable {
+        return Some(format!(
+            "'{name}' is not a valid environment variable name: use letters, digits and '_', \
+             not starting with a digit (e.g. API_TOKEN)"
+        ));
+    }
+    let upper = name.to_ascii_uppercase();
+    let reserved = RESERVED_NAMES.contains(&upper.as_str())
+        || RESERVED_PREFIXES.iter().any(|p| upper.starts_with(p));
+    let own = (upper.starts_with("CCTOKEN_") || upper.starts_with("GENESYSCLOUD_"))
+        && upper != CCTOKEN_ACCESS_TOKEN
+        && upper != GENESYSCLOUD_ACCESS_TOKEN;
+    if reserved || own {
+        return Some(format!(
+            "--env {name} would replace a variable the command needs for something else \
+             (the token would become its {name}); choose a name of your own, e.g. API_TOKEN"
+        ));
+    }
+    None
+}
+
+/// Variables `--env` may not replace (compared in upper case): the ones that locate
+/// programs, files and the user, and the ones shells and the dynamic loader act on.
+const RESERVED_NAMES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "LANG",
+    "LANGUAGE",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "CDPATH",
+    "PS4",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "MAIL",
+    "DISPLAY",
+    "HOSTNAME",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "RUST_LOG",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PERL5LIB",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "CLASSPATH",
+];
+
+/// Prefixes `--env` may not use: the dynamic loaders' (`LD_PRELOAD`, `DYLD_*`), the locale's
+/// and the shell's function exports.
+const RESERVED_PREFIXES: &[&str] = &["LD_", "DYLD_", "LC_", "BASH_FUNC_"];
+
 /// The agent key file beside `socket`.
 pub fn agent_key_path(socket: &Path) -> PathBuf {
     socket.with_file_name(AGENT_KEY_NAME)
@@ -215,6 +328,63 @@ mod tests {
         );
         let env: [(&str, &str); 0] = [];
         assert_eq!(default_cache_dir(&env), None);
+    }
+
+    #[test]
+    fn exec_dir_prefers_an_existing_runtime_dir_then_the_cache() {
+        let run = tempfile::tempdir().unwrap();
+        let r = run.path().to_str().unwrap();
+        assert_eq!(
+            exec_dir(&[(XDG_RUNTIME_DIR, r), (XDG_CACHE_HOME, "/c")]),
+            run.path().join("cctoken/exec")
+        );
+        let missing = run.path().join("missing");
+        let m = missing.to_str().unwrap();
+        assert_eq!(
+            exec_dir(&[(XDG_RUNTIME_DIR, m), (XDG_CACHE_HOME, "/c")]),
+            Path::new("/c/cctoken/exec")
+        );
+        let p = exec_dir(&[(XDG_RUNTIME_DIR, "")]);
+        assert!(p.starts_with(std::env::temp_dir()), "{}", p.display());
+        assert!(p.ends_with("exec"), "{}", p.display());
+    }
+
+    #[test]
+    fn aliases_that_would_break_the_command_are_refused() {
+        for ok in [
+            "API_TOKEN",
+            "_X",
+            "token2",
+            CCTOKEN_ACCESS_TOKEN,
+            GENESYSCLOUD_ACCESS_TOKEN,
+        ] {
+            assert_eq!(alias_problem(ok), None, "{ok}");
+        }
+        for bad in ["BAD-NAME", "", "2X", "A B", "A=B", "é"] {
+            let e = alias_problem(bad).unwrap();
+            assert!(
+                e.contains("not a valid environment variable name"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in [
+            "PATH",
+            "HOME",
+            "USER",
+            "SHELL",
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "DYLD_INSERT_LIBRARIES",
+            "LC_ALL",
+            "path",
+            CCTOKEN_TOKEN_FILE,
+            CCTOKEN_CONFIG,
+            GENESYSCLOUD_REGION,
+        ] {
+            let e = alias_problem(bad).unwrap();
+            assert!(e.contains("needs for something else"), "{bad}: {e}");
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
     }
 
     #[test]

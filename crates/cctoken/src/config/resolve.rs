@@ -67,6 +67,9 @@ pub struct ResolvedProfile {
     pub secret_origin: String,
     /// Where the CXone access key secret came from.
     pub access_key_origin: Option<String>,
+    /// The environment variables the secrets were read from (`--client-secret-env`'s,
+    /// `GENESYSCLOUD_OAUTHCLIENT_SECRET`, ...): a command `exec` runs must not inherit them.
+    pub secret_vars: Vec<String>,
     /// What was inferred or normalised on the way (for debug logs and `profiles show`).
     pub notes: Vec<String>,
 }
@@ -121,6 +124,7 @@ struct Ctx<'e, 'r> {
     keep_secret_bytes: bool,
     stdin: Option<Box<dyn Read + 'r>>,
     notes: Vec<String>,
+    secret_vars: Vec<String>,
 }
 
 impl Ctx<'_, '_> {
@@ -132,6 +136,9 @@ impl Ctx<'_, '_> {
         let mut loaded =
             sources::load_secret(kind, src, self.env, self.keep_secret_bytes, &mut self.stdin)?;
         self.notes.append(&mut loaded.notes);
+        if let SecretSource::Env(var) = src {
+            self.secret_vars.push(var.clone());
+        }
         Ok(loaded)
     }
 }
@@ -155,6 +162,7 @@ pub fn resolve(
         keep_secret_bytes: opts.keep_secret_bytes,
         stdin: opts.stdin,
         notes: Vec::new(),
+        secret_vars: Vec::new(),
     };
     let (kind, why) = infer_provider(s, env)?;
     if let Some(why) = why {
@@ -191,6 +199,7 @@ pub fn resolve(
         secret_origin: secret.origin,
         access_key_origin: provider.access_key_origin,
         notes: cx.notes,
+        secret_vars: cx.secret_vars,
     })
 }
 

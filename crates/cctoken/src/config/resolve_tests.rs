@@ -59,6 +59,7 @@ fn genesys_from_region_flags() {
     assert_eq!(r.config.scopes, vec!["routing", "analytics", "a,b"]);
     assert_eq!(r.config.auth, Some(AuthMethod::Basic));
     assert_eq!(r.secret_origin, "env GC_SECRET");
+    assert_eq!(r.secret_vars, ["GC_SECRET"]);
     assert_eq!(r.config.client_secret.expose_secret(), CANARY);
     assert!(r.notes.iter().any(|n| n.contains("inferred")));
     assert!(!format!("{r:?}").contains(CANARY));
@@ -75,6 +76,7 @@ fn genesys_env_conventions_alone_are_enough() {
     assert_eq!(token_url(&r), "https://login.mypurecloud.de/oauth/token");
     assert_eq!(r.config.client_id, ID);
     assert_eq!(r.secret_origin, "env GENESYSCLOUD_OAUTHCLIENT_SECRET");
+    assert_eq!(r.secret_vars, ["GENESYSCLOUD_OAUTHCLIENT_SECRET"]);
 }
 
 #[test]
@@ -110,6 +112,7 @@ fn gc_profile_supplies_region_id_and_secret() {
     assert_eq!(token_url(&r), "https://login.usw2.pure.cloud/oauth/token");
     assert_eq!(r.config.client_id, ID);
     assert!(r.secret_origin.starts_with("gc profile DEFAULT in "));
+    assert!(r.secret_vars.is_empty(), "{:?}", r.secret_vars);
     assert_eq!(r.config.client_secret.expose_secret(), CANARY);
     // the env convention wins over the gc profile
     let r = run(
@@ -150,6 +153,9 @@ fn generic_and_cxone() {
         r.access_key_origin.as_deref(),
         Some("env CCTOKEN_ACCESS_KEY_SECRET")
     );
+    let mut vars = r.secret_vars.clone();
+    vars.sort();
+    assert_eq!(vars, ["CCTOKEN_ACCESS_KEY_SECRET", "CCTOKEN_CLIENT_SECRET"]);
     let ProviderConfig::Cxone { access_key, .. } = &r.config.provider else {
         panic!("cxone")
     };
