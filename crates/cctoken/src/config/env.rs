@@ -207,8 +207,8 @@ pub fn alias_problem(name: &str) -> Option<String> {
         && upper != GENESYSCLOUD_ACCESS_TOKEN;
     if reserved || own {
         return Some(format!(
-            "--env {name} would replace a variable the command needs for something else \
-             (the token would become its {name}); choose a name of your own, e.g. API_TOKEN"
+            "{name} is a variable the command needs for something else (the token would \
+             become its {name}); choose a name of your own, e.g. API_TOKEN"
         ));
     }
     None
