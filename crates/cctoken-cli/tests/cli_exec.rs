@@ -65,7 +65,7 @@ fn job_running_three_lifetimes_never_sends_an_expired_token() {
         end=$(( $(date +%s) + 19 )); n=0; bad=0
         while [ "$(date +%s)" -lt "$end" ]; do
           code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$CCTOKEN_TOKEN_FILE")" "$CCTOKEN_API_BASE/api/v2/tokens/me")
-          n=$((n+1)); [ "$code" = 200 ] || { bad=$((bad+1)); echo "HTTP $code at call $n" >&2; }
+          n=$((n+1)); [ "$code" = 200 ] || { bad=$((bad+1)); echo "HTTP $code at call $n at $(date +%T.%N)" >&2; }
           sleep 0.2
         done
         echo "calls=$n bad=$bad"; [ "$bad" = 0 ]"#;
@@ -79,6 +79,8 @@ fn job_running_three_lifetimes_never_sends_an_expired_token() {
         ])
         .args(["--client-id", "demo-client", "--", "sh", "-c", script])
         .env("CCTOKEN_CLIENT_SECRET", DEMO_SECRET)
+        // When it fails, stderr shows when each token reached the file.
+        .env("RUST_LOG", "cctoken=info")
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();

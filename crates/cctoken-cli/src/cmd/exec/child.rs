@@ -32,26 +32,29 @@ pub const NOT_FOUND: i32 = 127;
 /// The exit code for a command that was found but could not be executed.
 pub const NOT_EXECUTABLE: i32 = 126;
 
-/// A command that runs `program` with `args`: through the trampoline on Linux.
+/// The running binary, as the child resolves it: this works even when the file was
+/// replaced or deleted since cctoken started (an upgrade).
+#[cfg(target_os = "linux")]
+const SELF_EXE: &str = "/proc/self/exe";
+
+/// A command that runs `program` with `args`: through the trampoline on Linux (unless
+/// `/proc` is not mounted), else directly.
 pub fn command(program: &OsStr, args: &[OsString]) -> tokio::process::Command {
     #[cfg(target_os = "linux")]
-    {
-        // The path of the running binary, resolved in the child: it works even when the
-        // file was replaced or deleted since cctoken started (an upgrade).
-        let mut cmd = tokio::process::Command::new("/proc/self/exe");
+    if std::path::Path::new(SELF_EXE).exists() {
+        let mut cmd = tokio::process::Command::new(SELF_EXE);
         cmd.arg(TRAMPOLINE)
             .arg(std::process::id().to_string())
             .arg("--")
             .arg(program)
             .args(args);
-        cmd
+        return cmd;
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.args(args);
-        cmd
-    }
+    #[cfg(target_os = "linux")]
+    tracing::warn!("no /proc: the command will not be told if cctoken dies");
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args);
+    cmd
 }
 
 /// Take every secret source cctoken read (`read`, plus the defaults) out of `cmd`'s
