@@ -87,8 +87,9 @@ pub fn app_with(
     let http = reqwest::Client::builder()
         .user_agent(concat!("cctoken-agent/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(UPSTREAM_TIMEOUT)
-        .build()?;
+        .timeout(UPSTREAM_TIMEOUT);
+    // A loopback API base is reached directly, never through a proxy.
+    let http = cctoken::client::http::with_proxies(http, &cctoken::config::ProcessEnv).build()?;
     let target = Target {
         profile,
         clock,

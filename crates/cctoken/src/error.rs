@@ -219,20 +219,18 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// A short, printable excerpt of an untrusted server message: control characters removed,
-/// at most `max` characters, and withheld entirely when it looks like it could carry a
-/// token.
+/// everything token-shaped withheld ([`crate::scrub::shape::withhold`]) before it is cut
+/// to at most `max` characters, so no cut can leave a token's prefix behind. Values
+/// cctoken sent are taken out earlier, by [`crate::scrub::Scrubber`].
 pub fn excerpt(text: &str, max: usize) -> String {
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("access_token") || lower.contains("refresh_token") || lower.contains("eyj") {
-        return format!("[{} bytes withheld: may contain a token]", text.len());
-    }
-    let mut out: String = text
+    let clean: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
         .collect();
+    let clean = crate::scrub::shape::withhold(&clean);
+    let mut out: String = clean.chars().take(max).collect();
     out = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > max {
+    if clean.chars().count() > max {
         out.push('…');
     }
     out
@@ -244,7 +242,17 @@ mod tests {
 
     #[test]
     fn excerpt_withholds_tokens_and_strips_controls() {
-        assert!(excerpt(r#"{"access_token":"abc"#, 80).contains("withheld"));
+        let e = excerpt(
+            r#"{"access_token":"abcdefgh","accessToken":"ijklmnop"}"#,
+            80,
+        );
+        assert!(
+            e.contains("withheld") && !e.contains("abcdefgh") && !e.contains("ijklm"),
+            "{e}"
+        );
+        // Withheld before the cut: no prefix of a long token is left at the end.
+        let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        assert!(!excerpt(&format!("token {jwt}"), 12).contains("eyJ"));
         assert_eq!(excerpt("a\u{1b}[31mb\n c", 80), "a [31mb c");
         assert_eq!(excerpt("abcdef", 3), "abc…");
     }

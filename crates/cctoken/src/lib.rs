@@ -50,6 +50,7 @@ pub mod error;
 pub mod integrations;
 pub mod jitter;
 pub mod provider;
+pub mod scrub;
 pub mod secret;
 pub mod source;
 pub mod stack;

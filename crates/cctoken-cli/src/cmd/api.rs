@@ -77,8 +77,10 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("cctoken/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(120))
-            .build()?;
+            .timeout(Duration::from_secs(120));
+        // Loopback API bases are reached directly, never through a proxy.
+        let http =
+            cctoken::client::http::with_proxies(http, &cctoken::config::ProcessEnv).build()?;
         let call = Call {
             http,
             source,

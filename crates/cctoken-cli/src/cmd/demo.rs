@@ -74,7 +74,7 @@ async fn reqwest_get(url: &str) -> anyhow::Result<serde_json::Value> {
     // The demo reads the emulator's own diagnostics through a plain GET.
     let c = cctoken::client::http::http_client(std::time::Duration::from_secs(5))?;
     let u = url::Url::parse(url)?;
-    let raw = cctoken::client::http::get(&c, &u, None).await?;
+    let raw = cctoken::client::http::get(&c, &u, None, &cctoken::scrub::Scrubber::new()).await?;
     Ok(serde_json::from_slice(&raw.body)?)
 }
 

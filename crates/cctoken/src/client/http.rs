@@ -2,14 +2,18 @@
 //! map transport failures to [`Error`]s, and render the redacted `--trace` view.
 //!
 //! Redirects are not followed (a redirected POST could carry credentials to another
-//! host), bodies are size-limited, and nothing here interprets OAuth semantics.
+//! host), bodies are size-limited, and nothing here interprets OAuth semantics. The trace
+//! of a response is scrubbed ([`Scrubber`]) of everything the request carried and of
+//! everything token-shaped before it reaches the sink.
 
 use std::time::Duration;
 
 use url::Url;
 
 use crate::auth::PreparedRequest;
+use crate::config::env::{self, EnvLookup, ProcessEnv};
 use crate::error::{excerpt, Error};
+use crate::scrub::{shape, Scrubber};
 use crate::token::RawResponse;
 
 /// Largest response body read from a token or discovery endpoint.
@@ -18,15 +22,66 @@ pub const MAX_BODY: usize = 1 << 20;
 /// A sink for `--trace` lines (already redacted).
 pub type TraceSink = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Build the HTTP client used for token requests.
+/// Hosts that never go through a proxy, whatever `NO_PROXY` says. Plain `http://` is
+/// allowed only to loopback, because it never leaves the machine; through a proxy it
+/// would carry the Basic header or a bearer token across a network in clear.
+pub const NO_PROXY_ALWAYS: &str = "localhost,127.0.0.0/8,::1";
+
+/// Build the HTTP client used for token requests, with the proxies of the process
+/// environment ([`with_proxies`]).
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    http_client_with_env(timeout, &ProcessEnv)
+}
+
+/// [`http_client`] with the proxies of `env`.
+pub fn http_client_with_env(
+    timeout: Duration,
+    env: &dyn EnvLookup,
+) -> Result<reqwest::Client, Error> {
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("cctoken/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10).min(timeout))
-        .timeout(timeout)
+        .timeout(timeout);
+    with_proxies(builder, env)
         .build()
         .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// `builder` with the proxies that `env` names (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`,
+/// `NO_PROXY`, as curl reads them) instead of reqwest's own reading of them, so that
+/// loopback targets ([`NO_PROXY_ALWAYS`]) are always reached directly. Every HTTP client
+/// of cctoken (token requests, `api`, the agent's proxy) is built through this. A value
+/// that is not a proxy URL is skipped with a warning that does not repeat it (it may hold
+/// a password).
+pub fn with_proxies(
+    builder: reqwest::ClientBuilder,
+    env: &dyn EnvLookup,
+) -> reqwest::ClientBuilder {
+    let first = |names: [&str; 2]| names.iter().find_map(|n| env.non_empty(n));
+    let no_proxy = match first(env::NO_PROXY) {
+        Some(more) => format!("{NO_PROXY_ALWAYS},{more}"),
+        None => NO_PROXY_ALWAYS.to_owned(),
+    };
+    let cgi = env.var_os(env::REQUEST_METHOD).is_some();
+    let mut builder = builder.no_proxy();
+    type Make = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+    let kinds: [([&str; 2], Make); 3] = [
+        (env::HTTP_PROXY, |u| reqwest::Proxy::http(u)),
+        (env::HTTPS_PROXY, |u| reqwest::Proxy::https(u)),
+        (env::ALL_PROXY, |u| reqwest::Proxy::all(u)),
+    ];
+    for (names, make) in kinds {
+        if cgi && names == env::HTTP_PROXY {
+            continue;
+        }
+        let Some(url) = first(names) else { continue };
+        match make(&url) {
+            Ok(p) => builder = builder.proxy(p.no_proxy(reqwest::NoProxy::from_string(&no_proxy))),
+            Err(_) => tracing::warn!("{} is not a proxy URL; ignoring it", names[0]),
+        }
+    }
+    builder
 }
 
 /// Describe a transport failure without secrets (URLs carry none) and with its causes.
@@ -99,11 +154,12 @@ pub async fn read_response(resp: reqwest::Response, url: &Url) -> Result<RawResp
     })
 }
 
-/// Send a prepared token request.
+/// Send a prepared token request; `scrub` knows what it carries (for the trace).
 pub async fn send(
     http: &reqwest::Client,
     req: &PreparedRequest,
     trace: Option<&TraceSink>,
+    scrub: &Scrubber,
 ) -> Result<RawResponse, Error> {
     if let Some(t) = trace {
         t(&format!(
@@ -123,16 +179,18 @@ pub async fn send(
         .map_err(|e| transport_error(&e, &req.url))?;
     let raw = read_response(resp, &req.url).await?;
     if let Some(t) = trace {
-        t(&trace_response(&raw));
+        t(&trace_response(&raw, scrub));
     }
     Ok(raw)
 }
 
-/// GET a JSON document (discovery, cxone-configuration).
+/// GET a JSON document (discovery, cxone-configuration); `scrub` knows the values to
+/// take out of its trace.
 pub async fn get(
     http: &reqwest::Client,
     url: &Url,
     trace: Option<&TraceSink>,
+    scrub: &Scrubber,
 ) -> Result<RawResponse, Error> {
     if let Some(t) = trace {
         t(&format!("> GET {url}"));
@@ -145,34 +203,37 @@ pub async fn get(
         .map_err(|e| transport_error(&e, url))?;
     let raw = read_response(resp, url).await?;
     if let Some(t) = trace {
-        t(&trace_response(&raw));
+        t(&trace_response(&raw, scrub));
     }
     Ok(raw)
 }
 
-/// A response as `--trace` shows it: status, headers of interest, and the JSON body with
-/// every token shortened to its first 6 characters.
-pub fn trace_response(raw: &RawResponse) -> String {
+/// A response as `--trace` shows it: status, headers of interest, and the body — with
+/// every value `scrub` knows taken out, every token shortened to its first 6 characters
+/// under a token-ish key at any depth ([`shape::trace_json`]), and everything else
+/// token-shaped withheld.
+pub fn trace_response(raw: &RawResponse, scrub: &Scrubber) -> String {
     let mut out = format!("< HTTP {}", raw.status);
     if let Some(ct) = &raw.content_type {
-        out.push_str(&format!("\n< Content-Type: {ct}"));
+        out.push_str(&format!(
+            "\n< Content-Type: {}",
+            excerpt(&scrub.scrub(ct), 80)
+        ));
     }
     if let Some(ra) = &raw.retry_after {
-        out.push_str(&format!("\n< Retry-After: {}", excerpt(ra, 40)));
+        out.push_str(&format!(
+            "\n< Retry-After: {}",
+            excerpt(&scrub.scrub(ra), 40)
+        ));
     }
-    let body = match serde_json::from_slice::<serde_json::Value>(&raw.body) {
-        Ok(serde_json::Value::Object(mut m)) => {
-            for (k, v) in m.iter_mut() {
-                if k.ends_with("token") || k == "client_secret" {
-                    if let Some(s) = v.as_str() {
-                        let short: String = s.chars().take(6).collect();
-                        *v = serde_json::Value::String(format!("{short}…"));
-                    }
-                }
-            }
-            serde_json::Value::Object(m).to_string()
+    let text = scrub.scrub_known(&String::from_utf8_lossy(&raw.body));
+    let body = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(mut v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+            shape::trace_json(&mut v);
+            // Decoding may have revealed an echo its escapes hid.
+            scrub.scrub_known(&v.to_string())
         }
-        Ok(_) | Err(_) => excerpt(&String::from_utf8_lossy(&raw.body), 200),
+        Ok(_) | Err(_) => excerpt(&text, 200),
     };
     out.push_str(&format!("\n< {body}"));
     out
@@ -190,9 +251,43 @@ mod tests {
             retry_after: None,
             body: br#"{"access_token":"abcdefghijklmnop","refresh_token":"zyxwvutsrq","expires_in":3600}"#.to_vec(),
         };
-        let t = trace_response(&raw);
+        let t = trace_response(&raw, &Scrubber::new());
         assert!(t.contains("abcdef…"), "{t}");
         assert!(!t.contains("abcdefg"), "{t}");
         assert!(!t.contains("zyxwvutsrq"), "{t}");
+    }
+
+    /// A server echoing the request in any shape of body: the trace shows none of it.
+    #[test]
+    fn trace_scrubs_echoes_and_token_shapes() {
+        let secret = crate::secret::ClientSecret::new("CANARY/x\"y");
+        let scrub = Scrubber::for_client("c", &secret);
+        let escaped = r#"CANARY\/x\"y"#;
+        let opaque = "Q2FuYXJ5VG9rZW4xMjM0NTY3ODkwYWJjZGVmZ2hpams";
+        for (ct, body) in [
+            (
+                "application/json",
+                format!(r#"{{"error":"invalid_client","error_description":"sent {escaped}"}}"#),
+            ),
+            (
+                "application/json",
+                format!(r#"{{"data":{{"accessToken":"{opaque}"}},"note":"\u0043ANARY/x\"y"}}"#),
+            ),
+            ("text/plain", "client_secret=CANARY%2Fx%22y".to_owned()),
+            ("text/html", "<title>CANARY/x&quot;y</title>".to_owned()),
+            ("text/plain", format!("{{'AccessToken': '{opaque}'}}")),
+        ] {
+            let raw = RawResponse {
+                status: 400,
+                content_type: Some(ct.into()),
+                retry_after: None,
+                body: body.clone().into_bytes(),
+            };
+            let t = trace_response(&raw, &scrub);
+            assert!(
+                !t.contains("CANARY") && !t.contains(&opaque[..10]),
+                "{t} (from {body})"
+            );
+        }
     }
 }

@@ -24,6 +24,7 @@ use crate::error::{Error, ErrorKind};
 use crate::jitter::{self, SharedJitter};
 use crate::provider::discovery::{self, Metadata, Order};
 use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
+use crate::scrub::Scrubber;
 use crate::secret::{AccessToken, ClientSecret};
 use crate::token::{parse_response, BoxFuture, Fetch, Held, Token};
 
@@ -227,11 +228,11 @@ impl Client {
         for url in discovery::metadata_urls(issuer, order) {
             let raw = self
                 .with_retries(None, || async {
-                    http::get(self.http()?, &url, self.trace()).await
+                    http::get(self.http()?, &url, self.trace(), &self.scrubber()).await
                 })
                 .await?;
             if (200..300).contains(&raw.status) {
-                return discovery::parse_metadata(&raw.body, &url);
+                return discovery::parse_metadata(&raw.body, &url, issuer);
             }
             tried.push(format!("{url} (HTTP {})", raw.status));
         }
@@ -274,13 +275,14 @@ impl Client {
 
     /// Obtain a fresh token with the provider's grant, retrying transient failures.
     pub async fn fetch_token(&self) -> Result<Token, Error> {
-        self.grant(&self.initial_grant(), None).await
+        self.grant(&self.initial_grant(), None, None).await
     }
 
     /// Exchange a refresh token (CXone). On `invalid_grant` the caller should fall back to
     /// [`fetch_token`](Self::fetch_token).
     pub async fn refresh(&self, refresh_token: &AccessToken) -> Result<Token, Error> {
-        self.grant(&Self::refresh_grant(refresh_token), None).await
+        self.grant(&Self::refresh_grant(refresh_token), None, None)
+            .await
     }
 
     fn refresh_grant(refresh_token: &AccessToken) -> Grant {
@@ -288,16 +290,45 @@ impl Client {
     }
 
     /// Send `grant`, retrying transient failures (before `deadline` when given, see
-    /// [`Held::usable_until`]).
-    async fn grant(&self, grant: &Grant, deadline: Option<SystemTime>) -> Result<Token, Error> {
+    /// [`Held::usable_until`]). `held` is the token the caller holds: like everything the
+    /// request carries, it is scrubbed from whatever the server answers.
+    async fn grant(
+        &self,
+        grant: &Grant,
+        deadline: Option<SystemTime>,
+        held: Option<&Token>,
+    ) -> Result<Token, Error> {
         let resolved = self.resolve().await?;
         let req = self.prepare(resolved, grant);
+        let mut scrub = self.scrubber();
+        if let Grant::RefreshToken(rt) = grant {
+            scrub = scrub.with_secret(rt, "[token]");
+        }
+        if let Some(t) = held {
+            scrub = scrub.with_token(&t.access_token);
+            for t in [&t.refresh_token, &t.id_token].into_iter().flatten() {
+                scrub = scrub.with_token(t);
+            }
+        }
         self.with_retries(deadline, || async {
-            let raw = http::send(self.http()?, &req, self.trace()).await?;
-            parse_response(&raw, self.clock.now(), self.config.default_lifetime)
+            let raw = http::send(self.http()?, &req, self.trace(), &scrub).await?;
+            parse_response(&raw, self.clock.now(), self.config.default_lifetime, &scrub)
         })
         .await
         .map_err(|e| self.explain(e))
+    }
+
+    /// Everything this client sends to authenticate, to be taken out of server text: the
+    /// client secret in all its encodings and both Basic forms, and the CXone access key
+    /// secret.
+    fn scrubber(&self) -> Scrubber {
+        let s = Scrubber::for_client(&self.config.client_id, &self.config.client_secret);
+        match &self.config.provider {
+            ProviderConfig::Cxone { access_key, .. } => {
+                s.with_secret(&access_key.secret, "[access-key-secret]")
+            }
+            _ => s,
+        }
     }
 
     /// What a human needs besides the failure itself: the provider's hint, and for
@@ -313,9 +344,12 @@ impl Client {
     }
 
     /// Run `op` until it succeeds, fails for good, or the retry policy says stop; with a
-    /// `deadline`, every retry is fitted before it ([`RetryPolicy::delay_within`]). Time
-    /// (the budget, the window and the sleeps) comes from the injected clock, the
-    /// backoff's spread from the injected jitter.
+    /// `deadline`, every retry is fitted before it ([`RetryPolicy::delay_within`]). The
+    /// policy's total ([`RetryPolicy::max_total`]) is a deadline across attempts: an
+    /// attempt still running when it passes (a server that drips its answer) is abandoned,
+    /// so no run outlasts it by a whole HTTP timeout. Time (the budget, the window and the
+    /// sleeps) comes from the injected clock, the backoff's spread from the injected
+    /// jitter.
     async fn with_retries<T, F, Fut>(
         &self,
         deadline: Option<SystemTime>,
@@ -326,9 +360,24 @@ impl Client {
         Fut: std::future::Future<Output = Result<T, Error>>,
     {
         let start = self.clock.now();
+        let budget_end = start + self.retry.max_total;
         let mut retry = 0;
         loop {
-            match op().await {
+            let outcome = tokio::select! {
+                // An attempt that is ready at once never starts the budget's timer (a
+                // warping test clock would jump to its end).
+                biased;
+                r = op() => r,
+                () = async { self.clock.sleep_until(budget_end).await } => {
+                    return Err(Error::transport(format!(
+                        "no complete answer within the retry budget of {} ({} attempts); \
+                         the server stalls or sends its answer too slowly",
+                        humantime::format_duration(self.retry.max_total),
+                        retry + 1
+                    )));
+                }
+            };
+            match outcome {
                 Ok(v) => return Ok(v),
                 Err(mut e) if e.is_transient() => {
                     retry += 1;
@@ -381,7 +430,7 @@ impl Client {
         let url = cxone::configuration_url(issuer, &tenant);
         let raw = self
             .with_retries(None, || async {
-                http::get(self.http()?, &url, self.trace()).await
+                http::get(self.http()?, &url, self.trace(), &self.scrubber()).await
             })
             .await?;
         if !(200..300).contains(&raw.status) {
@@ -401,7 +450,10 @@ impl Fetch for Client {
         Box::pin(async move {
             let deadline = held.usable_until;
             if let Some(rt) = held.token.and_then(|t| t.refresh_token.as_ref()) {
-                match self.grant(&Self::refresh_grant(rt), deadline).await {
+                match self
+                    .grant(&Self::refresh_grant(rt), deadline, held.token)
+                    .await
+                {
                     Ok(t) => return Ok(t),
                     Err(e) if e.kind == ErrorKind::InvalidGrant => {
                         tracing::debug!("refresh token refused; requesting a new grant");
@@ -409,7 +461,8 @@ impl Fetch for Client {
                     Err(e) => return Err(e),
                 }
             }
-            self.grant(&self.initial_grant(), deadline).await
+            self.grant(&self.initial_grant(), deadline, held.token)
+                .await
         })
     }
 }

@@ -20,7 +20,8 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// Upper bound of a server-requested wait (`Retry-After`).
     pub max_retry_after: Duration,
-    /// Give up when the next wait would pass this much total time.
+    /// The total time of a run, a deadline across attempts: give up when the next wait
+    /// would pass it, and abandon an attempt still running when it passes.
     pub max_total: Duration,
 }
 

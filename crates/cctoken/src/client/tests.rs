@@ -4,6 +4,7 @@ use std::time::SystemTime;
 use super::*;
 use crate::clock::{Clock as _, ManualClock};
 use crate::jitter::{FixedJitter, Jitter as _, SeededJitter};
+use crate::scrub::Scrubber;
 use crate::token::RawResponse;
 
 fn client(provider: ProviderConfig) -> Client {
@@ -37,7 +38,7 @@ fn refused(status: u16, body: &str) -> Error {
         retry_after: None,
         body: body.as_bytes().to_vec(),
     };
-    parse_response(&raw, SystemTime::UNIX_EPOCH, None).unwrap_err()
+    parse_response(&raw, SystemTime::UNIX_EPOCH, None, &Scrubber::new()).unwrap_err()
 }
 
 #[test]
@@ -174,4 +175,53 @@ async fn with_a_deadline_retry_after_is_still_waited_out() {
     let (seen, e) = attempts(&c, &clock, limited(2.0), Some(1.0)).await;
     assert!(close(&seen, &[0.0]), "{seen:?}");
     assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
+}
+
+/// A server that never finishes its answer (a slow drip) cannot stretch a run past the
+/// retry budget: the attempt running when the budget ends is abandoned.
+#[tokio::test]
+async fn the_retry_budget_is_a_deadline_across_attempts() {
+    let clock = ManualClock::new(START);
+    let c = generic()
+        .with_clock(Arc::new(clock.clone()))
+        .with_jitter(Arc::new(FixedJitter(0.0)))
+        .with_retry(RetryPolicy::default());
+    let attempts = Arc::new(Mutex::new(0u32));
+    let seen = attempts.clone();
+    let run = tokio::spawn(async move {
+        c.with_retries(None, || {
+            let n = {
+                let mut n = seen.lock().unwrap();
+                *n += 1;
+                *n
+            };
+            async move {
+                if n == 1 {
+                    // The first attempt fails fast; the second never ends.
+                    Err::<(), _>(Error::server_error(Some(503), "down"))
+                } else {
+                    std::future::pending().await
+                }
+            }
+        })
+        .await
+    });
+    // Let the run reach its second (stalled) attempt, then move past the budget.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    clock.advance(RetryPolicy::default().max_total);
+    // A bound on the test itself, not a timing assertion: before the fix it never ends.
+    let e = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the run ends once the budget has passed")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transport);
+    assert!(e.is_transient());
+    assert!(
+        e.message.contains("retry budget of 1m 15s (2 attempts)"),
+        "{e}"
+    );
+    assert_eq!(*attempts.lock().unwrap(), 2);
 }

@@ -45,6 +45,18 @@ pub const CCTOKEN_AGENT: &str = "CCTOKEN_AGENT";
 pub const CCTOKEN_AGENT_KEY_FILE: &str = "CCTOKEN_AGENT_KEY_FILE";
 /// Log filter of the CLI (`tracing_subscriber` syntax).
 pub const RUST_LOG: &str = "RUST_LOG";
+/// Proxy for `http://` URLs (either spelling; the upper-case one wins). Never used for
+/// loopback targets, whatever `NO_PROXY` says ([`crate::client::http::NO_PROXY_ALWAYS`]).
+pub const HTTP_PROXY: [&str; 2] = ["HTTP_PROXY", "http_proxy"];
+/// Proxy for `https://` URLs.
+pub const HTTPS_PROXY: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
+/// Proxy for every URL without a more specific one.
+pub const ALL_PROXY: [&str; 2] = ["ALL_PROXY", "all_proxy"];
+/// Hosts and networks that bypass the proxies.
+pub const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
+/// Set under CGI, where `HTTP_PROXY` may come from a request header ("httpoxy"): then it
+/// is ignored, as curl and reqwest do.
+pub const REQUEST_METHOD: &str = "REQUEST_METHOD";
 /// GitHub Actions: the file whose `NAME=value` blocks become variables of later steps.
 pub const GITHUB_ENV: &str = "GITHUB_ENV";
 
@@ -82,6 +94,9 @@ pub const AGENT_KEY_NAME: &str = "agent.key";
 /// The largest secret file or command output accepted, in bytes. Secrets are short; a
 /// larger input is a wrong path (a binary, `/dev/urandom`), not a secret.
 pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+/// The largest profile file (or Genesys CLI config) read, in bytes: far more than any
+/// real one, and a bound on what `--config /dev/zero` could make cctoken read.
+pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 /// How long a `client_secret_cmd` / `access_key_secret_cmd` may run unless the profile says
 /// otherwise (`client_secret_cmd_timeout`): long enough for a passphrase prompt's agent,
 /// short enough that a hung command does not hang every `get`.

@@ -1,4 +1,8 @@
 //! Parsing of token-endpoint responses into [`Token`] or [`Error`].
+//!
+//! Everything an [`Error`] says about a response is server text: before any of it is
+//! read, the values cctoken sent are taken out of the body ([`Scrubber`]), and the error
+//! built from it is scrubbed again (for echoes the JSON decoding only revealed).
 
 use std::time::{Duration, SystemTime};
 
@@ -6,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{Token, DEFAULT_LIFETIME};
 use crate::error::{excerpt, Class, Error, ErrorKind};
+use crate::scrub::Scrubber;
 use crate::secret::AccessToken;
 
 /// What the HTTP layer received, without interpretation.
@@ -25,17 +30,40 @@ pub struct RawResponse {
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
 /// Interpret a token-endpoint response received at `now`. Errors carry no hint: the
-/// provider's hint is attached by the client, which knows the provider.
+/// provider's hint is attached by the client, which knows the provider. `scrub` knows
+/// what the request carried; nothing of it survives into an error.
 pub fn parse_response(
     resp: &RawResponse,
     now: SystemTime,
     default_lifetime: Option<Duration>,
+    scrub: &Scrubber,
 ) -> Result<Token, Error> {
-    if (200..300).contains(&resp.status) {
-        parse_success(resp, now, default_lifetime.unwrap_or(DEFAULT_LIFETIME))
-    } else {
-        Err(parse_failure(resp, now))
+    let success = (200..300).contains(&resp.status);
+    let lifetime = default_lifetime.unwrap_or(DEFAULT_LIFETIME);
+    if success {
+        if let Ok(token) = parse_success(resp, now, lifetime) {
+            return Ok(token);
+        }
     }
+    let clean = RawResponse {
+        body: scrub
+            .scrub_known(&String::from_utf8_lossy(&resp.body))
+            .into_bytes(),
+        ..resp.clone()
+    };
+    let e = if success {
+        parse_success(&clean, now, lifetime)
+            .err()
+            .unwrap_or_else(|| {
+                Error::unexpected(
+                    Some(resp.status),
+                    "an unusable token response (it repeats what cctoken sent)",
+                )
+            })
+    } else {
+        parse_failure(&clean, now)
+    };
+    Err(scrub.error(e))
 }
 
 fn parse_json_object(resp: &RawResponse) -> Result<Map<String, Value>, Error> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::secret::{AccessToken, ClientSecret};
 
 fn raw(status: u16, body: &str) -> RawResponse {
     RawResponse {
@@ -10,7 +11,12 @@ fn raw(status: u16, body: &str) -> RawResponse {
 }
 
 fn parse(status: u16, body: &str) -> Result<Token, Error> {
-    parse_response(&raw(status, body), SystemTime::UNIX_EPOCH, None)
+    parse_response(
+        &raw(status, body),
+        SystemTime::UNIX_EPOCH,
+        None,
+        &Scrubber::new(),
+    )
 }
 
 #[test]
@@ -87,6 +93,7 @@ fn genesys_error_shape_and_rate_limit() {
         ),
         SystemTime::UNIX_EPOCH,
         None,
+        &Scrubber::new(),
     )
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
@@ -98,6 +105,7 @@ fn genesys_error_shape_and_rate_limit() {
         ),
         SystemTime::UNIX_EPOCH,
         None,
+        &Scrubber::new(),
     )
     .unwrap_err();
     assert_eq!(e.description.as_deref(), Some("authentication failed"));
@@ -108,11 +116,11 @@ fn genesys_error_shape_and_rate_limit() {
 fn status_only_errors() {
     let mut r = raw(429, "slow down");
     r.retry_after = Some("7".into());
-    let e = parse_response(&r, SystemTime::UNIX_EPOCH, None).unwrap_err();
+    let e = parse_response(&r, SystemTime::UNIX_EPOCH, None, &Scrubber::new()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
     assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
     r.retry_after = Some("100000".into());
-    let e = parse_response(&r, SystemTime::UNIX_EPOCH, None).unwrap_err();
+    let e = parse_response(&r, SystemTime::UNIX_EPOCH, None, &Scrubber::new()).unwrap_err();
     assert_eq!(e.retry_after, Some(MAX_RETRY_AFTER));
     let e = parse(502, "<html><title>Bad Gateway</title></html>").unwrap_err();
     assert_eq!(e.kind, ErrorKind::ServerError);
@@ -143,7 +151,111 @@ fn arbitrary_bytes_never_panic() {
                 retry_after: Some(String::from_utf8_lossy(&body[..len.min(5)]).into()),
                 body: body.clone(),
             };
-            let _ = parse_response(&r, SystemTime::UNIX_EPOCH, None);
+            let _ = parse_response(&r, SystemTime::UNIX_EPOCH, None, &Scrubber::new());
         }
+    }
+}
+
+/// A server that echoes the request: nothing cctoken sent survives into the error, in
+/// whatever shape of body the echo comes.
+#[test]
+fn echoed_secrets_and_tokens_never_reach_the_error() {
+    let secret = ClientSecret::new("CANARY/s3cret+x");
+    let scrub = Scrubber::for_client("c", &secret).with_token(&AccessToken::new("KNOWNTOKEN-zz"));
+    let form = crate::auth::form_urlencode(secret.expose_secret());
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode("c:CANARY/s3cret+x")
+    };
+    let bodies = [
+        (
+            400,
+            format!(
+                r#"{{"error":"invalid_request","error_description":"got client_secret={form}&refresh_token=KNOWNTOKEN-zz"}}"#
+            ),
+        ),
+        (
+            401,
+            format!(
+                r#"{{"error":"invalid_client","error_description":"Authorization: Basic {basic}"}}"#
+            ),
+        ),
+        (
+            401,
+            format!(
+                "<html><head><title>denied {}</title></head></html>",
+                secret.expose_secret()
+            ),
+        ),
+        (
+            400,
+            format!("grant_type=client_credentials&client_secret={form}"),
+        ),
+        (
+            200,
+            format!(
+                r#"{{"error":"invalid_client","error_description":"{}"}}"#,
+                secret.expose_secret()
+            ),
+        ),
+        (
+            200,
+            format!(
+                r#"{{"access_token":"x","token_type":"{}"}}"#,
+                secret.expose_secret()
+            ),
+        ),
+        (500, format!("{}{}", "x".repeat(55), secret.expose_secret())),
+    ];
+    for (status, body) in bodies {
+        let mut r = raw(status, &body);
+        r.content_type = Some("text/plain".into());
+        let e = parse_response(&r, SystemTime::UNIX_EPOCH, None, &scrub).unwrap_err();
+        let shown = format!("{e} {:?}", e.description);
+        for leak in ["CANARY", "KNOWNTOKEN", &basic[..12], "s3cret"] {
+            assert!(!shown.contains(leak), "{leak} in {shown} (from {body})");
+        }
+    }
+}
+
+/// Tokens cctoken has never seen are withheld by shape, under any key and in any
+/// notation of body.
+#[test]
+fn unknown_tokens_are_withheld_by_shape() {
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlc2ln";
+    let opaque = "Q2FuYXJ5VG9rZW4xMjM0NTY3ODkwYWJjZGVmZ2hpams";
+    for (status, body) in [
+        (
+            400,
+            format!(r#"{{"error":"invalid_grant","error_description":"accessToken={opaque}"}}"#),
+        ),
+        (
+            400,
+            format!(r#"{{"error":"invalid_grant","error_description":"{jwt}"}}"#),
+        ),
+        (200, format!(r#"{{"data":{{"access_token":"{opaque}"}}}}"#)),
+        (200, format!(r#"{{"AccessToken":"{opaque}"}}"#)),
+        (200, format!(r#"{{"jwt":"{jwt}"}}"#)),
+        (200, format!("access_token={opaque}&token_type=bearer")),
+        (
+            200,
+            format!("{{'access_token': '{opaque}', 'expires_in': 3600}}"),
+        ),
+        (200, format!("{{'accessToken': '{opaque}'}}")),
+        (502, format!("<html><title>{jwt}</title></html>")),
+        (500, format!("token: {opaque}")),
+    ] {
+        let e = parse_response(
+            &raw(status, &body),
+            SystemTime::UNIX_EPOCH,
+            None,
+            &Scrubber::new(),
+        )
+        .unwrap_err();
+        let shown = format!("{e} {:?}", e.description);
+        assert!(
+            !shown.contains(&opaque[..16]) && !shown.contains(&jwt[..16]),
+            "{shown} (from {body})"
+        );
     }
 }
