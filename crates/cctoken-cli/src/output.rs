@@ -115,7 +115,7 @@ pub fn render_with(
         Format::Header => Rendered::out(format!("Authorization: {} {token}\n", view.token_type)),
         Format::Json => Rendered::out(json(view)?),
         Format::Env => Rendered::out(exports(view)),
-        Format::Dotenv => Rendered::out(dotenv(view)),
+        Format::Dotenv => Rendered::out(dotenv(view)?),
         Format::PostmanEnv => postman(view)?,
         Format::Gitlab => Rendered {
             stdout: exports(view),
@@ -173,24 +173,41 @@ fn exports(view: &TokenView<'_>) -> String {
         })
 }
 
-/// `KEY=value`; values outside the plain set are double-quoted (tokens, URLs and
-/// timestamps never need it).
-fn dotenv(view: &TokenView<'_>) -> String {
-    let plain = |v: &str| {
-        v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=:%?&@,".contains(&b))
-    };
-    variables(view)
-        .into_iter()
-        .fold(String::new(), |mut out, (k, v)| {
-            if plain(&v) {
-                let _ = writeln!(out, "{k}={v}");
-            } else {
-                let esc = v.replace('\\', r"\\").replace('"', "\\\"");
-                let _ = writeln!(out, "{k}=\"{esc}\"");
-            }
-            out
-        })
+/// `KEY=value` lines that POSIX sh (`set -a; . file`), `docker --env-file` and
+/// python-dotenv all read the same, literally. Docker takes a value verbatim (quotes
+/// included) and python-dotenv expands `${…}` in unquoted values, so no quoting serves
+/// all three: values are written bare, and a value with any character outside the plain
+/// set is refused with an error naming the variable. Bearer tokens (RFC 6750 `b64token`),
+/// URLs and timestamps are inside it.
+fn dotenv(view: &TokenView<'_>) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for (k, v) in variables(view) {
+        if let Some((pos, c)) = unsafe_in_dotenv(&v) {
+            bail!(
+                "{k} has a character ({}) at byte {pos} that sh, docker --env-file and \
+                 python-dotenv would read differently (or run as code) in a dotenv file; \
+                 refusing --format dotenv: use --format env (shell-quoted exports) or --format json",
+                c.escape_default()
+            );
+        }
+        let _ = writeln!(out, "{k}={v}");
+    }
+    Ok(out)
+}
+
+/// The first character of `v` that is not plain in a dotenv file: outside
+/// `A-Za-z0-9-._+/=:%,@~`, or a `~` that sh would expand (at the start or after `:`).
+fn unsafe_in_dotenv(v: &str) -> Option<(usize, char)> {
+    let mut prev = None;
+    for (i, c) in v.char_indices() {
+        let plain = c.is_ascii_alphanumeric() || "-._+/=:%,@".contains(c);
+        let tilde = c == '~' && !matches!(prev, None | Some(':'));
+        if !plain && !tilde {
+            return Some((i, c));
+        }
+        prev = Some(c);
+    }
+    None
 }
 
 fn json(view: &TokenView<'_>) -> anyhow::Result<String> {
@@ -280,7 +297,7 @@ fn github(view: &TokenView<'_>, environment: &dyn EnvLookup) -> anyhow::Result<R
     let token = view.access_token.expose_secret();
     let mut stdout = format!("::add-mask::{token}\n");
     let Some(path) = environment.non_empty(env::GITHUB_ENV) else {
-        stdout.push_str(&dotenv(view));
+        stdout.push_str(&dotenv(view)?);
         return Ok(Rendered {
             stdout,
             stderr_note: Some(

@@ -217,3 +217,68 @@ fn control_characters_are_refused_in_line_formats() {
     }
     assert!(render_with(Format::Json, &view, &NO_ENV).is_ok());
 }
+
+fn dotenv_of(token: &str) -> anyhow::Result<Rendered> {
+    let token = AccessToken::new(token);
+    with_view(ProviderKind::Generic, None, |v| {
+        let view = TokenView {
+            access_token: &token,
+            ..v.clone()
+        };
+        render_with(Format::Dotenv, &view, &NO_ENV)
+    })
+}
+
+/// What `sh -c 'set -a; . FILE'` makes of `text`: the variable's value, and whether
+/// sourcing ran anything (a marker file in `dir`).
+fn sourced(text: &str, dir: &std::path::Path) -> (String, bool) {
+    let file = dir.join("tok.env");
+    std::fs::write(&file, text).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"set -a; . "$1"; printf %s "$CCTOKEN_ACCESS_TOKEN""#)
+        .arg("sh")
+        .arg(&file)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        dir.join("x").exists(),
+    )
+}
+
+#[test]
+fn dotenv_is_read_literally_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every RFC 6750 b64token character, read back unchanged by sh.
+    let b64 = "Ab0-._~+/tok3n==";
+    let r = dotenv_of(b64).unwrap();
+    assert_eq!(sourced(&r.stdout, dir.path()), (b64.to_owned(), false));
+    // Code in a token is refused, never written where `.` would run it.
+    for evil in [
+        "a$(touch x)",
+        "a`touch x`",
+        "a'b",
+        "a\"b",
+        "a b",
+        "a&touch x",
+        "a;touch x",
+        "~x",
+        "a#b",
+        "${HOME}",
+    ] {
+        let e = dotenv_of(evil).unwrap_err().to_string();
+        assert!(
+            e.contains("CCTOKEN_ACCESS_TOKEN") && e.contains("--format env"),
+            "{evil}: {e}"
+        );
+        assert!(!e.contains(evil), "{e}");
+    }
+    // What the old double-quoting wrote would have run the command.
+    let (_, ran) = sourced("CCTOKEN_ACCESS_TOKEN=\"a$(touch x)\"\n", dir.path());
+    assert!(
+        ran,
+        "the test's sh runs command substitutions in double quotes"
+    );
+}

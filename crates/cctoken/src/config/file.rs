@@ -54,6 +54,89 @@ pub struct ConfigFile {
     pub cache: CacheSettings,
 }
 
+/// Why a configuration file could not be read ([`read_config_text`]).
+#[derive(Debug)]
+pub enum ReadError {
+    /// Opening or reading failed.
+    Io(std::io::Error),
+    /// Not a regular file: a FIFO, a device, a directory, a socket.
+    NotRegular(&'static str),
+    /// Larger than [`env::MAX_CONFIG_BYTES`].
+    TooLarge,
+    /// Not UTF-8 text.
+    NotText,
+}
+
+impl ReadError {
+    /// The configuration error for `what` (e.g. "the config file") at `path`.
+    pub fn into_error(self, what: &str, path: &Path) -> Error {
+        let shown = path.display();
+        Error::config(match self {
+            Self::Io(e) => format!("cannot read {what} {shown}: {e}"),
+            Self::NotRegular(kind) => format!(
+                "{what} {shown} is {kind}, not a regular file; give the path of a TOML file"
+            ),
+            Self::TooLarge => format!(
+                "{what} {shown} is larger than {} KiB; that is not a profile file (check the path)",
+                env::MAX_CONFIG_BYTES / 1024
+            ),
+            Self::NotText => format!("{what} {shown} is not UTF-8 text"),
+        })
+    }
+}
+
+/// Read a configuration file: a regular file (symbolic links to one are fine) of at most
+/// [`env::MAX_CONFIG_BYTES`]. It is opened without blocking, so a FIFO is refused instead
+/// of waiting for a writer, and read with the cap applied while reading, so
+/// `/dev/zero` costs one megabyte, not the machine's memory.
+pub fn read_config_text(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read as _;
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(path)
+    };
+    #[cfg(not(unix))]
+    let file = std::fs::File::open(path);
+    let file = file.map_err(ReadError::Io)?;
+    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
+    if !kind.is_file() {
+        return Err(ReadError::NotRegular(describe(kind)));
+    }
+    let mut buf = Vec::new();
+    file.take(env::MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(ReadError::Io)?;
+    if buf.len() > env::MAX_CONFIG_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    String::from_utf8(buf).map_err(|_| ReadError::NotText)
+}
+
+fn describe(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
 /// What [`ConfigFile::load`] returns: the file, its path and whether it existed.
 pub type Loaded = ConfigFile;
 
@@ -76,16 +159,15 @@ impl ConfigFile {
         let Some(path) = path else {
             return Ok(ConfigFile::default());
         };
-        match std::fs::read_to_string(&path) {
+        match read_config_text(&path) {
             Ok(text) => Self::parse(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(ConfigFile {
-                path: Some(path),
-                ..Default::default()
-            }),
-            Err(e) => Err(Error::config(format!(
-                "cannot read the config file {}: {e}",
-                path.display()
-            ))),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                Ok(ConfigFile {
+                    path: Some(path),
+                    ..Default::default()
+                })
+            }
+            Err(e) => Err(e.into_error("the config file", &path)),
         }
     }
 

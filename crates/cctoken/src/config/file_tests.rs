@@ -158,3 +158,57 @@ fn a_secret_command_and_its_timeout_are_one_setting() {
         })
     );
 }
+
+/// Runs `f` on a thread and waits a bounded time for it: a read that blocks (a FIFO
+/// without a writer) fails the test instead of hanging it.
+fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .expect("loading the config file hung")
+}
+
+#[test]
+fn only_bounded_regular_files_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // A FIFO nobody writes to: refused at once, not waited on.
+    let fifo = dir.path().join("fifo.toml");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let e = bounded(move || ConfigFile::load(Some(&fifo)).unwrap_err());
+    assert!(
+        e.message
+            .contains("is a FIFO (named pipe), not a regular file"),
+        "{e}"
+    );
+    // A device without end.
+    let e = bounded(|| ConfigFile::load(Some(Path::new("/dev/zero"))).unwrap_err());
+    assert!(
+        e.message
+            .contains("/dev/zero is a device, not a regular file"),
+        "{e}"
+    );
+    let d = dir.path().to_path_buf();
+    let e = bounded(move || ConfigFile::load(Some(&d)).unwrap_err());
+    assert!(e.message.contains("is a directory"), "{e}");
+    // A 20 GB (sparse) file: read up to the cap, then refused.
+    let huge = dir.path().join("huge.toml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(20 << 30)
+        .unwrap();
+    let e = bounded(move || ConfigFile::load(Some(&huge)).unwrap_err());
+    assert!(e.message.contains("is larger than 1024 KiB"), "{e}");
+    // A symbolic link to a regular file is fine (dotfile managers use them).
+    let real = dir.path().join("real.toml");
+    std::fs::write(&real, "[profiles.a]\nprovider = \"generic\"\n").unwrap();
+    let link = dir.path().join("link.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    assert_eq!(ConfigFile::load(Some(&link)).unwrap().names(), ["a"]);
+}

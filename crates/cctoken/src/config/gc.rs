@@ -67,21 +67,16 @@ pub fn load(name: &str, env: &dyn EnvLookup) -> Result<GcProfile, Error> {
     let path = env::gc_config_path(env).ok_or_else(|| {
         Error::config("--gc-profile needs the Genesys CLI config, but HOME is not set")
     })?;
-    let text = match std::fs::read_to_string(&path) {
+    let text = match super::file::read_config_text(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(super::file::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::config(format!(
                 "--gc-profile {name}: the Genesys CLI config {} does not exist (create it with \
                  `gc profiles new`, or give --region, --client-id and a secret source instead)",
                 path.display()
             )))
         }
-        Err(e) => {
-            return Err(Error::config(format!(
-                "cannot read the Genesys CLI config {}: {e}",
-                path.display()
-            )))
-        }
+        Err(e) => return Err(e.into_error("the Genesys CLI config", &path)),
     };
     parse(&text, &path, name)
 }

@@ -62,8 +62,11 @@ fn string_list(v: Option<&Value>) -> Option<Vec<String>> {
     )
 }
 
-/// Read a metadata document.
-pub fn parse_metadata(body: &[u8], source: &Url) -> Result<Metadata, Error> {
+/// Read the metadata document fetched from `source` for `issuer`. Its `issuer` must equal
+/// the one asked for (RFC 8414 §3.3, OpenID Connect Discovery §4.3): otherwise a document
+/// served on the issuer's host could send the client secret to a `token_endpoint` of its
+/// choosing. A mismatch is a configuration error naming both.
+pub fn parse_metadata(body: &[u8], source: &Url, issuer: &Url) -> Result<Metadata, Error> {
     let v: Value = serde_json::from_slice(body).map_err(|e| {
         Error::unexpected(
             None,
@@ -88,14 +91,37 @@ pub fn parse_metadata(body: &[u8], source: &Url) -> Result<Metadata, Error> {
                 format!("discovery document {source} has no token_endpoint"),
             )
         })?;
+    let named = obj.get("issuer").and_then(Value::as_str);
+    check_issuer(named, issuer, source)?;
     let token_endpoint = crate::provider::parse_url("the discovered token_endpoint", te)?;
     Ok(Metadata {
-        issuer: obj.get("issuer").and_then(Value::as_str).map(str::to_owned),
+        issuer: named.map(str::to_owned),
         token_endpoint,
         auth_methods: string_list(obj.get("token_endpoint_auth_methods_supported")),
         grant_types: string_list(obj.get("grant_types_supported")),
         source: source.clone(),
     })
+}
+
+/// `named` (the document's `issuer`) is `asked` — as URLs, a trailing `/` aside (a bare
+/// `https://host` is `https://host/` once parsed).
+fn check_issuer(named: Option<&str>, asked: &Url, source: &Url) -> Result<(), Error> {
+    let same = named.is_some_and(|n| {
+        Url::parse(n)
+            .is_ok_and(|n| n.as_str().trim_end_matches('/') == asked.as_str().trim_end_matches('/'))
+    });
+    if same {
+        return Ok(());
+    }
+    let asked_s = asked.as_str().trim_end_matches('/');
+    let what = match named {
+        Some(n) => format!("issuer '{}'", excerpt(n, 120)),
+        None => "no issuer".to_owned(),
+    };
+    Err(Error::config(format!(
+        "the discovery document {source} names {what}, not the issuer asked for '{asked_s}' \
+         (RFC 8414 §3.3: they must be identical); check --issuer, or give --token-url"
+    )))
 }
 
 /// Choose the client authentication method: an explicit choice wins; otherwise the first
@@ -157,7 +183,12 @@ mod tests {
     #[test]
     fn choose_auth_from_metadata() {
         let src = Url::parse("https://a/").unwrap();
-        let mut m = parse_metadata(br#"{"token_endpoint":"https://a/token"}"#, &src).unwrap();
+        let mut m = parse_metadata(
+            br#"{"issuer":"https://a","token_endpoint":"https://a/token"}"#,
+            &src,
+            &src,
+        )
+        .unwrap();
         assert_eq!(choose_auth(None, &m).unwrap(), AuthMethod::Basic);
         m.auth_methods = Some(vec!["client_secret_post".into()]);
         assert_eq!(choose_auth(None, &m).unwrap(), AuthMethod::Post);
@@ -174,9 +205,51 @@ mod tests {
     #[test]
     fn bad_documents_are_errors() {
         let src = Url::parse("https://a/").unwrap();
-        assert!(parse_metadata(b"<html>", &src).is_err());
-        assert!(parse_metadata(b"[]", &src).is_err());
-        assert!(parse_metadata(br#"{"issuer":"x"}"#, &src).is_err());
-        assert!(parse_metadata(br#"{"token_endpoint":"http://evil.example/t"}"#, &src).is_err());
+        assert!(parse_metadata(b"<html>", &src, &src).is_err());
+        assert!(parse_metadata(b"[]", &src, &src).is_err());
+        assert!(parse_metadata(br#"{"issuer":"x"}"#, &src, &src).is_err());
+        assert!(parse_metadata(
+            br#"{"issuer":"https://a/","token_endpoint":"http://evil.example/t"}"#,
+            &src,
+            &src
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_issuer_must_be_the_one_asked_for() {
+        let asked = Url::parse("https://auth.example.com/realms/a").unwrap();
+        let src = Url::parse("https://auth.example.com/.well-known/openid-configuration").unwrap();
+        let doc = |issuer: &str| {
+            format!(r#"{{"issuer":{issuer},"token_endpoint":"https://evil.example/token"}}"#)
+        };
+        for same in [
+            r#""https://auth.example.com/realms/a""#,
+            r#""https://auth.example.com/realms/a/""#,
+        ] {
+            assert!(
+                parse_metadata(doc(same).as_bytes(), &src, &asked).is_ok(),
+                "{same}"
+            );
+        }
+        for (other, named) in [
+            (
+                r#""https://evil.example""#,
+                "names issuer 'https://evil.example'",
+            ),
+            (
+                r#""https://auth.example.com/realms/b""#,
+                "names issuer 'https://auth.example.com/realms/b'",
+            ),
+            ("null", "names no issuer"),
+        ] {
+            let e = parse_metadata(doc(other).as_bytes(), &src, &asked).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::Config, "{e}");
+            assert!(e.message.contains(named), "{e}");
+            assert!(
+                e.message.contains("'https://auth.example.com/realms/a'"),
+                "{e}"
+            );
+        }
     }
 }

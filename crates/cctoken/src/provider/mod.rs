@@ -153,11 +153,24 @@ pub fn is_loopback(url: &Url) -> bool {
 
 /// Parse a URL given by a user, with a message that names the option.
 pub fn parse_url(what: &str, value: &str) -> Result<Url, crate::Error> {
+    let shown = without_userinfo(value);
     let url = Url::parse(value.trim()).map_err(|e| {
         crate::Error::config(format!(
-            "{what} '{value}' is not a valid URL ({e}); expected e.g. https://auth.example.com/oauth2/token"
+            "{what} '{shown}' is not a valid URL ({e}); expected e.g. https://auth.example.com/oauth2/token"
         ))
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never repeated: the password would land in errors, --dry-run and --trace, and
+        // the server would get a second set of credentials.
+        return Err(crate::Error::config(format!(
+            "{what} '{shown}' has a user name or password in it (user:password@host), which \
+             cctoken does not send; remove it, and give the client id with --client-id and the \
+             secret with --client-secret-env, --client-secret-file or --client-secret-stdin \
+             (in a profile: client_id and client_secret_env / client_secret_file / \
+             client_secret_cmd)"
+        )));
+    }
+    let value = shown.as_str();
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
@@ -171,9 +184,42 @@ pub fn parse_url(what: &str, value: &str) -> Result<Url, crate::Error> {
     }
 }
 
+/// `value` with anything between `scheme://` and an `@` of its authority replaced by
+/// `…`, so a URL is never shown with its password.
+fn without_userinfo(value: &str) -> String {
+    let value = value.trim();
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]),
+        None => value.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn userinfo_is_refused_without_repeating_it() {
+        for url in [
+            "https://u:PW@auth.example.com/oauth/token",
+            "http://u:PW@127.0.0.1:8080/t",
+            "https://PW@auth.example.com/",
+            "https://u:PW@auth example.com/",
+        ] {
+            let e = parse_url("--token-url", url).unwrap_err();
+            assert!(!e.message.contains("PW"), "{e}");
+            assert!(e.message.contains("--token-url"), "{e}");
+            if !url.contains(' ') {
+                assert!(e.message.contains("--client-secret-env"), "{e}");
+                assert!(e.message.contains("--client-id"), "{e}");
+            }
+        }
+        assert!(parse_url("--token-url", "https://auth.example.com/a@b").is_ok());
+    }
 
     #[test]
     fn http_only_for_loopback() {
