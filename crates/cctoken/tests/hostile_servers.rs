@@ -93,14 +93,21 @@ async fn a_server_echoing_the_request_gets_nothing_into_errors_or_the_trace() {
                 .fetch_token()
                 .await
                 .unwrap_err();
-            let shown = format!("{e}\n{:?}\n{}", e.description, lines.lock().unwrap().join("\n"));
+            let shown = format!(
+                "{e}\n{:?}\n{}",
+                e.description,
+                lines.lock().unwrap().join("\n")
+            );
             for c in canaries() {
                 assert!(!shown.contains(&c), "{c} leaked ({auth}):\n{shown}");
             }
         }
         // The server did see the secret: the scan above is not vacuous.
         let seen = server.requests().join("\n");
-        assert!(canaries().iter().skip(1).any(|c| seen.contains(c)), "{seen}");
+        assert!(
+            canaries().iter().skip(1).any(|c| seen.contains(c)),
+            "{seen}"
+        );
     }
 }
 
@@ -134,16 +141,26 @@ async fn loopback_targets_never_go_through_a_proxy() {
         format!("http://localhost:{port}/t"),
     ];
     // The same server on ::1 when the machine has IPv6 loopback.
-    let v6 = Hostile::start_on("[::1]:0", Behaviour::Answer(Arc::new(|_| {
-        Answer::new(200, "application/json", r#"{"access_token":"t0k","token_type":"Bearer"}"#)
-    })))
+    let v6 = Hostile::start_on(
+        "[::1]:0",
+        Behaviour::Answer(Arc::new(|_| {
+            Answer::new(
+                200,
+                "application/json",
+                r#"{"access_token":"t0k","token_type":"Bearer"}"#,
+            )
+        })),
+    )
     .await;
     if let Ok(v6) = &v6 {
         targets.push(format!("http://[::1]:{}/t", v6.addr.port()));
     }
     for url in &targets {
         let c = client(url, AuthMethod::Basic).with_http(http.clone());
-        let t = c.fetch_token().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let t = c
+            .fetch_token()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
         assert_eq!(t.access_token.expose_secret(), "t0k");
     }
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
@@ -175,12 +192,18 @@ async fn discovery_naming_another_issuer_is_a_config_error() {
     ));
     let e = c.fetch_token().await.unwrap_err();
     assert_eq!(e.class, Class::Config, "{e}");
-    assert!(e.message.contains("names issuer 'https://evil.example'"), "{e}");
+    assert!(
+        e.message.contains("names issuer 'https://evil.example'"),
+        "{e}"
+    );
     assert!(e.message.contains(&server.url("")), "{e}");
     // Nothing but the discovery request was sent: no secret went anywhere.
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
-    assert!(seen[0].starts_with("GET /.well-known/oauth-authorization-server"), "{seen:?}");
+    assert!(
+        seen[0].starts_with("GET /.well-known/oauth-authorization-server"),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

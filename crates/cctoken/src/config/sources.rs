@@ -317,9 +317,13 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
     let label = kind.label();
     // stdin is closed so the command cannot swallow input meant for cctoken; stderr is
     // inherited so the user sees the command's own complaints (it is their tool).
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
+    let mut command = Command::new("sh");
+    command.arg("-c").arg(cmd);
+    // Its own process group, so that stopping it stops what it started too (`sleep 30;
+    // echo x` runs sleep as sh's child).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -393,8 +397,12 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
     Ok(stdout.to_vec())
 }
 
-/// Kill `child` (it may be gone already) and reap it.
+/// Kill `child` and its process group (it may be gone already) and reap it.
 fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -182,6 +182,36 @@ fn a_hanging_command_is_stopped_at_its_timeout() {
     ));
 }
 
+/// The timeout stops what the command started as well: here a `sleep` that `sh` runs as
+/// its child and waits for.
+#[test]
+fn a_timeout_stops_the_commands_children_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let src = SecretSource::Command {
+        command: format!("sleep 60 & echo $! > '{}'; wait", pidfile.display()),
+        // Long enough for a loaded machine to start sh and write the pid file.
+        timeout: Duration::from_secs(3),
+    };
+    let err = load(&src, &env(&[])).unwrap_err();
+    assert!(err.message.contains("did not finish within 3s"), "{err}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    // Gone, or a zombie waiting for its reaper: not running. Bounded wait for the kernel.
+    let running = || {
+        std::fs::read_to_string(&stat)
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+    };
+    for _ in 0..200 {
+        if !running() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!running(), "the command's child {pid} outlived the timeout");
+}
+
 #[test]
 fn stdin_is_read_once() {
     let mut stdin: Option<Box<dyn Read>> = Some(Box::new(std::io::Cursor::new(

@@ -47,7 +47,9 @@ pub struct Hostile {
 
 impl Hostile {
     pub async fn start(behaviour: Behaviour) -> Self {
-        Self::start_on("127.0.0.1:0", behaviour).await.expect("bind loopback")
+        Self::start_on("127.0.0.1:0", behaviour)
+            .await
+            .expect("bind loopback")
     }
 
     pub async fn start_on(bind: &str, behaviour: Behaviour) -> std::io::Result<Self> {
@@ -59,8 +61,8 @@ impl Hostile {
             while let Ok((stream, _)) = listener.accept().await {
                 let (b, log) = (behaviour.clone(), log.clone());
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(Duration::from_secs(60), serve(stream, b, log))
-                        .await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(60), serve(stream, b, log)).await;
                 });
             }
         });
