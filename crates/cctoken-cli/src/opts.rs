@@ -47,8 +47,33 @@ fn one_of<T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static>(
 }
 
 /// A URL flag: https://, or http:// on loopback; the message names the flag.
-fn url(flag: &'static str) -> impl Fn(&str) -> Result<Url, String> + Clone {
-    move |s| parse_url(flag, s).map_err(|e| e.message)
+fn url(flag: &'static str) -> UrlFlag {
+    UrlFlag(flag)
+}
+
+/// The parser of a URL flag. Its errors are the library's message alone: clap's own
+/// "invalid value '…'" would repeat a password given in the URL.
+#[derive(Clone)]
+struct UrlFlag(&'static str);
+
+impl clap::builder::TypedValueParser for UrlFlag {
+    type Value = Url;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Url, clap::Error> {
+        let invalid = |msg: String| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{msg}\n"))
+                .with_cmd(cmd)
+        };
+        let s = value
+            .to_str()
+            .ok_or_else(|| invalid(format!("{} is not valid UTF-8", self.0)))?;
+        parse_url(self.0, s).map_err(|e| invalid(e.message))
+    }
 }
 
 fn region(s: &str) -> Result<&'static Region, String> {

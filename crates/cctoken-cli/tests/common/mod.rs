@@ -1,6 +1,7 @@
 //! Shared helpers for CLI tests: an in-process emulator and the real `cctoken` binary.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod peers;
 
 use assert_cmd::Command;
