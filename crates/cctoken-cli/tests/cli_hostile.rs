@@ -323,3 +323,50 @@ fn userinfo_in_urls_is_refused_without_echoing_it() {
         );
     }
 }
+
+#[test]
+fn an_api_echoing_the_request_gets_no_token_shown() {
+    let token_server = Hostile::start(|_| {
+        (
+            200,
+            "application/json",
+            r#"{"access_token":"TOKCANARY-0123456789","token_type":"Bearer","expires_in":600}"#
+                .into(),
+        )
+    });
+    let api = Hostile::start(|r| {
+        let status = if r.starts_with("GET /denied") {
+            403
+        } else {
+            200
+        };
+        (status, "text/plain", r.to_owned())
+    });
+    let home = tempfile::tempdir().unwrap();
+    for path in ["/denied", "/ok"] {
+        let out = cctoken(home.path())
+            .args([
+                "api",
+                "--token-url",
+                &token_server.url("/t"),
+                "--client-id",
+                ID,
+            ])
+            .args(["--client-secret-env", "SEC", "--api-base", &api.url("")])
+            .arg(path)
+            .env("SEC", SECRET)
+            .output()
+            .unwrap();
+        let t = text(&out);
+        assert!(!t.contains("TOKCANARY"), "{path}: {t}");
+        assert!(
+            t.to_ascii_lowercase()
+                .contains("authorization: bearer [token]"),
+            "{path}: {t}"
+        );
+    }
+    assert!(
+        api.requests().iter().all(|r| r.contains("TOKCANARY")),
+        "the API saw it"
+    );
+}

@@ -117,6 +117,8 @@ impl Call {
     /// Send with the bearer token; refresh once on 401, wait on 429 (bounded).
     async fn send(&self, url: Url) -> anyhow::Result<(u16, Vec<u8>)> {
         let mut token = self.source.token().await?;
+        // Every token sent; an API that echoes the request gets none of them shown.
+        let mut scrub = cctoken::scrub::Scrubber::new().with_token(&token.access_token);
         let mut refreshed = false;
         let mut waits = 0;
         loop {
@@ -157,6 +159,7 @@ impl Call {
                     .source
                     .invalidate_and_refresh(&token.access_token)
                     .await?;
+                scrub = scrub.with_token(&token.access_token);
                 refreshed = true;
                 continue;
             }
@@ -167,6 +170,10 @@ impl Call {
                 waits += 1;
                 continue;
             }
+            let bytes = match String::from_utf8(bytes) {
+                Ok(text) => scrub.scrub_known(&text).into_bytes(),
+                Err(binary) => binary.into_bytes(),
+            };
             return Ok((status, bytes));
         }
     }
