@@ -384,3 +384,53 @@ fn rediss_is_verified_against_the_system_roots() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("certificate"), "{stderr}");
 }
+
+/// A token server that echoes the request: the rejection remembered in Redis, and what
+/// another machine replays from it, hold none of the secret.
+#[test]
+fn a_remembered_rejection_in_redis_holds_no_echo() {
+    use common::hostile::{Hostile, ECHO_SHAPES};
+    const CANARY: &str = "CANARY/s3cret+x=";
+    let store = tempfile::tempdir().unwrap();
+    let Some(server) = peers::start_redis(store.path()) else {
+        return;
+    };
+    let echo = Hostile::echo(ECHO_SHAPES[0]);
+    let port = port_of(server.url());
+    let form: String = url::form_urlencoded::byte_serialize(CANARY.as_bytes()).collect();
+    let scan = |text: &str, what: &str| {
+        for c in ["CANARY", form.as_str()] {
+            assert!(!text.contains(c), "{c} in {what}:\n{text}");
+        }
+    };
+    for (i, home) in [machine(server.url()), machine(server.url())]
+        .iter()
+        .enumerate()
+    {
+        let out = get(home.path(), &echo.url("/t"), "c", CANARY)
+            .args(["--auth", "post", "--trace"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        scan(
+            &String::from_utf8_lossy(&out.stderr),
+            &format!("machine {i}'s stderr"),
+        );
+    }
+    assert_eq!(
+        echo.requests().len(),
+        1,
+        "the second machine replayed the rejection"
+    );
+    let Reply::Array(keys) = redis(port, &["KEYS", "*"]) else {
+        panic!("KEYS answers an array")
+    };
+    assert!(!keys.is_empty());
+    for k in keys {
+        let Reply::Bulk(k) = k else { continue };
+        let k = String::from_utf8(k).unwrap();
+        if let Reply::Bulk(v) = redis(port, &["GET", &k]) {
+            scan(&String::from_utf8_lossy(&v), &format!("redis {k}"));
+        }
+    }
+}
