@@ -49,7 +49,7 @@ fn canaries() -> Vec<String> {
 }
 
 fn echoing(shape: fn(&str) -> Answer) -> Behaviour {
-    Behaviour::Answer(Arc::new(move |req| shape(req)))
+    Behaviour::Answer(Arc::new(shape))
 }
 
 /// The request as a one-line string that survives inside JSON.
