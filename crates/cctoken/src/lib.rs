@@ -26,6 +26,8 @@
 //! The wire is [`client`]: a [`client::Client`] knows the provider's endpoints and the client
 //! authentication method ([`auth`]), sends the request, retries what is transient within a
 //! total budget, parses the answer ([`token`]) and attaches the provider's hint to a failure.
+//! Whatever a server says is cleaned first ([`scrub`]): nothing the request carried, and
+//! nothing shaped like a token, survives into an error or a trace.
 //! Time and randomness are injected ([`clock`], [`jitter`]), so all of this is tested without
 //! sleeping.
 //!
