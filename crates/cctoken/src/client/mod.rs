@@ -63,6 +63,9 @@ impl std::fmt::Debug for TraceSinkDebug {
     }
 }
 
+/// How often a running attempt looks at the clock for the end of the retry budget.
+const BUDGET_TICK: Duration = Duration::from_millis(250);
+
 /// Default timeout of one HTTP exchange.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -364,11 +367,9 @@ impl Client {
         let mut retry = 0;
         loop {
             let outcome = tokio::select! {
-                // An attempt that is ready at once never starts the budget's timer (a
-                // warping test clock would jump to its end).
                 biased;
                 r = op() => r,
-                () = async { self.clock.sleep_until(budget_end).await } => {
+                () = self.budget_passed(budget_end) => {
                     return Err(Error::transport(format!(
                         "no complete answer within the retry budget of {} ({} attempts); \
                          the server stalls or sends its answer too slowly",
@@ -408,6 +409,20 @@ impl Client {
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Completes once the injected clock reads `end` or later. It looks at the clock at
+    /// least every [`BUDGET_TICK`] instead of sleeping on it: a sleep on a warping test
+    /// clock would move that clock to `end` while a real request is still on the wire, and
+    /// a clock moved by a test is noticed within a tick.
+    async fn budget_passed(&self, end: SystemTime) {
+        loop {
+            let left = end.duration_since(self.clock.now()).unwrap_or_default();
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(BUDGET_TICK)).await;
         }
     }
 
