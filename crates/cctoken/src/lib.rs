@@ -51,6 +51,7 @@ pub mod error;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod integrations;
 pub mod jitter;
+pub mod pool;
 pub mod provider;
 pub mod scrub;
 pub mod secret;

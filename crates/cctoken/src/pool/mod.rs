@@ -1,0 +1,3 @@
+//! Token pools and pacing (SPEC §13).
+pub mod limit;
+pub mod pacer;
