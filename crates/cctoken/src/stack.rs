@@ -8,7 +8,8 @@
 //!   Stack::builder(env)            the [cache] table, CacheMode, clock, HTTP client
 //!     .build()  ─┬─ agent()    ─►  AgentClient        (CCTOKEN_AGENT: ask a running agent)
 //!                └─ direct(cfg) ►  Direct { Client, CachedClient: disk ─► Redis ─► server }
-//!                                    └─ source() ─► TokenSource (refresh ahead, single flight)
+//!                                    ├─ source() ─► TokenSource (refresh ahead, single flight)
+//!                                    └─ pool(K)  ─► TokenPool   (K sources, one per cache slot; paced)
 //! ```
 //!
 //! Building is cheap and cannot fail: nothing is opened until the first [`Stack::direct`],
@@ -29,6 +30,8 @@ use crate::client::{Client, TraceSink};
 use crate::clock::{self, SharedClock};
 use crate::config::{env, CacheSettings, ClientConfig, EnvLookup};
 use crate::error::Error;
+use crate::jitter::{self, SharedJitter};
+use crate::pool::{Pacing, PoolSize, TokenPool};
 use crate::source::{Fetch, TokenSource};
 
 /// Where tokens are shared between processes. A fleet's Redis (`[cache] url`, or the
@@ -240,6 +243,27 @@ impl Direct {
     /// A refresh-ahead token source over [`Direct::fetcher`].
     pub fn source(&self) -> TokenSource {
         TokenSource::from_arc(self.fetcher(), self.clock.clone())
+    }
+
+    /// What token `slot` of a pool fetches through: the caches under the slot's own key
+    /// ([`CachedClient::for_slot`]; slot 0 is [`Direct::fetcher`]), else the client.
+    pub fn slot_fetcher(&self, slot: usize) -> Arc<dyn Fetch> {
+        match &self.cached {
+            Some(c) => Arc::new(c.clone().for_slot(slot)),
+            None => Arc::new(self.client.clone()),
+        }
+    }
+
+    /// A pool of `size` tokens over [`Direct::slot_fetcher`], paced by `pacing` (SPEC §13).
+    pub fn pool(&self, size: PoolSize, pacing: Pacing) -> TokenPool {
+        self.pool_with(size, pacing, jitter::system())
+    }
+
+    /// [`Direct::pool`] with injected jitter (tests).
+    pub fn pool_with(&self, size: PoolSize, pacing: Pacing, jitter: SharedJitter) -> TokenPool {
+        let fetchers = (0..size.get()).map(|i| self.slot_fetcher(i)).collect();
+        TokenPool::new(fetchers, pacing, self.clock.clone(), jitter)
+            .expect("a PoolSize is 1 to PoolSize::MAX slots")
     }
 }
 

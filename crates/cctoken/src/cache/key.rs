@@ -44,6 +44,22 @@ impl CacheKey {
         Self(hex::encode(h.finalize()))
     }
 
+    /// The key of token `slot` of a pool of this configuration (SPEC §13): slot 0 is this
+    /// key itself, so a pool's first token is the one `cctoken get` shares; every other
+    /// slot has its own entry (on disk and in Redis), so processes holding the same pool
+    /// share each of its tokens instead of minting their own.
+    pub fn slot(&self, slot: usize) -> Self {
+        if slot == 0 {
+            return self.clone();
+        }
+        let mut h = Sha256::new();
+        for part in ["cctoken-pool-slot-v1", &self.0, &slot.to_string()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        Self(hex::encode(h.finalize()))
+    }
+
     /// The hex form, used as the file name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -101,5 +117,16 @@ mod tests {
         assert_ne!(a, CacheKey::for_config(&cfg("s1", &["a"])));
         assert_eq!(a.as_str().len(), 64);
         assert!(!a.as_str().contains("s1"));
+    }
+
+    #[test]
+    fn pool_slots_have_their_own_keys_and_slot_zero_is_the_profiles() {
+        let a = CacheKey::for_config(&cfg("s1", &["a"]));
+        assert_eq!(a.slot(0), a);
+        let slots: std::collections::HashSet<CacheKey> = (0..20).map(|i| a.slot(i)).collect();
+        assert_eq!(slots.len(), 20);
+        assert_eq!(a.slot(3), a.clone().slot(3), "stable across processes");
+        assert_ne!(a.slot(1), CacheKey::for_config(&cfg("s2", &["a"])).slot(1));
+        assert_eq!(a.slot(1).as_str().len(), 64);
     }
 }

@@ -95,6 +95,13 @@ impl CachedClient {
         }
     }
 
+    /// The same client and caches for token `slot` of a pool (its own cache entry, lock and
+    /// Redis lease: [`CacheKey::slot`]).
+    pub fn for_slot(mut self, slot: usize) -> Self {
+        self.key = CacheKey::for_config(self.client.config()).slot(slot);
+        self
+    }
+
     /// Share tokens with other machines through `shared` (SPEC §6). The disk cache stays in
     /// front: [`CachedClient::cached`] never touches Redis.
     #[cfg(feature = "redis")]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use fetch::{BoxFuture, Fetch, Held};
-pub use parse::{parse_response, RawResponse, MAX_RETRY_AFTER};
+pub use parse::{parse_response, retry_after, RawResponse, MAX_RETRY_AFTER};
 
 use crate::secret::AccessToken;
 

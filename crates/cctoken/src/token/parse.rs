@@ -212,14 +212,19 @@ fn parse_expires_in(v: &Value, status: u16) -> Result<Duration, Error> {
 }
 
 fn parse_retry_after(v: Option<&str>, now: SystemTime) -> Option<Duration> {
-    let v = v?.trim();
-    let d = if let Ok(secs) = v.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let when = httpdate_parse(v)?;
-        when.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    Some(d.min(MAX_RETRY_AFTER))
+    retry_after(v?, now).map(|d| d.min(MAX_RETRY_AFTER))
+}
+
+/// A `Retry-After` value received at `now` — delay-seconds or an HTTP date — as the wait
+/// it asks for, uncapped (an API's daily quota may ask for hours); `None` when it is
+/// neither. A date in the past is no wait.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate_parse(v)?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn httpdate_parse(v: &str) -> Option<SystemTime> {
