@@ -107,7 +107,8 @@ impl FromStr for ApiRateLimit {
 impl<'de> serde::Deserialize<'de> for ApiRateLimit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(|e: Error| serde::de::Error::custom(e.message))
+        s.parse()
+            .map_err(|e: Error| serde::de::Error::custom(e.message))
     }
 }
 
@@ -227,8 +228,14 @@ mod tests {
             api_rate_limit: ApiRateLimit,
         }
         let p: P = toml::from_str("pool_size = 4\napi_rate_limit = \"300/60s\"").unwrap();
-        assert_eq!((p.pool_size.get(), p.api_rate_limit), (4, ApiRateLimit::GENESYS));
-        for bad in ["pool_size = 0\napi_rate_limit = \"1/1s\"", "pool_size = 2\napi_rate_limit = \"1\""] {
+        assert_eq!(
+            (p.pool_size.get(), p.api_rate_limit),
+            (4, ApiRateLimit::GENESYS)
+        );
+        for bad in [
+            "pool_size = 0\napi_rate_limit = \"1/1s\"",
+            "pool_size = 2\napi_rate_limit = \"1\"",
+        ] {
             assert!(toml::from_str::<P>(bad).is_err(), "{bad}");
         }
     }

@@ -264,7 +264,12 @@ impl TokenPool {
     /// others in the background.
     pub async fn acquire(&self) -> Result<Lease, PoolError> {
         let now = self.inner.clock.now();
-        let mut ready: Vec<bool> = self.inner.slots.iter().map(|s| s.peek().is_some()).collect();
+        let mut ready: Vec<bool> = self
+            .inner
+            .slots
+            .iter()
+            .map(|s| s.peek().is_some())
+            .collect();
         if !ready.iter().any(|r| *r) {
             // Nothing held: the caller waits for the first token (slot 0, the profile's).
             self.inner.slots[0].token().await?;
@@ -370,32 +375,26 @@ impl TokenPool {
         });
     }
 
-    /// Mint every slot that has no usable token, one after another, [`MINT_SPACING`] apart;
-    /// on a failure stop, and say when to try again.
+    /// Mint every slot that has no usable token, one after another, each [`MINT_SPACING`]
+    /// after the one before (the first after the mint that started the fill); on a
+    /// failure stop, and say when to try again.
     async fn fill(&self) -> Option<SystemTime> {
         let (lo, hi) = MINT_SPACING;
         for (i, slot) in self.inner.slots.iter().enumerate() {
             if slot.peek().is_some() {
                 continue;
             }
-            let start = self.inner.clock.now();
-            match slot.token().await {
-                Ok(t) if t.issued_at >= start => {
-                    // Minted (not read from a cache): space the next mint.
-                    let pause = self
-                        .inner
-                        .jitter
-                        .between(lo.as_secs_f64(), hi.as_secs_f64());
-                    let until = self.inner.clock.now() + Duration::from_secs_f64(pause);
-                    self.inner.clock.sleep_until(until).await;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let now = self.inner.clock.now();
-                    let retry = (now + FILL_RETRY).max(self.inner.gate.closed_until().unwrap_or(now));
-                    tracing::warn!(slot = i, "could not fill the token pool: {e}");
-                    return Some(retry);
-                }
+            let pause = self
+                .inner
+                .jitter
+                .between(lo.as_secs_f64(), hi.as_secs_f64());
+            let until = self.inner.clock.now() + Duration::from_secs_f64(pause);
+            self.inner.clock.sleep_until(until).await;
+            if let Err(e) = slot.token().await {
+                let now = self.inner.clock.now();
+                let retry = (now + FILL_RETRY).max(self.inner.gate.closed_until().unwrap_or(now));
+                tracing::warn!(slot = i, "could not fill the token pool: {e}");
+                return Some(retry);
             }
         }
         None

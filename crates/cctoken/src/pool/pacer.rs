@@ -147,10 +147,12 @@ impl Pacer {
     /// Plan a call at `now` among the tokens for which `ready` holds.
     pub fn plan(&mut self, now: u64, ready: impl Fn(usize) -> bool) -> Plan {
         self.prune(now);
-        let best = (0..self.slots.len()).filter(|&i| ready(i)).min_by_key(|&i| {
-            let s = &self.slots[i];
-            (self.start(i, now), s.log.len(), s.last_use, i)
-        });
+        let best = (0..self.slots.len())
+            .filter(|&i| ready(i))
+            .min_by_key(|&i| {
+                let s = &self.slots[i];
+                (self.start(i, now), s.log.len(), s.last_use, i)
+            });
         let Some(slot) = best else {
             return Plan::NoToken;
         };
@@ -181,9 +183,10 @@ impl Pacer {
             .unwrap_or(DEFAULT_COOL);
         let until = now.saturating_add(ms(wait));
         let span = ms(window.unwrap_or(wait));
-        let shared = self.slots.iter().enumerate().any(|(j, s)| {
-            j != slot && s.last_429.is_some_and(|t| now.saturating_sub(t) < span)
-        });
+        let shared =
+            self.slots.iter().enumerate().any(|(j, s)| {
+                j != slot && s.last_429.is_some_and(|t| now.saturating_sub(t) < span)
+            });
         let s = &mut self.slots[slot];
         s.cool_until = s.cool_until.max(until);
         s.last_429 = Some(now);

@@ -130,6 +130,8 @@ fn two_tokens_throttled_within_one_window_cool_the_whole_profile() {
     // Token 2 never answered 429, but the profile cools: refused until 13 s.
     assert_eq!(refused_at(p.plan(T0 + 9_001, all)), T0 + 13_000);
     assert_eq!(p.slot_use(2, T0 + 9_001).cooling_until, Some(T0 + 13_000));
+    // Then the least used of the tokens whose own cooling is over: 0 and 2 took no call.
+    assert_eq!(go(p.plan(T0 + 12_000, all)), (0, T0 + 13_000));
     assert_eq!(go(p.plan(T0 + 12_000, all)), (2, T0 + 13_000));
     // A third 429 a whole window after the last is a token's own again.
     let later = p.throttled(2, T0 + 30_000, Some(Duration::from_secs(1)));
@@ -179,7 +181,10 @@ fn random_arrivals_never_overfill_a_window() {
                     // Nothing earlier: every token is full (or reserved) until `at`.
                     for (i, log) in sent.iter().enumerate() {
                         let busy = log.iter().filter(|&&t| t + 2_000 > at - 1).count();
-                        assert!(busy >= l.budget() as usize, "token {i} had room before {at}");
+                        assert!(
+                            busy >= l.budget() as usize,
+                            "token {i} had room before {at}"
+                        );
                     }
                 }
                 Plan::NoToken => unreachable!(),
@@ -192,6 +197,9 @@ fn random_arrivals_never_overfill_a_window() {
                 assert!(in_window <= l.budget() as usize);
             }
         }
-        assert!(p.refused() > 0 && p.waited() > 0, "the load was over capacity");
+        assert!(
+            p.refused() > 0 && p.waited() > 0,
+            "the load was over capacity"
+        );
     }
 }

@@ -60,7 +60,10 @@ impl TokenPool {
             match reply.status() {
                 401 if !reminted => {
                     reminted = true;
-                    tracing::info!(slot = lease.slot, "the API answered 401; re-minting that token once");
+                    tracing::info!(
+                        slot = lease.slot,
+                        "the API answered 401; re-minting that token once"
+                    );
                     match self.rejected(&lease).await {
                         Ok(token) => lease.token = token,
                         Err(e) => {
