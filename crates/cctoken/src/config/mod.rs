@@ -24,7 +24,7 @@ pub mod toml_error;
 
 pub use env::{EnvLookup, ProcessEnv};
 pub use file::{CacheSettings, ConfigFile, Loaded};
-pub use profile::{ProfileKeys, ProfileSettings, SecretSetting};
+pub use profile::{PoolSettings, ProfileKeys, ProfileSettings, SecretSetting};
 pub use resolve::{resolve, ResolveOptions, ResolvedProfile};
 
 use std::time::Duration;

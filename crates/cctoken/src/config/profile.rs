@@ -27,6 +27,7 @@ use serde::{Deserialize, Deserializer};
 use url::Url;
 
 use crate::auth::AuthMethod;
+use crate::pool::{ApiRateLimit, Pacing, PoolSize};
 use crate::provider::genesys::{lookup_region, Region};
 use crate::provider::{parse_url, Endpoint, ProviderKind};
 use crate::Error;
@@ -95,6 +96,42 @@ pub struct ProfileKeys {
     pub default_lifetime: Option<Duration>,
     /// Take id, region and secret from this Genesys CLI profile (`~/.gc/config.toml`).
     pub gc_profile: Option<String>,
+    /// Tokens in the pool of `api` and the agent's proxy (1–20, default 1; SPEC §13).
+    #[serde(default)]
+    pub pool_size: Option<PoolSize>,
+    /// Calls per token per rolling window the API allows, `N/DUR` (genesys: `300/60s`).
+    #[serde(default)]
+    pub api_rate_limit: Option<ApiRateLimit>,
+}
+
+/// `pool_size` and `api_rate_limit`: how many tokens `api` and the agent's proxy hold for
+/// a profile, and the per-token limit they pace calls to (SPEC §13).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// `pool_size`.
+    pub size: Option<PoolSize>,
+    /// `api_rate_limit`.
+    pub api_rate_limit: Option<ApiRateLimit>,
+}
+
+impl PoolSettings {
+    /// `self` with every setting of `higher` on top.
+    pub fn overlay(self, higher: PoolSettings) -> PoolSettings {
+        PoolSettings {
+            size: higher.size.or(self.size),
+            api_rate_limit: higher.api_rate_limit.or(self.api_rate_limit),
+        }
+    }
+
+    /// The pool of a `kind` profile: one token unless told, paced to the limit given, else
+    /// to Genesys Cloud's 300 calls per token per minute for genesys (no limit otherwise).
+    pub fn resolve(&self, kind: ProviderKind) -> (PoolSize, Pacing) {
+        let limit = self.api_rate_limit.or(match kind {
+            ProviderKind::Genesys => Some(ApiRateLimit::GENESYS),
+            _ => None,
+        });
+        (self.size.unwrap_or_default(), Pacing::new(limit))
+    }
 }
 
 /// Where one secret is read from, as a profile or flags name it.
@@ -153,6 +190,8 @@ pub struct ProfileSettings {
     pub default_lifetime: Option<Duration>,
     /// Take id, region and secret from this Genesys CLI profile (`~/.gc/config.toml`).
     pub gc_profile: Option<String>,
+    /// `pool_size` and `api_rate_limit`.
+    pub pool: PoolSettings,
 }
 
 impl TryFrom<ProfileKeys> for ProfileSettings {
@@ -220,6 +259,10 @@ impl TryFrom<ProfileKeys> for ProfileSettings {
             access_key_secret,
             default_lifetime: k.default_lifetime,
             gc_profile: k.gc_profile,
+            pool: PoolSettings {
+                size: k.pool_size,
+                api_rate_limit: k.api_rate_limit,
+            },
         })
     }
 }
@@ -287,6 +330,7 @@ impl ProfileSettings {
             access_key_secret: hi.access_key_secret.or(lo.access_key_secret),
             default_lifetime: hi.default_lifetime.or(lo.default_lifetime),
             gc_profile: hi.gc_profile.or(lo.gc_profile),
+            pool: lo.pool.overlay(hi.pool),
         }
     }
 
@@ -331,6 +375,11 @@ impl ProfileSettings {
         }
         push("default_lifetime", self.default_lifetime.map(duration));
         push("gc_profile", self.gc_profile.clone());
+        push("pool_size", self.pool.size.map(|n| n.to_string()));
+        push(
+            "api_rate_limit",
+            self.pool.api_rate_limit.map(|l| l.to_string()),
+        );
         rows
     }
 

@@ -96,3 +96,58 @@ fn keys_show_the_settings_as_written_in_the_files_order() {
         ]
     );
 }
+
+#[test]
+fn pool_keys_parse_overlay_show_and_default_per_provider() {
+    let text = "[profiles.p]\nregion = \"eu-west-1\"\npool_size = 4\napi_rate_limit = \"50/5s\"\n";
+    let f = crate::config::ConfigFile::parse(text, std::path::Path::new("/c.toml")).unwrap();
+    let p = f.profile("p").unwrap();
+    let (size, pacing) = p.pool.resolve(ProviderKind::Genesys);
+    assert_eq!(
+        (size.get(), pacing.limit.map(|l| l.to_string())),
+        (4, Some("50/5s".into()))
+    );
+    assert_eq!(pacing.max_wait, crate::pool::MAX_WAIT);
+    let keys = p.keys();
+    assert!(keys.contains(&("pool_size", "4".into())), "{keys:?}");
+    assert!(
+        keys.contains(&("api_rate_limit", "50/5s".into())),
+        "{keys:?}"
+    );
+    // Flags replace key by key.
+    let flags = ProfileSettings {
+        pool: PoolSettings {
+            size: Some(PoolSize::new(2).unwrap()),
+            api_rate_limit: None,
+        },
+        ..Default::default()
+    };
+    let m = p.overlay(flags).pool;
+    assert_eq!(
+        (
+            m.size.unwrap().get(),
+            m.api_rate_limit.unwrap().to_string().as_str()
+        ),
+        (2, "50/5s")
+    );
+    // Defaults: one token; genesys is paced to 300/60s, other providers are not paced.
+    let none = PoolSettings::default();
+    assert_eq!(none.resolve(ProviderKind::Genesys).0.get(), 1);
+    assert_eq!(
+        none.resolve(ProviderKind::Genesys).1.limit,
+        Some(ApiRateLimit::GENESYS)
+    );
+    assert_eq!(none.resolve(ProviderKind::Generic).1.limit, None);
+    assert_eq!(none.resolve(ProviderKind::Cxone).1.limit, None);
+    // A mistake is reported where it is, with the expected form.
+    let bad = "[profiles.p]\npool_size = 40\n";
+    let e = crate::config::ConfigFile::parse(bad, std::path::Path::new("/c.toml")).unwrap_err();
+    assert!(
+        e.message.contains("1 to 20") && e.message.contains(":2:"),
+        "{}",
+        e.message
+    );
+    let bad = "[profiles.p]\napi_rate_limit = \"300 per minute\"\n";
+    let e = crate::config::ConfigFile::parse(bad, std::path::Path::new("/c.toml")).unwrap_err();
+    assert!(e.message.contains("e.g. 300/60s"), "{}", e.message);
+}
