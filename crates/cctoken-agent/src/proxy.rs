@@ -6,8 +6,14 @@
 //! listener ([`crate::guard`]), replaces the `Authorization` header with the profile's
 //! current token, and forwards the request to the API base — only there: the path is
 //! appended to the base and the result must have the base's origin, and redirects are
-//! passed back to the tool, not followed. On `401` from the API it refreshes the token once
-//! (`invalidate_and_refresh`) and retries.
+//! passed back to the tool, not followed.
+//!
+//! Calls go out through the profile's [`cctoken::pool::TokenPool`] (SPEC §13): paced to
+//! its `api_rate_limit` over its `pool_size` tokens, refused locally with `429`,
+//! `Retry-After` (the earliest free slot) and `{"error":"rate_limited","source":"cctoken"}`
+//! when no token has room within 2 s. A `401` re-mints that token and retries once; an
+//! upstream `429` cools its token and retries once on another, unless its `Retry-After` is
+//! over 180 s (passed back to the tool).
 //!
 //! Request bodies are buffered (up to [`MAX_BODY`]) so the retry can resend them; the
 //! proxy is meant for API calls, not for streaming uploads. Response bodies are streamed
@@ -22,11 +28,13 @@ use std::time::Duration;
 
 use axum::body::{to_bytes, Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use axum::Router;
 use cctoken::agent::wire::ErrorResponse;
 use cctoken::clock::SharedClock;
+use cctoken::pool::PoolError;
+use cctoken::token::Token;
 use hyper::body::{Frame, SizeHint};
 use url::Url;
 
@@ -158,56 +166,57 @@ async fn forward(State(t): State<Target>, req: Request) -> Response {
         }
     };
     let headers = forwarded_headers(&parts.headers);
-    let mut token = match t.profile.token(&t.clock).await {
-        Ok(tok) => tok,
-        Err(e) => {
-            return error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &ErrorResponse::from_error(&e),
-            )
-        }
-    };
-    let mut refreshed = false;
-    loop {
-        let sent = t
-            .http
+    let send = |token: &Token| {
+        t.http
             .request(parts.method.clone(), url.clone())
             .headers(headers.clone())
             .bearer_auth(token.access_token.expose_secret())
             .body(body.clone())
             .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                return bad_gateway(format!(
-                    "{} {}: {}",
-                    parts.method,
-                    url.origin().ascii_serialization(),
-                    cctoken::error::excerpt(&e.to_string(), 200)
-                ))
-            }
-        };
-        if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed {
-            refreshed = true;
-            tracing::info!(profile = %t.profile.name, "the API answered 401; refreshing the token once");
-            match t
-                .profile
-                .source
-                .invalidate_and_refresh(&token.access_token)
-                .await
-            {
-                Ok(fresh) => {
-                    token = fresh;
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(profile = %t.profile.name, "refresh after 401 failed: {e}");
+    };
+    let sent = match t.profile.pool.send(send).await {
+        Ok(sent) => sent,
+        Err(refused @ PoolError::Refused { .. }) => return refusal(&refused),
+        Err(PoolError::Token(e)) => {
+            // No token of the pool: the last one obtained still serves while it lasts.
+            match t.profile.token(&t.clock).await {
+                Ok(token) => send(&token).await,
+                Err(_) => {
+                    return error_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &ErrorResponse::from_error(&e),
+                    )
                 }
             }
         }
-        return relay(resp, &parts.method, t.max_body);
+    };
+    match sent {
+        Ok(resp) => relay(resp, &parts.method, t.max_body),
+        Err(e) => bad_gateway(format!(
+            "{} {}: {}",
+            parts.method,
+            url.origin().ascii_serialization(),
+            cctoken::error::excerpt(&e.to_string(), 200)
+        )),
     }
+}
+
+/// A call refused locally (SPEC §13): 429 with `Retry-After` set to the earliest free slot,
+/// so the API never sees it.
+fn refusal(refused: &PoolError) -> Response {
+    let secs = refused.retry_after_secs().unwrap_or(1);
+    let body = serde_json::json!({
+        "error": "rate_limited",
+        "source": "cctoken",
+        "message": refused.to_string(),
+        "retry_after": secs,
+    });
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// The API's answer, its body streamed through [`Capped`]; a 502 at once when it

@@ -20,6 +20,8 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use cctoken::clock::SharedClock;
 use cctoken::error::Error;
+use cctoken::jitter;
+use cctoken::pool::{Pacing, TokenPool};
 use cctoken::source::{BoxFuture, Fetch, Held, TokenSource};
 use cctoken::token::Token;
 use url::Url;
@@ -89,8 +91,11 @@ impl Fetch for Counted {
 pub struct Profile {
     /// The profile's name.
     pub name: Arc<str>,
-    /// Its token source (over the on-disk cache in the CLI).
+    /// Its token source (over the on-disk cache in the CLI): slot 0 of its pool, the token
+    /// `GET /v1/token/{profile}` serves.
     pub source: TokenSource,
+    /// Its tokens for the proxy, paced (SPEC §13): one unless `pool_size` says more.
+    pub pool: TokenPool,
     /// Its counters.
     pub counters: Arc<Counters>,
     /// The API base, when known without a token (sent to clients as `api_base`).
@@ -139,21 +144,42 @@ impl Registry {
         fetcher: Arc<dyn Fetch>,
         api_base: Option<Url>,
     ) -> &Profile {
+        self.add_pool(name, vec![fetcher], Pacing::new(None), api_base)
+            .expect("one slot is a valid pool")
+    }
+
+    /// Serve `name` with a pool of one slot per fetcher (slot `i` fetching through
+    /// `fetchers[i]`, under its own cache key), its proxy paced by `pacing`. 1 to
+    /// [`cctoken::pool::PoolSize::MAX`] fetchers.
+    pub fn add_pool(
+        &mut self,
+        name: &str,
+        fetchers: Vec<Arc<dyn Fetch>>,
+        pacing: Pacing,
+        api_base: Option<Url>,
+    ) -> Result<&Profile, Error> {
         let counters = Arc::new(Counters::default());
-        let counted = Counted {
-            inner: fetcher,
-            counters: counters.clone(),
-        };
+        let counted = fetchers
+            .into_iter()
+            .map(|inner| {
+                Arc::new(Counted {
+                    inner,
+                    counters: counters.clone(),
+                }) as Arc<dyn Fetch>
+            })
+            .collect();
+        let pool = TokenPool::new(counted, pacing, self.clock.clone(), jitter::system())?;
         let name: Arc<str> = Arc::from(name);
         self.broken.remove(&*name);
         let profile = Profile {
             name: name.clone(),
-            source: TokenSource::new(counted, self.clock.clone()),
+            source: pool.slot(0).clone(),
+            pool,
             counters,
             api_base,
         };
         self.profiles.insert(name.clone(), profile);
-        &self.profiles[&name]
+        Ok(&self.profiles[&name])
     }
 
     /// Record a profile that could not be configured; requests for it get `error`.

@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 use cctoken::auth::AuthMethod;
 use cctoken::config::{
-    env, resolve, CacheSettings, ConfigFile, ProcessEnv, ProfileKeys, ProfileSettings,
-    ResolveOptions, ResolvedProfile,
+    env, resolve, CacheSettings, ConfigFile, PoolSettings, ProcessEnv, ProfileKeys,
+    ProfileSettings, ResolveOptions, ResolvedProfile,
 };
+use cctoken::pool::{ApiRateLimit, PoolSize};
 use cctoken::provider::genesys::{lookup_region, Region};
 use cctoken::provider::{parse_url, ProviderKind};
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
@@ -322,6 +323,40 @@ impl ProfileOpts {
             },
         )
     }
+}
+
+/// The token pool of `api` and the agent's proxy (SPEC §13), over the profile's
+/// `pool_size` and `api_rate_limit`.
+#[derive(clap::Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Token pool and pacing")]
+pub struct PoolOpts {
+    /// Tokens to hold and spread calls over, 1–20 [default: the profile's pool_size, else
+    /// 1]. Each token has its own per-token API budget.
+    #[arg(long, value_name = "K", value_parser = parse_from_str::<PoolSize>)]
+    pub pool_size: Option<PoolSize>,
+
+    /// Calls the API allows per token per rolling window, N/DUR, e.g. 300/60s; cctoken
+    /// keeps each token at 90 % of it [default: the profile's api_rate_limit, else genesys
+    /// 300/60s, other providers unpaced].
+    #[arg(long, value_name = "N/DUR", value_parser = parse_from_str::<ApiRateLimit>)]
+    pub api_rate_limit: Option<ApiRateLimit>,
+}
+
+impl PoolOpts {
+    /// The flags as settings to put over a profile's.
+    pub fn settings(&self) -> PoolSettings {
+        PoolSettings {
+            size: self.pool_size,
+            api_rate_limit: self.api_rate_limit,
+        }
+    }
+}
+
+fn parse_from_str<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr<Err = cctoken::Error>,
+{
+    s.parse().map_err(|e: cctoken::Error| e.message)
 }
 
 const CLIENT_ALTERNATIVES: &str = "  --client-secret-env VAR     name an environment variable that holds it

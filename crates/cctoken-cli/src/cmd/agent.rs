@@ -74,6 +74,9 @@ pub struct AgentArgs {
     /// Do not share tokens through the on-disk cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Pool size and pacing of every served profile's proxy, over its profile keys.
+    #[command(flatten)]
+    pub pool: crate::opts::PoolOpts,
 }
 
 fn parse_proxy(s: &str) -> Result<(String, SocketAddr), String> {
@@ -138,8 +141,10 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
         .build();
     let mut registry = Registry::new(stack.clock().clone());
     let mut clients = HashMap::new();
+    let mut pool_settings = HashMap::new();
     for name in &names {
         let resolved = file.profile(name).and_then(|settings| {
+            pool_settings.insert(name.clone(), settings.pool);
             resolve(
                 &settings,
                 &ProcessEnv,
@@ -157,12 +162,19 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
                 continue;
             }
         };
+        let (size, pacing) = pool_settings
+            .get(name)
+            .copied()
+            .unwrap_or_default()
+            .overlay(args.pool.settings())
+            .resolve(resolved.config.kind());
         let direct = stack.direct(resolved.config);
         let api_base = direct.client.resolve_offline().and_then(|r| r.api_base);
         if args.proxies.iter().any(|(n, _)| n == name) {
             clients.insert(name.clone(), direct.client.clone());
         }
-        registry.add_arc(name, direct.fetcher(), api_base);
+        let fetchers = (0..size.get()).map(|i| direct.slot_fetcher(i)).collect();
+        registry.add_pool(name, fetchers, pacing, api_base)?;
     }
     if registry.is_empty() {
         anyhow::bail!(Error::config(

@@ -1,14 +1,18 @@
 //! `cctoken api`: one authenticated request to the profile's API base (like `gh api`).
 //!
-//! The token comes from the cache-backed [`TokenSource`](cctoken::source::TokenSource); a
-//! 401 gets one refresh and one retry, a 429 waits for `Retry-After`, `--paginate` follows
-//! Genesys-style paging. The token is only ever sent to the API base's own origin.
+//! Tokens come from the profile's paced [`TokenPool`] (SPEC §13) over the cache: every
+//! request — each page of `--paginate` too — waits for room in a token's window (up to
+//! 2 s, else exit 4 without sending), a 401 re-mints that token and retries once, a 429
+//! cools its token and retries once on another (a `Retry-After` over 180 s is passed
+//! back). `--paginate` follows Genesys-style paging. The token is only ever sent to the
+//! API base's own origin.
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::error::Error;
+use cctoken::pool::{PoolError, TokenPool};
 use url::Url;
 
 use super::session::Tokens;
@@ -46,12 +50,12 @@ pub struct ApiArgs {
     /// Do not read or write the token cache.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub pool: crate::opts::PoolOpts,
     /// Path (e.g. /api/v2/users/me) or URL on the API base's host.
     pub path: String,
 }
 
-/// Longest wait for a 429's Retry-After.
-const MAX_WAIT: Duration = Duration::from_secs(60);
 /// Upper bound on pages followed by --paginate.
 const MAX_PAGES: usize = 10_000;
 
@@ -64,8 +68,8 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
     let body = read_body(args.data.as_deref())?;
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let source = tokens.source();
-        let token = match source.token().await {
+        let pool = tokens.pool(args.pool.settings());
+        let token = match pool.slot(0).token().await {
             Ok(t) => t,
             Err(e) => return Ok(super::get::fail(&e, false)),
         };
@@ -83,7 +87,7 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
             cctoken::client::http::with_proxies(http, &cctoken::config::ProcessEnv).build()?;
         let call = Call {
             http,
-            source,
+            pool,
             agent: tokens.rejection_reporter(),
             method,
             headers,
@@ -92,7 +96,10 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
         if args.paginate {
             paginate(&call, &base, url).await
         } else {
-            let (status, bytes) = call.send(url).await?;
+            let (status, bytes) = match call.send(url).await? {
+                Ok(answer) => answer,
+                Err(e) => return Ok(refused(e)),
+            };
             print_body(&bytes)?;
             Ok(if status >= 400 {
                 report_status(status)
@@ -105,7 +112,7 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
 
 struct Call {
     http: reqwest::Client,
-    source: cctoken::source::TokenSource,
+    pool: TokenPool,
     /// With `CCTOKEN_AGENT`: tells the agent which token the API rejected.
     agent: Option<cctoken::agent::client::AgentFetch>,
     method: reqwest::Method,
@@ -114,69 +121,72 @@ struct Call {
 }
 
 impl Call {
-    /// Send with the bearer token; refresh once on 401, wait on 429 (bounded).
-    async fn send(&self, url: Url) -> anyhow::Result<(u16, Vec<u8>)> {
-        let mut token = self.source.token().await?;
+    /// Send with a paced token of the pool: a 401 re-mints that token once, a 429 moves
+    /// the call once to another token (SPEC §13). `Ok(None)`: refused locally, after waiting
+    /// up to `max_wait` (exit 4).
+    async fn send(&self, url: Url) -> anyhow::Result<Result<(u16, Vec<u8>), PoolError>> {
+        let has_ct = self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         // Every token sent; an API that echoes the request gets none of them shown.
-        let mut scrub = cctoken::scrub::Scrubber::new().with_token(&token.access_token);
-        let mut refreshed = false;
-        let mut waits = 0;
-        loop {
-            let mut req = self
-                .http
-                .request(self.method.clone(), url.clone())
-                .bearer_auth(token.access_token.expose_secret());
-            let has_ct = self
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
-            for (k, v) in &self.headers {
-                req = req.header(k, v);
-            }
-            if let Some(b) = &self.body {
-                if !has_ct {
-                    req = req.header("Content-Type", "application/json");
+        let sent_tokens = std::sync::Mutex::new(Vec::new());
+        let sent = self
+            .pool
+            .send(|token| {
+                if let Ok(mut v) = sent_tokens.lock() {
+                    v.push(token.access_token.clone());
                 }
-                req = req.body(b.clone());
-            }
-            let resp = req
-                .send()
-                .await
-                .with_context(|| format!("{} {url}", self.method))?;
-            let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let bytes = resp.bytes().await?.to_vec();
-            if status == 401 && !refreshed {
-                tracing::info!("API answered 401; refreshing the token once");
-                if let Some(agent) = &self.agent {
-                    agent.reject(&token.access_token);
+                let mut req = self
+                    .http
+                    .request(self.method.clone(), url.clone())
+                    .bearer_auth(token.access_token.expose_secret());
+                for (k, v) in &self.headers {
+                    req = req.header(k, v);
                 }
-                token = self
-                    .source
-                    .invalidate_and_refresh(&token.access_token)
-                    .await?;
-                scrub = scrub.with_token(&token.access_token);
-                refreshed = true;
-                continue;
-            }
-            if status == 429 && waits < 3 {
-                let wait = Duration::from_secs(retry_after.unwrap_or(1)).min(MAX_WAIT);
-                eprintln!("rate limited (429); waiting {} s", wait.as_secs());
-                tokio::time::sleep(wait).await;
-                waits += 1;
-                continue;
-            }
-            let bytes = match String::from_utf8(bytes) {
-                Ok(text) => scrub.scrub_known(&text).into_bytes(),
-                Err(binary) => binary.into_bytes(),
-            };
-            return Ok((status, bytes));
+                if let Some(b) = &self.body {
+                    if !has_ct {
+                        req = req.header("Content-Type", "application/json");
+                    }
+                    req = req.body(b.clone());
+                }
+                let agent = self.agent.clone();
+                let rejected = token.access_token.clone();
+                async move {
+                    let resp = req.send().await;
+                    if let (Some(agent), Ok(r)) = (&agent, &resp) {
+                        if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+                            // The agent replaces its token too when the pool asks for a new one.
+                            agent.reject(&rejected);
+                        }
+                    }
+                    resp
+                }
+            })
+            .await;
+        let resp = match sent {
+            Ok(r) => r.with_context(|| format!("{} {url}", self.method))?,
+            Err(refused @ PoolError::Refused { .. }) => return Ok(Err(refused)),
+            Err(PoolError::Token(e)) => return Err(e.into()),
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?.to_vec();
+        let mut scrub = cctoken::scrub::Scrubber::new();
+        for t in sent_tokens.lock().map(|v| v.clone()).unwrap_or_default() {
+            scrub = scrub.with_token(&t);
         }
+        let bytes = match String::from_utf8(bytes) {
+            Ok(text) => scrub.scrub_known(&text).into_bytes(),
+            Err(binary) => binary.into_bytes(),
+        };
+        Ok(Ok((status, bytes)))
     }
+}
+
+/// A call refused locally: every token of the pool is at its limit for longer than
+/// `max_wait` (exit 4, like any rate limit).
+fn refused(e: PoolError) -> i32 {
+    super::get::fail(&e.into_error(), false)
 }
 
 async fn paginate(call: &Call, base: &Url, first: Url) -> anyhow::Result<i32> {
@@ -188,7 +198,10 @@ async fn paginate(call: &Call, base: &Url, first: Url) -> anyhow::Result<i32> {
         if pages > MAX_PAGES {
             anyhow::bail!("more than {MAX_PAGES} pages; stopping");
         }
-        let (status, bytes) = call.send(url.clone()).await?;
+        let (status, bytes) = match call.send(url.clone()).await? {
+            Ok(answer) => answer,
+            Err(e) => return Ok(refused(e)),
+        };
         if status >= 400 {
             print_body(&bytes)?;
             return Ok(report_status(status));

@@ -66,7 +66,9 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
             return via_agent(&args, &agent, &name, format);
         }
     }
-    let Session { resolved, direct } = Session::open(&args.profile, args.no_cache, globals)?;
+    let Session {
+        resolved, direct, ..
+    } = Session::open(&args.profile, args.no_cache, globals)?;
     let Direct { client, cached, .. } = direct;
     if args.dry_run {
         return dry_run(&client, format == Format::Json);

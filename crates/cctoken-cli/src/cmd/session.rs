@@ -6,11 +6,15 @@
 use cctoken::agent::client::{AgentClient, AgentFetch, CCTOKEN_AGENT};
 use cctoken::clock;
 use cctoken::config::resolve::infer_provider;
-use cctoken::config::{EnvLookup, ProcessEnv, ProfileSettings, ResolvedProfile};
+use std::sync::Arc;
+
+use cctoken::config::{EnvLookup, PoolSettings, ProcessEnv, ProfileSettings, ResolvedProfile};
 use cctoken::error::Error;
+use cctoken::jitter;
+use cctoken::pool::TokenPool;
 use cctoken::provider::genesys::Region;
 use cctoken::provider::{ProviderConfig, ProviderKind};
-use cctoken::source::TokenSource;
+use cctoken::source::{Fetch, TokenSource};
 use cctoken::stack::{CacheMode, Direct, Stack, StackBuilder};
 use cctoken::token::Token;
 
@@ -23,6 +27,8 @@ pub struct Session {
     pub resolved: ResolvedProfile,
     /// The client and the caches in front of it.
     pub direct: Direct,
+    /// The profile's `pool_size` and `api_rate_limit`.
+    pub pool: PoolSettings,
 }
 
 impl Session {
@@ -46,7 +52,11 @@ impl Session {
             .cache_settings(cache)
             .build()
             .direct(resolved.config.clone());
-        Ok(Self { resolved, direct })
+        Ok(Self {
+            resolved,
+            direct,
+            pool: settings.pool,
+        })
     }
 }
 
@@ -162,6 +172,28 @@ impl Tokens {
         match self {
             Self::Direct(s) => s.direct.source(),
             Self::Agent { source, .. } => source.clone(),
+        }
+    }
+
+    /// The paced pool of `api` (SPEC §13): the profile's `pool_size` and `api_rate_limit`
+    /// with `flags` on top. From an agent, one token (the agent's), paced to the limit.
+    pub fn pool(&self, flags: PoolSettings) -> TokenPool {
+        match self {
+            Self::Direct(s) => {
+                let (size, pacing) = s.pool.overlay(flags).resolve(s.resolved.config.kind());
+                s.direct.pool(size, pacing)
+            }
+            Self::Agent { fetch, kind, .. } => {
+                let (size, pacing) = flags.resolve(*kind);
+                if size.get() > 1 {
+                    tracing::warn!(
+                        "--pool-size ignored: the agent serves one token per profile (give                          its proxy a pool instead)"
+                    );
+                }
+                let fetchers: Vec<Arc<dyn Fetch>> = vec![Arc::new(fetch.clone())];
+                TokenPool::new(fetchers, pacing, clock::system(), jitter::system())
+                    .expect("one slot is a valid pool")
+            }
         }
     }
 
