@@ -7,9 +7,10 @@
 //! tokens are ever requested together, whatever their refresh instants. When the token
 //! endpoint answers with its rate limit (Genesys: 400 `invalid_request` "rate limit
 //! exceeded"; elsewhere a 429), the gate closes for a full-jitter backoff (1 s doubling to
-//! 30 s, at least the server's `Retry-After`), and fetches in that time fail at once with a
-//! transient rate-limit error: a refresh ahead is retried later by its source while the
-//! token it replaces still serves, and the pool keeps serving from the tokens it holds.
+//! 30 s, at least the server's `Retry-After`). In that time a refresh ahead fails at once
+//! with a transient rate-limit error and is retried later by its source while the token it
+//! replaces still serves, and the pool does not fill its empty slots: it keeps serving from
+//! the tokens it holds. Only a caller with no usable token at all is let through.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -110,7 +111,11 @@ impl Fetch for Gated {
     fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
         Box::pin(async move {
             let _one = self.gate.flight.lock().await;
-            if let Some(until) = self.gate.closed_until() {
+            // A refresh ahead waits the backoff out: the token it replaces still serves.
+            // A caller with nothing usable is let through (the cache in front of the
+            // server remembers the rate limit for it); the pool's fill checks the gate.
+            let closed = held.usable_until.and(self.gate.closed_until());
+            if let Some(until) = closed {
                 let wait = until
                     .duration_since(self.gate.clock.now())
                     .unwrap_or_default();

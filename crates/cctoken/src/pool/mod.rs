@@ -384,6 +384,9 @@ impl TokenPool {
             if slot.peek().is_some() {
                 continue;
             }
+            if let Some(until) = self.inner.gate.closed_until() {
+                return Some(until);
+            }
             let pause = self
                 .inner
                 .jitter

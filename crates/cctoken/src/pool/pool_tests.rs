@@ -374,3 +374,56 @@ fn a_pool_has_one_to_twenty_slots() {
     let e = TokenPool::new(Vec::new(), Pacing::new(None), clock, j).unwrap_err();
     assert!(e.message.contains("1 to 20"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn while_backing_off_a_refresh_ahead_waits_and_a_caller_with_nothing_is_let_through() {
+    let clock = ManualClock::warping(UNIX_EPOCH + Duration::from_secs(START));
+    let server = Arc::new(Server::default());
+    *server.clock.lock().unwrap() = Some(clock.clone());
+    server.limited.lock().unwrap().push(0);
+    let gate = Arc::new(Gate::new(
+        Arc::new(clock.clone()),
+        Arc::new(FixedJitter(0.0)),
+    ));
+    let gated = Gated::new(
+        Arc::new(Minter {
+            slot: 0,
+            server: server.clone(),
+        }),
+        gate.clone(),
+    );
+    let e = gated.fetch(Held::stale(None)).await.unwrap_err();
+    assert_eq!(e.status, Some(400), "the server's answer");
+    let until = gate.closed_until().expect("closed");
+    assert_eq!(
+        until,
+        clock.now() + Duration::from_secs(3),
+        "Retry-After beats the jitter"
+    );
+    server.limited.lock().unwrap().clear();
+    let held = Minter {
+        slot: 9,
+        server: server.clone(),
+    }
+    .fetch(Held::stale(None))
+    .await
+    .unwrap();
+    let minted = server.mints.lock().unwrap().len();
+    let e = gated
+        .fetch(Held::usable(&held, clock.now() + LIFETIME))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.status),
+        (ErrorKind::RateLimited, None),
+        "refused here"
+    );
+    assert!(e.retry_after.unwrap() <= Duration::from_secs(3));
+    assert_eq!(
+        server.mints.lock().unwrap().len(),
+        minted,
+        "the server was not asked"
+    );
+    assert!(gated.fetch(Held::stale(Some(&held))).await.is_ok());
+    assert_eq!(gate.closed_until(), None, "a success opens the gate");
+}
