@@ -210,6 +210,10 @@ fn refusal(refused: &PoolError) -> Response {
         "source": "cctoken",
         "message": refused.to_string(),
         "retry_after": secs,
+        "retry_after_ms": match refused {
+            PoolError::Refused { retry_after } => retry_after.as_millis() as u64,
+            PoolError::Token(_) => secs * 1000,
+        },
     });
     let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
     r.headers_mut()
