@@ -100,7 +100,8 @@ impl FromStr for ApiRateLimit {
             .map_err(|_| bad(format!("{:?} is not a whole number of calls", n.trim())))?;
         let window = humantime::parse_duration(dur.trim())
             .map_err(|e| bad(format!("{:?} is not a duration: {e}", dur.trim())))?;
-        Self::new(calls, window).map_err(|e| bad(e.message))
+        Self::new(calls, window)
+            .map_err(|e| Error::config(format!("api_rate_limit {s:?}: {}", e.message)))
     }
 }
 
@@ -210,7 +211,7 @@ mod tests {
         ] {
             let e = text.parse::<ApiRateLimit>().unwrap_err();
             assert!(e.message.contains(needle), "{text}: {}", e.message);
-            assert!(e.message.contains("e.g. 300/60s"), "{text}: {}", e.message);
+            assert_eq!(e.message.matches("e.g. 300/60s").count(), 1, "{text}: {}", e.message);
         }
         assert_eq!("4".parse::<PoolSize>().unwrap().get(), 4);
         assert_eq!(PoolSize::default().get(), 1);
