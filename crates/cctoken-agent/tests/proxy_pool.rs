@@ -100,7 +100,10 @@ async fn the_proxy_paces_a_pool_and_refuses_the_excess_itself() {
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert_eq!(v["retry_after"], retry);
     let exact = v["retry_after_ms"].as_u64().unwrap();
-    assert!(exact <= retry * 1000 && exact + 1000 > retry * 1000, "{exact} ms, header {retry} s");
+    assert!(
+        exact <= retry * 1000 && exact + 1000 > retry * 1000,
+        "{exact} ms, header {retry} s"
+    );
     assert!((3..=10).contains(&retry), "{retry}");
     assert_eq!(stats(&emu).await["api_requests_total"], 18);
     let m = render_metrics(&registry, Instant::now());

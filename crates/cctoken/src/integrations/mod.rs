@@ -9,6 +9,10 @@
 //!   client and, when the request body can be cloned, refreshes the token once and retries
 //!   after a `401`.
 //!
+//! Each also has a pooled form over a [`TokenPool`](crate::pool::TokenPool) (SPEC §13):
+//! [`tower::PoolLayer`] and [`reqwest_middleware::PoolMiddleware`] pace every request to
+//! the pool's per-token limit over its K tokens and refuse the excess locally.
+//!
 //! Both get their tokens from a shared `TokenSource`, so a whole service sends one token
 //! request per lifetime however many requests it makes, refreshes ahead of expiry in the
 //! background, and never blocks a request on a fresh token. Neither prints or logs a

@@ -12,6 +12,9 @@
 //! # }
 //! ```
 //!
+//! [`PoolMiddleware`] does the same over a [`TokenPool`]: paced calls spread over K
+//! tokens, refused locally over the limit, a `429` moved once to another token.
+//!
 //! The retry needs a second copy of the request, so it happens only when the body can be
 //! cloned (no streams); otherwise the `401` is returned as is. With
 //! [`BearerMiddleware::only_origin`] the token is attached only to requests for that
@@ -23,6 +26,7 @@ use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next, Result};
 use url::Url;
 
+use crate::pool::TokenPool;
 use crate::source::TokenSource;
 
 /// Middleware that authenticates requests with tokens from a [`TokenSource`].
@@ -92,5 +96,118 @@ impl Middleware for BearerMiddleware {
             .map_err(reqwest_middleware::Error::middleware)?;
         authorize(&mut retry, &fresh.access_token)?;
         next.run(retry, extensions).await
+    }
+}
+
+/// Middleware that sends every request through a [`TokenPool`] (SPEC §13): paced to the
+/// pool's per-token limit, refused locally when no token has room within `max_wait` (the
+/// error is a [`crate::pool::PoolError::Refused`] carrying the exact wait), a `401` re-minting that one
+/// token and a `429` moving the request once to another token — when the body can be
+/// cloned; a request with a streamed body is paced and sent once, and a `429` or `401` to
+/// it only cools or re-mints its token for the next request.
+///
+/// ```no_run
+/// # fn demo(pool: cctoken::pool::TokenPool) {
+/// use cctoken::integrations::reqwest_middleware::PoolMiddleware;
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(PoolMiddleware::new(pool))
+///     .build();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolMiddleware {
+    pool: TokenPool,
+    origin: Option<url::Origin>,
+}
+
+impl PoolMiddleware {
+    /// Send every request through `pool`.
+    pub fn new(pool: TokenPool) -> Self {
+        Self { pool, origin: None }
+    }
+
+    /// Attach tokens only to requests for `base`'s origin; others pass through untouched.
+    pub fn only_origin(mut self, base: &Url) -> Self {
+        self.origin = Some(base.origin());
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl Middleware for PoolMiddleware {
+    async fn handle(
+        &self,
+        req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        if !self
+            .origin
+            .as_ref()
+            .is_none_or(|o| *o == req.url().origin())
+        {
+            return next.run(req, extensions).await;
+        }
+        let Some(template) = req.try_clone() else {
+            return self.once(req, extensions, next).await;
+        };
+        let mut first = Some(req);
+        let ext = extensions.clone();
+        let sent = self
+            .pool
+            .send(|token| {
+                let req = first.take().or_else(|| template.try_clone());
+                let next = next.clone();
+                let mut ext = ext.clone();
+                let token = token.access_token.clone();
+                async move {
+                    // Cloned once already: a clone of the template cannot fail.
+                    let mut req = req.ok_or_else(|| {
+                        reqwest_middleware::Error::middleware(crate::Error::transport(
+                            "the request could not be copied for its retry",
+                        ))
+                    })?;
+                    authorize(&mut req, &token)?;
+                    next.run(req, &mut ext).await
+                }
+            })
+            .await;
+        sent.map_err(reqwest_middleware::Error::middleware)?
+    }
+}
+
+impl PoolMiddleware {
+    /// A request that cannot be sent twice: one paced attempt; its 401 or 429 only informs
+    /// the pool.
+    async fn once(
+        &self,
+        mut req: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        let lease = self
+            .pool
+            .acquire()
+            .await
+            .map_err(reqwest_middleware::Error::middleware)?;
+        authorize(&mut req, &lease.token.access_token)?;
+        let resp = next.run(req, extensions).await?;
+        match resp.status() {
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| crate::token::retry_after(v, self.pool.clock().now()));
+                self.pool.throttled(&lease, wait);
+            }
+            StatusCode::UNAUTHORIZED => {
+                if let Err(e) = self.pool.rejected(&lease).await {
+                    tracing::warn!("re-minting after 401 failed: {e}");
+                }
+            }
+            _ => {}
+        }
+        Ok(resp)
     }
 }

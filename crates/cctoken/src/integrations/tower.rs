@@ -20,6 +20,9 @@
 //! waits for a token request (shared with every other caller). A token failure becomes the
 //! service's error ([`BoxError`]), which tonic reports as a `Status`.
 //!
+//! [`PoolLayer`] does the same over a [`TokenPool`]: each request is paced to the pool's
+//! per-token limit and goes out on the least-used token (SPEC §13).
+//!
 //! It does not retry on `401`/`UNAUTHENTICATED`: a streamed request body cannot be replayed.
 //! A service that sees one can call [`TokenSource::invalidate_and_refresh`].
 
@@ -30,6 +33,7 @@ use std::task::{Context, Poll};
 use http::header::AUTHORIZATION;
 use tower::{Layer, Service};
 
+use crate::pool::TokenPool;
 use crate::source::TokenSource;
 
 /// The error type of [`BearerService`]: the inner service's error or the token error.
@@ -104,6 +108,88 @@ where
             let value = super::bearer_value(&token)?;
             req.headers_mut().insert(AUTHORIZATION, value);
             inner.call(req).await.map_err(Into::into)
+        })
+    }
+}
+
+/// A layer that sends every request through a [`TokenPool`] (SPEC §13): each request waits
+/// for room in a token's window (up to the pool's `max_wait`, else it fails with
+/// [`crate::pool::PoolError::Refused`], carrying the exact wait, and is never sent) and goes
+/// out with that token. A streamed body cannot be replayed, so nothing is retried here: a
+/// `429` cools its token (a second token's within one window cools the profile) and a `401`
+/// re-mints it, for the requests that follow.
+#[derive(Debug, Clone)]
+pub struct PoolLayer {
+    pool: TokenPool,
+}
+
+impl PoolLayer {
+    /// A layer over a shared pool.
+    pub fn new(pool: TokenPool) -> Self {
+        Self { pool }
+    }
+}
+
+impl<S> Layer<S> for PoolLayer {
+    type Service = PoolService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PoolService {
+            inner,
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+/// The service produced by [`PoolLayer`].
+#[derive(Debug, Clone)]
+pub struct PoolService<S> {
+    inner: S,
+    pool: TokenPool,
+}
+
+impl<S, B, RB> Service<http::Request<B>> for PoolService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Send + 'static,
+    RB: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let lease = pool.acquire().await?;
+            let value = super::bearer_value(&lease.token.access_token)?;
+            req.headers_mut().insert(AUTHORIZATION, value);
+            let resp = inner.call(req).await.map_err(Into::into)?;
+            match resp.status() {
+                http::StatusCode::TOO_MANY_REQUESTS => {
+                    let wait = resp
+                        .headers()
+                        .get(http::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| crate::token::retry_after(v, pool.clock().now()));
+                    pool.throttled(&lease, wait);
+                }
+                http::StatusCode::UNAUTHORIZED => {
+                    if let Err(e) = pool.rejected(&lease).await {
+                        tracing::warn!("re-minting after 401 failed: {e}");
+                    }
+                }
+                _ => {}
+            }
+            Ok(resp)
         })
     }
 }

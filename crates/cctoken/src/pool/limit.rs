@@ -211,7 +211,12 @@ mod tests {
         ] {
             let e = text.parse::<ApiRateLimit>().unwrap_err();
             assert!(e.message.contains(needle), "{text}: {}", e.message);
-            assert_eq!(e.message.matches("e.g. 300/60s").count(), 1, "{text}: {}", e.message);
+            assert_eq!(
+                e.message.matches("e.g. 300/60s").count(),
+                1,
+                "{text}: {}",
+                e.message
+            );
         }
         assert_eq!("4".parse::<PoolSize>().unwrap().get(), 4);
         assert_eq!(PoolSize::default().get(), 1);
