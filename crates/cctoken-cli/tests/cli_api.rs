@@ -105,3 +105,78 @@ fn headers_and_body_are_checked() {
         .assert()
         .failure();
 }
+
+/// The emulator allows each token one API call per minute; the first run uses slot 0's
+/// token (cached), so a second run's call on it is answered 429 by the emulator.
+fn limited() -> (Emu, tempfile::TempDir) {
+    let mut config = cctoken_emulator::EmulatorConfig::new(Flavor::Genesys).with_demo();
+    config.api_rate_limit = Some("1/60s".parse().unwrap());
+    let emu = Emu::start(config);
+    let home = tempfile::tempdir().unwrap();
+    api(home.path(), &emu)
+        .arg("/api/v2/tokens/me")
+        .assert()
+        .success();
+    (emu, home)
+}
+
+#[test]
+fn an_upstream_429_on_the_only_token_cools_it_and_exits_4_without_a_second_try() {
+    let (emu, home) = limited();
+    let out = api(home.path(), &emu)
+        .arg("/api/v2/tokens/me")
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rate limited locally"), "{err}");
+    let stats = emu.get_json("/_emulator/stats");
+    assert_eq!(
+        stats["api_requests_total"], 2,
+        "the cooling token was not tried again"
+    );
+    assert_eq!(stats["api_rate_limited_total"], 1);
+}
+
+#[test]
+fn with_a_pool_of_two_the_429_is_retried_on_the_other_token() {
+    let (emu, home) = limited();
+    let out = api(home.path(), &emu)
+        .args(["--pool-size", "2", "/api/v2/tokens/me"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON body");
+    assert_eq!(v["OAuthClient"]["id"], "demo-client", "{v}");
+    let stats = emu.get_json("/_emulator/stats");
+    assert_eq!(
+        stats["api_rate_limited_total"], 1,
+        "one 429, then the other token"
+    );
+    assert_eq!(
+        stats["tokens_issued_total"], 2,
+        "slot 0 from the cache, slot 1 minted"
+    );
+}
+
+#[test]
+fn pool_flags_are_checked() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    for (flag, value, needle) in [
+        ("--pool-size", "0", "1 to 20"),
+        ("--pool-size", "21", "1 to 20"),
+        ("--api-rate-limit", "300", "e.g. 300/60s"),
+    ] {
+        let out = api(home.path(), &emu)
+            .args([flag, value, "/api/v2/tokens/me"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{flag} {value}: {err}");
+    }
+}

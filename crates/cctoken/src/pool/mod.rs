@@ -275,7 +275,21 @@ impl TokenPool {
             self.inner.slots[0].token().await?;
             ready[0] = true;
         }
-        let now_ms = unix_ms(now.max(self.inner.clock.now()));
+        let mut now_ms = unix_ms(now.max(self.inner.clock.now()));
+        // No room on the tokens held, but a slot still empty (the pool is filling, or
+        // backing off was over): mint it now rather than refuse the call.
+        let max_wait = u64::try_from(self.inner.max_wait.as_millis()).unwrap_or(u64::MAX);
+        let earliest = self.lock_pacer().earliest(now_ms, |i| ready[i]);
+        if earliest.is_none_or(|at| at.saturating_sub(now_ms) > max_wait)
+            && self.inner.gate.closed_until().is_none()
+        {
+            if let Some(i) = ready.iter().position(|r| !r) {
+                if self.inner.slots[i].token().await.is_ok() {
+                    ready[i] = true;
+                    now_ms = unix_ms(self.inner.clock.now()).max(now_ms);
+                }
+            }
+        }
         let plan = self.lock_pacer().plan(now_ms, |i| ready[i]);
         self.ensure_filling();
         match plan {

@@ -144,6 +144,16 @@ impl Pacer {
         at
     }
 
+    /// The earliest instant one of the tokens for which `ready` holds could take a call
+    /// planned at `now` (nothing is booked); `None` when none is ready.
+    pub fn earliest(&mut self, now: u64, ready: impl Fn(usize) -> bool) -> Option<u64> {
+        self.prune(now);
+        (0..self.slots.len())
+            .filter(|&i| ready(i))
+            .map(|i| self.start(i, now))
+            .min()
+    }
+
     /// Plan a call at `now` among the tokens for which `ready` holds.
     pub fn plan(&mut self, now: u64, ready: impl Fn(usize) -> bool) -> Plan {
         self.prune(now);

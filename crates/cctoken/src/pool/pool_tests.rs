@@ -427,3 +427,37 @@ async fn while_backing_off_a_refresh_ahead_waits_and_a_caller_with_nothing_is_le
     assert!(gated.fetch(Held::stale(Some(&held))).await.is_ok());
     assert_eq!(gate.closed_until(), None, "a success opens the gate");
 }
+
+#[tokio::test]
+async fn a_call_with_no_room_on_the_held_tokens_mints_an_empty_slot_instead_of_being_refused() {
+    // 2/10s: a budget of 1 per token. Slot 0 takes the first call; the second finds it
+    // full for 10 s, so slot 1 is minted for it at once instead of a refusal.
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
+    let server = Arc::new(Server::default());
+    *server.clock.lock().unwrap() = Some(ManualClock::warping(clock.now()));
+    let fetchers: Vec<Arc<dyn Fetch>> = (0..2)
+        .map(|slot| {
+            Arc::new(Minter {
+                slot,
+                server: server.clone(),
+            }) as Arc<dyn Fetch>
+        })
+        .collect();
+    let p = TokenPool::new(
+        fetchers,
+        Pacing::new(Some("2/10s".parse().unwrap())),
+        Arc::new(clock.clone()),
+        Arc::new(FixedJitter(0.5)),
+    )
+    .unwrap();
+    assert_eq!(p.acquire().await.unwrap().slot, 0);
+    // The background fill is still pausing (the clock does not move): slot 1 is empty.
+    assert!(p.slot(1).peek().is_none());
+    assert_eq!(p.acquire().await.unwrap().slot, 1);
+    assert_eq!(p.stats().refused, 0);
+    // Both full now: refused, with the exact wait.
+    match p.acquire().await.unwrap_err() {
+        PoolError::Refused { retry_after } => assert_eq!(retry_after, Duration::from_secs(10)),
+        other => panic!("{other:?}"),
+    }
+}
