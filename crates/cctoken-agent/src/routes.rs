@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::Router;
 
 use cctoken::agent::wire::{ErrorResponse, TokenResponse};
+use cctoken::pool::PoolStats;
 
 use crate::registry::Registry;
 
@@ -269,32 +270,31 @@ pub fn render_metrics(reg: &Registry, started: Instant) -> String {
     out
 }
 
+/// Values of one family for one pool, each for a slot or for the whole pool.
+type SlotRows = Vec<(Option<usize>, String)>;
+
 /// The pools' families (SPEC §13): per-token window use, local refusals, upstream 429s.
 fn pool_metrics(out: &mut String, profiles: &[&crate::registry::Profile]) {
-    let stats: Vec<(String, cctoken::pool::PoolStats)> = profiles
+    let stats: Vec<(String, PoolStats)> = profiles
         .iter()
         .map(|p| (label(&p.name), p.pool.stats()))
         .collect();
-    let mut family =
-        |name: &str,
-         kind: &str,
-         help: &str,
-         rows: &dyn Fn(&str, &cctoken::pool::PoolStats) -> Vec<(Option<usize>, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (p, st) in &stats {
-                for (slot, v) in rows(p, st) {
-                    let _ = match slot {
-                        Some(i) => writeln!(out, "{name}{{profile=\"{p}\",slot=\"{i}\"}} {v}"),
-                        None => writeln!(out, "{name}{{profile=\"{p}\"}} {v}"),
-                    };
-                }
+    let mut family = |name: &str, kind: &str, help: &str, rows: &dyn Fn(&PoolStats) -> SlotRows| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (p, st) in &stats {
+            for (slot, v) in rows(st) {
+                let _ = match slot {
+                    Some(i) => writeln!(out, "{name}{{profile=\"{p}\",slot=\"{i}\"}} {v}"),
+                    None => writeln!(out, "{name}{{profile=\"{p}\"}} {v}"),
+                };
             }
-        };
+        }
+    };
     family(
         "cctoken_agent_pool_tokens",
         "gauge",
         "Tokens of the profile's pool that hold a usable token.",
-        &|_, st| {
+        &|st| {
             vec![(
                 None,
                 st.slots.iter().filter(|s| s.has_token).count().to_string(),
@@ -305,13 +305,13 @@ fn pool_metrics(out: &mut String, profiles: &[&crate::registry::Profile]) {
         "cctoken_agent_pool_window_budget",
         "gauge",
         "Calls per token and window the pacer allows (90 % of api_rate_limit; absent without a limit).",
-        &|_, st| st.budget.map(|b| (None, b.to_string())).into_iter().collect(),
+        &|st| st.budget.map(|b| (None, b.to_string())).into_iter().collect(),
     );
     family(
         "cctoken_agent_pool_window_calls",
         "gauge",
         "Calls in the current window of each token of the pool, reservations included.",
-        &|_, st| {
+        &|st| {
             st.slots
                 .iter()
                 .enumerate()
@@ -323,19 +323,19 @@ fn pool_metrics(out: &mut String, profiles: &[&crate::registry::Profile]) {
         "cctoken_agent_pool_local_refusals_total",
         "counter",
         "Proxied calls refused locally (429 from cctoken): no token had room within 2 s.",
-        &|_, st| vec![(None, st.refused.to_string())],
+        &|st| vec![(None, st.refused.to_string())],
     );
     family(
         "cctoken_agent_pool_upstream_429_total",
         "counter",
         "429 answers from the API to the pool's tokens.",
-        &|_, st| vec![(None, st.throttled.to_string())],
+        &|st| vec![(None, st.throttled.to_string())],
     );
     family(
         "cctoken_agent_pool_waited_total",
         "counter",
         "Proxied calls that waited for a free slot before going out.",
-        &|_, st| vec![(None, st.waited.to_string())],
+        &|st| vec![(None, st.waited.to_string())],
     );
 }
 

@@ -77,7 +77,7 @@ impl ApiRateLimit {
 impl fmt::Display for ApiRateLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.window.as_millis();
-        if ms % 1000 == 0 {
+        if ms.is_multiple_of(1000) {
             write!(f, "{}/{}s", self.calls, ms / 1000)
         } else {
             write!(f, "{}/{ms}ms", self.calls)
