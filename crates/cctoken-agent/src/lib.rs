@@ -12,6 +12,8 @@
 //!   the background task per profile.
 //! - [`routes`]: [`app`] — `GET /v1/token/{profile}`, `/healthz`, `/metrics` (Prometheus
 //!   text).
+//! - [`health`]: each configured profile's state for `/healthz` (ok, stale, failing,
+//!   pending, broken), and 503 when one cannot serve.
 //! - [`guard`]: the agent key and the `Host` check that every TCP request passes.
 //! - [`proxy`]: a loopback port per profile that forwards to the profile's API base with
 //!   the token injected.
@@ -38,6 +40,7 @@
 //! ```
 
 pub mod guard;
+pub mod health;
 pub mod proxy;
 pub mod registry;
 pub mod routes;

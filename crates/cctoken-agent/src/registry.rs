@@ -7,6 +7,11 @@
 //! answering while the token server is down: as long as it has not expired, it is still a
 //! valid token, even when it is inside the source's safety margin.
 //!
+//! A profile's API base (sent to consumers as `api_base`, and the proxy's upstream) is
+//! either known from its configuration or — NICE CXone, whose tenant's API lives on a
+//! cluster named by the token's `tenantId` — looked up once with the first token
+//! ([`Profile::api_base`]).
+//!
 //! Profiles that could not be configured (a missing secret, say) are kept as
 //! [`Registry::add_broken`] entries, so a consumer asking for them gets the configuration
 //! error instead of a puzzling "unknown profile". The registry knows nothing about config
@@ -18,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use cctoken::client::Client;
 use cctoken::clock::SharedClock;
 use cctoken::error::Error;
 use cctoken::jitter;
@@ -100,6 +106,15 @@ pub struct Profile {
     pub counters: Arc<Counters>,
     /// The API base, when known without a token (sent to clients as `api_base`).
     pub api_base: Option<Url>,
+    /// How to find the API base with a token when it is not known without one.
+    lookup: Option<Arc<ApiBaseLookup>>,
+}
+
+/// A profile's API base found with a token (CXone's tenant configuration), once.
+#[derive(Debug)]
+struct ApiBaseLookup {
+    client: Client,
+    found: tokio::sync::OnceCell<Option<Url>>,
 }
 
 /// A profile that is configured but unusable, with the reason.
@@ -144,7 +159,7 @@ impl Registry {
         fetcher: Arc<dyn Fetch>,
         api_base: Option<Url>,
     ) -> &Profile {
-        self.add_pool(name, vec![fetcher], Pacing::new(None), api_base)
+        self.insert_pool(name, vec![fetcher], Pacing::new(None), api_base, None)
             .expect("one slot is a valid pool")
     }
 
@@ -157,6 +172,49 @@ impl Registry {
         fetchers: Vec<Arc<dyn Fetch>>,
         pacing: Pacing,
         api_base: Option<Url>,
+    ) -> Result<&Profile, Error> {
+        self.insert_pool(name, fetchers, pacing, api_base, None)
+    }
+
+    /// Serve `name` with tokens from `fetcher`; its API base is `client`'s, found with the
+    /// first token that needs it ([`Client::api_base`]: configured, derived from the
+    /// region, or CXone's tenant configuration).
+    pub fn add_with_lookup(
+        &mut self,
+        name: &str,
+        fetcher: Arc<dyn Fetch>,
+        client: Client,
+    ) -> &Profile {
+        self.add_pool_with_lookup(name, vec![fetcher], Pacing::new(None), client)
+            .expect("one slot is a valid pool")
+    }
+
+    /// [`Registry::add_pool`] whose API base is `client`'s, found as in
+    /// [`Registry::add_with_lookup`].
+    pub fn add_pool_with_lookup(
+        &mut self,
+        name: &str,
+        fetchers: Vec<Arc<dyn Fetch>>,
+        pacing: Pacing,
+        client: Client,
+    ) -> Result<&Profile, Error> {
+        let known = client.resolve_offline().and_then(|r| r.api_base);
+        let lookup = known.is_none().then(|| {
+            Arc::new(ApiBaseLookup {
+                client,
+                found: tokio::sync::OnceCell::new(),
+            })
+        });
+        self.insert_pool(name, fetchers, pacing, known, lookup)
+    }
+
+    fn insert_pool(
+        &mut self,
+        name: &str,
+        fetchers: Vec<Arc<dyn Fetch>>,
+        pacing: Pacing,
+        api_base: Option<Url>,
+        lookup: Option<Arc<ApiBaseLookup>>,
     ) -> Result<&Profile, Error> {
         let counters = Arc::new(Counters::default());
         let counted = fetchers
@@ -177,6 +235,7 @@ impl Registry {
             pool,
             counters,
             api_base,
+            lookup,
         };
         self.profiles.insert(name.clone(), profile);
         Ok(&self.profiles[&name])
@@ -228,6 +287,27 @@ impl Registry {
 }
 
 impl Profile {
+    /// The profile's API base: configured, or found once with `token` (CXone's tenant
+    /// configuration). A failed lookup is logged and tried again with the next token; it
+    /// never fails the token request it rides on.
+    pub async fn api_base(&self, token: &Token) -> Option<Url> {
+        if let Some(b) = &self.api_base {
+            return Some(b.clone());
+        }
+        let lookup = self.lookup.as_ref()?;
+        let found = lookup
+            .found
+            .get_or_try_init(|| lookup.client.api_base(token))
+            .await;
+        match found {
+            Ok(b) => b.clone(),
+            Err(e) => {
+                tracing::warn!(profile = %self.name, "could not find the API base: {e}");
+                None
+            }
+        }
+    }
+
     /// A token for a consumer: the source's (fresh, refreshed ahead), or — while the
     /// server fails — the last token obtained if it has not expired yet.
     pub async fn token(&self, clock: &SharedClock) -> Result<Token, Error> {
@@ -270,6 +350,10 @@ pub async fn keep_fresh(
         };
         let result = profile.source.token().await;
         drop(permit);
+        if let Ok(t) = &result {
+            // Found before the first consumer asks, so its answer carries it.
+            let _ = profile.api_base(t).await;
+        }
         let now = clock.now();
         let wake = match result {
             Ok(_) => {

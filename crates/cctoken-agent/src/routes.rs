@@ -1,4 +1,4 @@
-//! The agent's HTTP API: `GET /v1/token/{profile}`, `/healthz`, `/metrics`.
+//! The agent's HTTP API: `GET /v1/token/{profile}`, `/healthz[?profile=NAME]`, `/metrics`.
 //!
 //! [`app`] has no access control: it is what the Unix socket serves, where the socket's
 //! 0600 mode is the control. [`crate::guard`] puts the key and `Host` checks in front of it
@@ -19,6 +19,7 @@ use axum::Router;
 use cctoken::agent::wire::{ErrorResponse, TokenResponse};
 use cctoken::pool::PoolStats;
 
+use crate::health;
 use crate::registry::Registry;
 
 /// Shared state of the routes: the registry and when the agent started.
@@ -97,12 +98,13 @@ async fn token(
     }
     match profile.token(clock).await {
         Ok(t) => {
+            let api_base = profile.api_base(&t).await;
             let body = TokenResponse {
                 access_token: t.access_token.expose_secret().into(),
                 token_type: t.token_type.into(),
                 expires_in: t.remaining(clock.now()).as_secs(),
                 expires_at: humantime::format_rfc3339_seconds(t.expires_at()).to_string(),
-                api_base: profile.api_base.as_ref().map(|u| u.as_str().into()),
+                api_base: api_base.as_ref().map(|u| u.as_str().into()),
             };
             // Serialising a struct of strings and integers cannot fail.
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
@@ -171,21 +173,49 @@ fn unknown_profile(reg: &Registry, name: &str) -> ErrorResponse {
     e
 }
 
-async fn healthz(State(st): State<AgentState>) -> Response {
+/// `/healthz?profile=NAME`: one profile only.
+#[derive(serde::Deserialize)]
+struct HealthQuery {
+    profile: Option<String>,
+}
+
+/// Every configured profile's state (see [`crate::health`]); 503 when one cannot serve.
+async fn healthz(State(st): State<AgentState>, Query(q): Query<HealthQuery>) -> Response {
     let reg = st.registry();
-    let ready = reg
-        .profiles()
+    if let Some(name) = q.profile {
+        let Some(h) = health::one(reg, &name) else {
+            return error_response(StatusCode::NOT_FOUND, &unknown_profile(reg, &name));
+        };
+        let (status, code) = health::overall([&h.state]);
+        let body = serde_json::json!({ "status": status, "profile": name, "health": h });
+        return with_no_store((code, axum::Json(body)).into_response());
+    }
+    let all = health::all(reg);
+    let (status, code) = health::overall(all.iter().map(|(_, h)| &h.state));
+    let count = |s: health::State| all.iter().filter(|(_, h)| h.state == s).count();
+    let by_profile: serde_json::Map<String, serde_json::Value> = all
         .iter()
-        .filter(|p| p.source.peek().is_some())
-        .count();
+        .map(|(n, h)| (n.clone(), serde_json::to_value(h).unwrap_or_default()))
+        .collect();
     let body = serde_json::json!({
-        "status": "ok",
-        "profiles": reg.len(),
-        "ready": ready,
-        "broken": reg.broken_names().len(),
+        "status": status,
+        "profiles": all.len(),
+        "ok": count(health::State::Ok),
+        "stale": count(health::State::Stale),
+        "failing": count(health::State::Failing),
+        "pending": count(health::State::Pending),
+        "broken": count(health::State::Broken),
+        "ready": count(health::State::Ok),
+        "by_profile": by_profile,
         "uptime_seconds": st.inner.started.elapsed().as_secs(),
     });
-    axum::Json(body).into_response()
+    with_no_store((code, axum::Json(body)).into_response())
+}
+
+fn with_no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// Prometheus label value escaping (backslash, quote, newline).

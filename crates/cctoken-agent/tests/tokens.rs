@@ -308,9 +308,16 @@ async fn unknown_and_broken_profiles() {
     assert_eq!(common::metric(&m, SERVED, Some("alpha")), Some(1.0));
     assert_eq!(common::metric(&m, SERVED, Some("beta")), Some(0.0));
     assert!(!m.contains("gamma"), "broken profiles have no samples");
-    let h = agent.get("/healthz").await.json();
-    assert_eq!(h["profiles"], 2);
+    let r = agent.get("/healthz").await;
+    // A configured profile that cannot serve counts, and makes the agent unhealthy.
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    let h = r.json();
+    assert_eq!(h["profiles"], 3, "every configured profile: {h}");
     assert_eq!(h["broken"], 1);
     assert_eq!(h["ready"], 1);
+    assert_eq!(
+        h["by_profile"]["gamma"]["error"]["message"],
+        config_error.message.as_str()
+    );
     agent.stop().await;
 }

@@ -30,5 +30,15 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
         .map(code_for)
         .unwrap_or(1);
     eprintln!("error: {e:#}");
+    if e.chain()
+        .filter_map(|c| c.downcast_ref::<cctoken::Error>())
+        .any(|e| e.remembered)
+    {
+        eprintln!("  {ASK_NOW}");
+    }
     ExitCode::from(code as u8)
 }
+
+/// What to do about a remembered failure ([`cctoken::Error::remembered`]) from the CLI.
+pub const ASK_NOW: &str =
+    "(not sent: remembered in the token cache; --no-cache asks the token server now)";

@@ -112,8 +112,10 @@ pub struct ProfileOpts {
     #[arg(long, value_name = "REGION", value_parser = region)]
     pub region: Option<&'static Region>,
 
-    /// Token endpoint URL (generic), or a host override for genesys/cxone, e.g. an emulator.
-    /// https:// only, except for loopback addresses.
+    /// Token endpoint URL (generic). For genesys and cxone a host override, e.g. an
+    /// emulator: a bare origin gets the provider's path (genesys /oauth/token, cxone from
+    /// discovery there), and cxone's discovery and tenant configuration go to that host
+    /// too. https:// only, except for loopback addresses.
     #[arg(long, value_name = "URL", value_parser = url("--token-url"))]
     pub token_url: Option<Url>,
 

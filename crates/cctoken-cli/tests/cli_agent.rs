@@ -339,3 +339,130 @@ fn agent_setup_errors_are_clear() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A config for the CXone emulator at `base`: `cx` works (its token_url is the bare
+/// origin, a host override), `bad` has a wrong app secret, `broken` no secret at all.
+fn write_cxone_config(home: &Path, base: &str) {
+    let dir = home.join("config/cctoken");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, value) in [
+        ("app", "demo-app-secret"),
+        ("wrong", "not-the-app-secret"),
+        ("key", "demo/access+key===="),
+    ] {
+        std::fs::write(home.join(file), value).unwrap();
+    }
+    let profile = |name: &str, secret: &str| {
+        format!(
+            "[profiles.{name}]\nprovider = \"cxone\"\ntoken_url = \"{base}\"\n\
+             client_id = \"demo-app\"\nclient_secret_file = \"{}\"\n\
+             access_key_id = \"DEMOACCESSKEY\"\naccess_key_secret_file = \"{}\"\n\n",
+            home.join(secret).display(),
+            home.join("key").display()
+        )
+    };
+    let text = format!(
+        "{}{}[profiles.broken]\nprovider = \"generic\"\ntoken_url = \"{base}/auth/token\"\n\
+         client_id = \"x\"\nclient_secret_env = \"CCTOKEN_TEST_UNSET_SECRET\"\n",
+        profile("cx", "app"),
+        profile("bad", "wrong"),
+    );
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+fn healthz(tcp: &str, key: &str, query: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http_raw(tcp, &request(&format!("/healthz{query}"), tcp, Some(key)));
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    (status, v)
+}
+
+#[test]
+fn cxone_through_the_agent_has_its_api_base_and_healthz_counts_every_profile() {
+    let home = tempfile::tempdir().unwrap();
+    let emu = Emu::demo(Flavor::Cxone);
+    write_cxone_config(home.path(), &emu.base);
+    let agent = start_agent(home.path(), &["--listen", "127.0.0.1:0"], 2);
+    let unix = format!("unix:{}", agent.socket.display());
+
+    // The tenant's API base, found by the agent with the token, reaches the consumer.
+    let out = ask_agent(home.path(), &unix, &["get", "-p", "cx", "--format", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["api_base"].as_str().map(|b| b.trim_end_matches('/')),
+        Some(emu.base.as_str()),
+        "{json}"
+    );
+    let out = ask_agent(
+        home.path(),
+        &unix,
+        &[
+            "api",
+            "-p",
+            "cx",
+            "/inContactAPI/services/v27.0/server-time",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+
+    // Every configured profile is counted; one that cannot serve makes it 503.
+    let tcp = agent.tcp.clone().expect("tcp listener");
+    let key = std::fs::read_to_string(agent.socket.with_file_name("agent.key")).unwrap();
+    let key = key.trim();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, h) = healthz(&tcp, key, "");
+        if h["by_profile"]["bad"]["state"] == "failing" {
+            break;
+        }
+        last = h;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, h) = healthz(&tcp, key, "");
+    assert_eq!(status, 503, "{h} (before: {last})");
+    assert_eq!(h["status"], "failing");
+    assert_eq!(h["profiles"], 3, "{h}");
+    assert_eq!(
+        (
+            h["ok"].as_u64(),
+            h["failing"].as_u64(),
+            h["broken"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{h}"
+    );
+    assert_eq!(h["by_profile"]["cx"]["state"], "ok");
+    assert!(h["by_profile"]["cx"]["expires_in"].as_u64().unwrap() > 3000);
+    assert_eq!(h["by_profile"]["bad"]["error"]["kind"], "invalid_client");
+    assert_eq!(h["by_profile"]["bad"]["error"]["class"], "permanent");
+    assert_eq!(h["by_profile"]["broken"]["state"], "broken");
+    assert_eq!(h["by_profile"]["broken"]["error"]["kind"], "config");
+
+    let (status, one) = healthz(&tcp, key, "?profile=cx");
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["status"], "ok");
+    assert_eq!(one["health"]["state"], "ok");
+    let (status, one) = healthz(&tcp, key, "?profile=bad");
+    assert_eq!(status, 503, "{one}");
+    assert_eq!(one["health"]["state"], "failing");
+    let (status, one) = healthz(&tcp, key, "?profile=nope");
+    assert_eq!(status, 404, "{one}");
+    assert_eq!(one["error"], "unknown_profile");
+
+    // The agent's log speaks of the agent: a remembered failure, no CLI flag to fix it.
+    assert!(
+        agent.process.stderr_eventually_contains("remembered"),
+        "{}",
+        agent.process.stderr()
+    );
+    let log = agent.process.stderr();
+    assert!(!log.contains("--no-cache"), "{log}");
+    for secret in [
+        "demo-app-secret",
+        "not-the-app-secret",
+        "demo/access+key====",
+    ] {
+        assert!(!log.contains(secret), "a secret in the agent's log");
+        assert!(!h.to_string().contains(secret), "a secret in /healthz");
+    }
+}

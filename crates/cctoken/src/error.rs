@@ -130,6 +130,10 @@ pub struct Error {
     pub retry_after: Option<Duration>,
     /// Fingerprint of the secret that was presented, for `invalid_client`.
     pub presented_secret: Option<Fingerprint>,
+    /// Not the server's answer now, but a recent one remembered in the token cache (a
+    /// negative entry or a rate limit), so nothing was sent. How to ask anyway depends on
+    /// the caller (the CLI has `--no-cache`), so the message does not say.
+    pub remembered: bool,
 }
 
 impl Error {
@@ -145,6 +149,7 @@ impl Error {
             hint: None,
             retry_after: None,
             presented_secret: None,
+            remembered: false,
         }
     }
 
@@ -194,6 +199,16 @@ impl Error {
     /// True when retrying can help.
     pub fn is_transient(&self) -> bool {
         self.class == Class::Transient
+    }
+
+    /// True for a permanent failure worth remembering for a while (the negative cache,
+    /// SPEC §5): the token server judged these credentials or this request and will judge
+    /// them the same way again. A permanent answer that is not the token server's verdict
+    /// — a 404 or an HTML page from a wrong URL or path — is not remembered: the fix is
+    /// elsewhere (the URL, the server being started), and repeating the request costs the
+    /// token server nothing.
+    pub fn worth_remembering(&self) -> bool {
+        self.class == Class::Permanent && self.kind != ErrorKind::UnexpectedResponse
     }
 }
 
@@ -274,5 +289,16 @@ mod tests {
             assert_eq!(ErrorKind::from_oauth_code(k.as_str()), Some(k));
         }
         assert_eq!(ErrorKind::from_oauth_code("nope"), None);
+    }
+
+    #[test]
+    fn only_the_token_servers_verdicts_are_remembered() {
+        let wrong_path = Error::rejected(ErrorKind::UnexpectedResponse, Some(404), "no endpoint");
+        assert!(!wrong_path.worth_remembering());
+        assert!(Error::rejected(ErrorKind::InvalidClient, Some(401), "no").worth_remembering());
+        assert!(Error::rejected(ErrorKind::InvalidGrant, Some(400), "no").worth_remembering());
+        assert!(!Error::rate_limited(Some(429), "slow").worth_remembering());
+        assert!(!Error::transport("reset").worth_remembering());
+        assert!(!Error::config("bad").worth_remembering());
     }
 }

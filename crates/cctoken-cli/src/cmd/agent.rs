@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use cctoken::client::Client;
 use cctoken::config::{resolve, ConfigFile, ProcessEnv, ResolveOptions};
 use cctoken::error::Error;
 use cctoken_agent::registry::{keep_fresh, Registry, COLD_CONCURRENCY, DEFAULT_TICK};
@@ -47,8 +46,9 @@ Stdout has one line per listener, then nothing:
   listening on unix:PATH
   listening on http://ADDR
   proxy PROFILE on http://ADDR
-Endpoints: GET /v1/token/{profile} (JSON access_token, token_type, expires_in, expires_at),
-/healthz, /metrics (Prometheus text). SIGTERM or SIGINT stops the agent and removes the
+Endpoints: GET /v1/token/{profile} (JSON access_token, token_type, expires_in, expires_at,
+api_base), /healthz (every profile's state: ok, stale, failing, pending, broken; 503 when one
+cannot serve; ?profile=NAME for one), /metrics (Prometheus text). SIGTERM or SIGINT stops the agent and removes the
 socket and key file.")]
 pub struct AgentArgs {
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
@@ -140,7 +140,6 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
         .http(http)
         .build();
     let mut registry = Registry::new(stack.clock().clone());
-    let mut clients = HashMap::new();
     let mut pool_settings = HashMap::new();
     for name in &names {
         let resolved = file.profile(name).and_then(|settings| {
@@ -169,31 +168,26 @@ fn build_registry(args: &AgentArgs, globals: &Globals) -> anyhow::Result<Served>
             .overlay(args.pool.settings())
             .resolve(resolved.config.kind());
         let direct = stack.direct(resolved.config);
-        let api_base = direct.client.resolve_offline().and_then(|r| r.api_base);
-        if args.proxies.iter().any(|(n, _)| n == name) {
-            clients.insert(name.clone(), direct.client.clone());
-        }
         let fetchers = (0..size.get()).map(|i| direct.slot_fetcher(i)).collect();
-        registry.add_pool(name, fetchers, pacing, api_base)?;
+        registry.add_pool_with_lookup(name, fetchers, pacing, direct.client.clone())?;
     }
     if registry.is_empty() {
         anyhow::bail!(Error::config(
             "none of the profiles can be served (see the warnings above)"
         ));
     }
-    Ok(Served { registry, clients })
+    Ok(Served { registry })
 }
 
-/// The registry and, for proxied profiles, their clients (to find a CXone API base).
+/// The served profiles.
 struct Served {
     registry: Registry,
-    clients: HashMap<String, Client>,
 }
 
 /// Bind everything first (so a bad address fails before anything is announced), announce
 /// the listeners on stdout, then serve until a signal.
 async fn serve_all(args: AgentArgs, socket: PathBuf, served: Served) -> anyhow::Result<i32> {
-    let Served { registry, clients } = served;
+    let Served { registry } = served;
     let (unix, mut cleanup) = serve::bind_unix(&socket).map_err(setup)?;
     let key = AgentKey::generate();
     let key_file = serve::key_path(&socket);
@@ -213,7 +207,7 @@ async fn serve_all(args: AgentArgs, socket: PathBuf, served: Served) -> anyhow::
             .get(name)
             .context("proxied profile")?
             .clone();
-        let base = proxy_base(&profile, clients.get(name), &clock).await?;
+        let base = proxy_base(&profile, &clock).await?;
         let listener = serve::bind_tcp(*addr).await.map_err(setup)?;
         let router = cctoken_agent::proxy::app(profile, clock.clone(), base, key.clone())?;
         proxies.push((name.clone(), listener, router));
@@ -302,22 +296,16 @@ fn announce(lines: &[String]) -> anyhow::Result<()> {
 /// The API base a proxy forwards to: the profile's, or (CXone) the one found with a token.
 async fn proxy_base(
     profile: &cctoken_agent::registry::Profile,
-    client: Option<&Client>,
     clock: &cctoken::clock::SharedClock,
 ) -> anyhow::Result<url::Url> {
     if let Some(b) = &profile.api_base {
         return Ok(b.clone());
     }
-    let found = match client {
-        Some(c) => {
-            let token = profile.token(clock).await.with_context(|| {
-                format!("--proxy {}: a token to find the API base", profile.name)
-            })?;
-            c.api_base(&token).await?
-        }
-        None => None,
-    };
-    found.ok_or_else(|| {
+    let token = profile
+        .token(clock)
+        .await
+        .with_context(|| format!("--proxy {}: a token to find the API base", profile.name))?;
+    profile.api_base(&token).await.ok_or_else(|| {
         anyhow::Error::new(Error::config(format!(
             "--proxy {}: the profile has no API base; set api_base in the profile",
             profile.name

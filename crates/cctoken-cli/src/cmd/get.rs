@@ -295,10 +295,14 @@ pub fn fail(e: &Error, json: bool) -> i32 {
                 "hint": e.hint,
                 "presented_secret": e.presented_secret.as_ref().map(|f| f.to_string()),
                 "retry_after": e.retry_after.map(|d| d.as_secs()),
+                "remembered": e.remembered,
             }
         });
         println!("{out}");
     }
     eprintln!("error: {e}");
+    if e.remembered {
+        eprintln!("  {}", exit::ASK_NOW);
+    }
     exit::code_for(e)
 }

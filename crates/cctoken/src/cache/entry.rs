@@ -297,13 +297,13 @@ pub(crate) fn decode(
                 status: failure.status,
                 description: None,
                 message: format!(
-                    "{} (remembered from a recent attempt; retrying in {left} s or with \
-                     --no-cache)",
+                    "{} (remembered from a recent attempt; asked again in {left} s)",
                     failure.message
                 ),
                 hint: failure.hint,
                 retry_after: None,
                 presented_secret: Some(secret.fingerprint()),
+                remembered: true,
             }))
         }
         Entry::RateLimit(_) => Err("corrupt (a rate limit where a token belongs)".into()),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::entry;
 use super::redis::{Lease, RedisCache, Unavailable, LEASE_TTL, POLL_MAX, POLL_MIN};
 use super::{CachedClient, Found, Origin, LOCK_WAIT};
-use crate::error::{Class, Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use crate::secret::AccessToken;
 use crate::token::Token;
 
@@ -143,7 +143,7 @@ impl CachedClient {
                 .store_rate_limit(&self.key, secret, now + wait, now)
                 .await?;
         }
-        if e.class == Class::Permanent && !self.negative_ttl.is_zero() {
+        if e.worth_remembering() && !self.negative_ttl.is_zero() {
             let until = now + self.negative_ttl;
             if let Ok(bytes) = entry::encode_negative(&self.key, secret, e, until) {
                 shared.store(&self.key, &bytes, self.negative_ttl).await?;

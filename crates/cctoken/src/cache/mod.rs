@@ -28,7 +28,7 @@ pub use key::CacheKey;
 
 use crate::client::Client;
 use crate::clock::SharedClock;
-use crate::error::{Class, Error, ErrorKind};
+use crate::error::{Error, ErrorKind};
 use crate::secret::AccessToken;
 use crate::token::{safety_margin, BoxFuture, Fetch, Held, Token, MAX_RETRY_AFTER};
 
@@ -249,13 +249,23 @@ impl CachedClient {
         if let Some(until) = limited {
             let wait = until.duration_since(now).unwrap_or_default();
             if wait > MAX_RATE_LIMIT_WAIT {
-                return Err(Error::rate_limited(
+                let mut e = Error::rate_limited(
                     None,
                     format!(
-                        "the server rate-limited this client; retry in {} s",
+                        "the server rate-limited this client a moment ago (remembered in \
+                         the token cache); retry in {} s",
                         wait.as_secs() + 1
                     ),
-                ));
+                );
+                e.retry_after = Some(Duration::from_secs(wait.as_secs() + 1));
+                e.remembered = true;
+                e.hint = self
+                    .client
+                    .config()
+                    .kind()
+                    .hint(ErrorKind::RateLimited)
+                    .map(str::to_owned);
+                return Err(e);
             }
             tracing::info!(
                 wait_ms = wait.as_millis() as u64,
@@ -279,7 +289,7 @@ impl CachedClient {
                         tracing::warn!("could not remember the rate limit: {w}");
                     }
                 }
-                if e.class == Class::Permanent && !self.negative_ttl.is_zero() {
+                if e.worth_remembering() && !self.negative_ttl.is_zero() {
                     let until = self.clock.now() + self.negative_ttl;
                     if let Err(w) = self.cache.store_negative(&self.key, secret, &e, until) {
                         tracing::warn!("could not write the negative cache entry: {w}");

@@ -23,7 +23,7 @@ use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind};
 use crate::jitter::{self, SharedJitter};
 use crate::provider::discovery::{self, Metadata, Order};
-use crate::provider::{cxone, Endpoint, ProviderConfig, ProviderKind};
+use crate::provider::{cxone, genesys, Endpoint, ProviderConfig, ProviderKind};
 use crate::scrub::Scrubber;
 use crate::secret::{AccessToken, ClientSecret};
 use crate::token::{parse_response, BoxFuture, Fetch, Held, Token};
@@ -157,12 +157,18 @@ impl Client {
                 let token_url = token_url
                     .clone()
                     .or_else(|| region.map(|r| r.token_url()))?;
-                let api_base = api_base.clone().or_else(|| match (region, &token_url) {
-                    (Some(r), u) if u.host_str() == Some(&format!("login.{}", r.domain)) => {
-                        Some(r.api_base())
+                let api_base = api_base.clone().or_else(|| {
+                    // A Genesys login host — the region's, or one a --token-url names —
+                    // has its API on the region's `api.` host.
+                    let host = token_url.host_str();
+                    let login = host
+                        .and_then(genesys::Region::for_host)
+                        .filter(|r| host == Some(&format!("login.{}", r.domain)));
+                    match login {
+                        Some(r) => Some(r.api_base()),
+                        // Pointed at an emulator: it serves the API on the same origin.
+                        None => origin(&token_url),
                     }
-                    // Pointed at an emulator: it serves the API on the same origin.
-                    (_, u) => origin(u),
                 });
                 Some(Resolved {
                     token_url,
@@ -393,7 +399,15 @@ impl Client {
                         &*self.jitter,
                     );
                     let Some(delay) = delay else {
-                        if retry > 1 {
+                        if let Some(ra) =
+                            e.retry_after.filter(|ra| *ra > self.retry.max_retry_after)
+                        {
+                            e.message = format!(
+                                "{} (the server asks to wait {} s, longer than cctoken waits)",
+                                e.message,
+                                ra.as_secs()
+                            );
+                        } else if retry > 1 {
                             e.message = format!("{} (gave up after {retry} attempts)", e.message);
                         }
                         return Err(e);

@@ -1,5 +1,6 @@
 //! Retry policy for transient failures: exponential backoff with full jitter,
-//! `Retry-After` honoured but capped, bounded attempts and total time — and, while the
+//! `Retry-After` honoured when it fits the budget (a longer one fails fast), bounded
+//! attempts and total time — and, while the
 //! caller still holds a usable token, every retry fitted before that token runs out.
 //!
 //! Permanent failures are never retried; that decision belongs to [`crate::error::Class`].
@@ -18,7 +19,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// Upper bound of one backoff delay.
     pub cap: Duration,
-    /// Upper bound of a server-requested wait (`Retry-After`).
+    /// The longest server-requested wait (`Retry-After`, or a rate-limit answer's own
+    /// wait) that is waited out; a longer one ends the retries at once.
     pub max_retry_after: Duration,
     /// The total time of a run, a deadline across attempts: give up when the next wait
     /// would pass it, and abandon an attempt still running when it passes.
@@ -84,7 +86,12 @@ impl RetryPolicy {
             .min(self.cap);
         let u = jitter.unit();
         let spread = exp.mul_f64(u);
-        let floor = retry_after.map(|ra| ra.min(self.max_retry_after));
+        if retry_after.is_some_and(|ra| ra > self.max_retry_after) {
+            // Longer than this policy waits: fail now, with the wait in the error, rather
+            // than retry before the server allows it.
+            return None;
+        }
+        let floor = retry_after;
         let mut wait = match floor {
             Some(ra) => ra.max(spread.min(Duration::from_millis(250))),
             None => spread,
@@ -144,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_honoured_and_capped() {
+    fn retry_after_is_honoured_within_the_budget_and_fails_fast_beyond_it() {
         let p = RetryPolicy::default();
         let rng = SeededJitter::new(1);
         assert_eq!(
@@ -152,8 +159,21 @@ mod tests {
             Some(Duration::from_secs(2))
         );
         assert_eq!(
-            p.delay(1, Duration::ZERO, Some(Duration::from_secs(999)), &rng),
+            p.delay(1, Duration::ZERO, Some(p.max_retry_after), &rng),
             Some(p.max_retry_after)
+        );
+        assert_eq!(
+            p.delay(1, Duration::ZERO, Some(Duration::from_secs(999)), &rng),
+            None
+        );
+        assert_eq!(
+            p.delay(
+                1,
+                Duration::ZERO,
+                Some(p.max_retry_after + Duration::from_millis(1)),
+                &rng
+            ),
+            None
         );
         assert_eq!(
             p.delay(

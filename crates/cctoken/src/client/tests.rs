@@ -225,3 +225,29 @@ async fn the_retry_budget_is_a_deadline_across_attempts() {
     );
     assert_eq!(*attempts.lock().unwrap(), 2);
 }
+
+#[test]
+fn genesys_api_base_follows_the_login_host_or_the_overriding_origin() {
+    let with_url = |region: Option<&str>, url: &str| {
+        client(ProviderConfig::Genesys {
+            region: region.and_then(crate::provider::genesys::Region::lookup),
+            token_url: Some(Url::parse(url).unwrap()),
+            api_base: None,
+        })
+        .resolve_offline()
+        .and_then(|r| r.api_base)
+        .map(|u| u.to_string())
+    };
+    let base = genesys().resolve_offline().and_then(|r| r.api_base);
+    assert_eq!(base.unwrap().as_str(), "https://api.mypurecloud.ie/");
+    // A login host names its region, also without --region.
+    assert_eq!(
+        with_url(None, "https://login.mypurecloud.de/oauth/token").as_deref(),
+        Some("https://api.mypurecloud.de/")
+    );
+    // An emulator serves the API on its own origin, whatever the region.
+    assert_eq!(
+        with_url(Some("eu-west-1"), "http://127.0.0.1:9/oauth/token").as_deref(),
+        Some("http://127.0.0.1:9/")
+    );
+}

@@ -284,6 +284,13 @@ fn genesys(
         }
     };
     let token_url = match &s.endpoint {
+        Some(Endpoint::TokenUrl(u)) if is_bare_origin(u) => {
+            let joined = format!("{}/oauth/token", u.as_str().trim_end_matches('/'));
+            cx.notes.push(format!(
+                "genesys: token URL {u} is a host override: token URL {joined}"
+            ));
+            Some(parse_url("token URL (--token-url)", &joined)?)
+        }
         Some(Endpoint::TokenUrl(u)) => Some(u.clone()),
         Some(Endpoint::Issuer(base)) => {
             let joined = format!("{}/oauth/token", base.as_str().trim_end_matches('/'));
@@ -339,10 +346,28 @@ fn generic(s: &ProfileSettings) -> Result<Provider, Error> {
 
 /// NICE CXone: the issuer (default `cxone.niceincontact.com`), the API user's access key
 /// and its secret.
+///
+/// A token URL is a host override: everything the profile asks — discovery, the token, the
+/// tenant configuration — goes to its origin. A bare origin (`http://127.0.0.1:8080`)
+/// gets its token endpoint from discovery there; a full one is used as given.
 fn cxone(s: &ProfileSettings, cx: &mut Ctx<'_, '_>) -> Result<Provider, Error> {
-    let issuer = match s.issuer() {
-        Some(i) => i.clone(),
-        None => default_cxone_issuer()?,
+    let (issuer, token_url) = match (s.issuer(), s.token_url()) {
+        (Some(i), _) => (i.clone(), None),
+        (None, Some(u)) => {
+            let origin = origin(u);
+            let token_url = (!is_bare_origin(u)).then(|| u.clone());
+            cx.notes.push(match &token_url {
+                Some(t) => format!(
+                    "cxone: token URL {t}; discovery and the tenant configuration at {origin}"
+                ),
+                None => format!(
+                    "cxone: {origin} is a host override: token endpoint, discovery and the \
+                     tenant configuration from there"
+                ),
+            });
+            (origin, token_url)
+        }
+        (None, None) => (default_cxone_issuer()?, None),
     };
     let id = s
         .access_key_id
@@ -361,7 +386,7 @@ fn cxone(s: &ProfileSettings, cx: &mut Ctx<'_, '_>) -> Result<Provider, Error> {
     Ok(Provider {
         config: ProviderConfig::Cxone {
             issuer,
-            token_url: s.token_url().cloned(),
+            token_url,
             access_key: AccessKey {
                 id: id.to_owned(),
                 secret: loaded.secret,
@@ -370,6 +395,20 @@ fn cxone(s: &ProfileSettings, cx: &mut Ctx<'_, '_>) -> Result<Provider, Error> {
         },
         access_key_origin: Some(loaded.origin),
     })
+}
+
+/// A URL with no path beyond `/`, no query and no fragment: a host, not an endpoint.
+fn is_bare_origin(u: &Url) -> bool {
+    matches!(u.path(), "" | "/") && u.query().is_none() && u.fragment().is_none()
+}
+
+/// `scheme://host[:port]/` of `u`.
+fn origin(u: &Url) -> Url {
+    let mut o = u.clone();
+    o.set_path("/");
+    o.set_query(None);
+    o.set_fragment(None);
+    o
 }
 
 fn default_cxone_issuer() -> Result<Url, Error> {

@@ -92,6 +92,75 @@ fn genesys_issuer_is_a_host_override() {
 }
 
 #[test]
+fn genesys_token_url_as_a_bare_origin_gets_the_token_path() {
+    for (given, want) in [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/oauth/token"),
+        (
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:8080/oauth/token",
+        ),
+        (
+            "https://login.mypurecloud.ie",
+            "https://login.mypurecloud.ie/oauth/token",
+        ),
+        // A path is the token endpoint as given.
+        (
+            "http://127.0.0.1:8080/custom/token",
+            "http://127.0.0.1:8080/custom/token",
+        ),
+    ] {
+        let s = ProfileSettings {
+            region: Region::lookup("eu-west-1"),
+            endpoint: Some(Endpoint::TokenUrl(url(given))),
+            client_id: Some("demo-client".into()),
+            ..Default::default()
+        };
+        let r = run(&s, &env(&[("CCTOKEN_CLIENT_SECRET", CANARY)])).unwrap();
+        assert_eq!(token_url(&r), want, "{given}");
+    }
+}
+
+#[test]
+fn cxone_token_url_moves_every_request_to_its_host() {
+    let e = env(&[
+        ("CCTOKEN_CLIENT_SECRET", "app-secret"),
+        ("CCTOKEN_ACCESS_KEY_SECRET", "demo/access+key===="),
+    ]);
+    for (given, issuer, token) in [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/", None),
+        (
+            "http://127.0.0.1:8080/auth/token",
+            "http://127.0.0.1:8080/",
+            Some("http://127.0.0.1:8080/auth/token"),
+        ),
+    ] {
+        let s = ProfileSettings {
+            provider: Some(ProviderKind::Cxone),
+            endpoint: Some(Endpoint::TokenUrl(url(given))),
+            client_id: Some("app".into()),
+            access_key_id: Some("KEYID".into()),
+            ..Default::default()
+        };
+        let r = run(&s, &e).unwrap();
+        let ProviderConfig::Cxone {
+            issuer: i,
+            token_url: t,
+            ..
+        } = &r.config.provider
+        else {
+            panic!("cxone")
+        };
+        assert_eq!(
+            i.as_str(),
+            issuer,
+            "{given}: discovery and tenant lookups go here"
+        );
+        assert_eq!(t.as_ref().map(Url::as_str), token, "{given}");
+        assert!(r.notes.iter().any(|n| n.contains("cxone")), "{:?}", r.notes);
+    }
+}
+
+#[test]
 fn gc_profile_supplies_region_id_and_secret() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gc.toml");

@@ -77,10 +77,14 @@ async fn settle() {
 
 #[test]
 fn margin_rules() {
-    assert_eq!(
-        safety_margin(Duration::from_secs(3600)),
-        Duration::from_secs(60)
-    );
+    let s = Duration::from_secs;
+    // Long-lived tokens keep 5 minutes; a 24 h one is never handed out with 61 s left.
+    assert_eq!(safety_margin(s(86_400)), s(300));
+    assert_eq!(safety_margin(s(3600)), s(300));
+    assert_eq!(safety_margin(s(3000)), s(300));
+    // In between, a tenth, so never less than the old 60 s from 10 minutes on.
+    assert_eq!(safety_margin(s(1200)), s(120));
+    assert_eq!(safety_margin(s(600)), s(60));
     assert_eq!(
         safety_margin(Duration::from_secs(300)),
         Duration::from_secs(30)

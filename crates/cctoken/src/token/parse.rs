@@ -320,9 +320,46 @@ fn oauth_error(resp: &RawResponse, m: &Map<String, Value>, now: SystemTime) -> E
         (None, c) => format!("server said {}", excerpt(c, 40)),
     };
     let mut err = Error::new(kind, class, message).with_status(Some(status));
+    err.retry_after = parse_retry_after(resp.retry_after.as_deref(), now).or_else(|| {
+        // Genesys' token endpoint says how long in its description, not in a header.
+        (kind == ErrorKind::RateLimited)
+            .then(|| description.as_deref().and_then(wait_in_text))
+            .flatten()
+    });
     err.description = description;
-    err.retry_after = parse_retry_after(resp.retry_after.as_deref(), now);
     err
+}
+
+/// A wait a server wrote into its message: the first number followed by a unit of seconds
+/// (`retry after 20 seconds`, `Retry the request in [42] seconds`, `try again in 5s`),
+/// capped like `Retry-After`. Minutes count too (`in 2 minutes`).
+pub(crate) fn wait_in_text(text: &str) -> Option<Duration> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let n: u64 = lower[start..i].parse().unwrap_or(u64::MAX);
+        let rest = lower[i..].trim_start_matches([']', ')', ' ']);
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let secs = match word.as_str() {
+            "s" | "sec" | "secs" | "second" | "seconds" => n,
+            "m" | "min" | "mins" | "minute" | "minutes" => n.saturating_mul(60),
+            _ => continue,
+        };
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -98,6 +98,44 @@ fn genesys_error_shape_and_rate_limit() {
     .unwrap_err();
     assert_eq!(e.kind, ErrorKind::RateLimited);
     assert_eq!(e.class, Class::Transient);
+    assert_eq!(e.retry_after, None, "no wait given, none invented");
+    let e = parse_response(
+        &raw(
+            400,
+            r#"{"error":"invalid_request","description":"rate limit exceeded; retry after 20 seconds","error_description":"rate limit exceeded; retry after 20 seconds"}"#,
+        ),
+        SystemTime::UNIX_EPOCH,
+        None,
+        &Scrubber::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    assert_eq!(e.retry_after, Some(Duration::from_secs(20)), "{e:?}");
+    let mut r = raw(
+        400,
+        r#"{"error":"invalid_request","error_description":"rate limit exceeded; retry after 20 seconds"}"#,
+    );
+    r.retry_after = Some("3".into());
+    let e = parse_response(&r, SystemTime::UNIX_EPOCH, None, &Scrubber::new()).unwrap_err();
+    assert_eq!(
+        e.retry_after,
+        Some(Duration::from_secs(3)),
+        "the header wins"
+    );
+    let e = parse_response(
+        &raw(
+            400,
+            r#"{"error":"invalid_request","error_description":"missing grant_type, retry after 20 seconds"}"#,
+        ),
+        SystemTime::UNIX_EPOCH,
+        None,
+        &Scrubber::new(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.retry_after, None,
+        "only a rate limit's text is read for a wait"
+    );
     let e = parse_response(
         &raw(
             401,
@@ -257,5 +295,30 @@ fn unknown_tokens_are_withheld_by_shape() {
             !shown.contains(&opaque[..16]) && !shown.contains(&jwt[..16]),
             "{shown} (from {body})"
         );
+    }
+}
+
+#[test]
+fn waits_written_in_text() {
+    use super::wait_in_text;
+    let s = Duration::from_secs;
+    for (text, want) in [
+        ("rate limit exceeded; retry after 20 seconds", Some(s(20))),
+        ("Retry the request in [42] seconds", Some(s(42))),
+        ("try again in 5s", Some(s(5))),
+        ("limit 50 per minute; retry in 2 minutes", Some(s(120))),
+        (
+            "rate limit exceeded; retry after 99999 seconds",
+            Some(MAX_RETRY_AFTER),
+        ),
+        (
+            "rate limit exceeded; retry after 99999999999999999999999 seconds",
+            Some(MAX_RETRY_AFTER),
+        ),
+        ("rate limit exceeded; try again", None),
+        ("rate limit exceeded; 50 requests allowed", None),
+        ("", None),
+    ] {
+        assert_eq!(wait_in_text(text), want, "{text}");
     }
 }
