@@ -115,6 +115,11 @@ pub struct Profile {
 struct ApiBaseLookup {
     client: Client,
     found: tokio::sync::OnceCell<Option<Url>>,
+    /// A lookup failed: consumers no longer wait for one (the background refresher
+    /// tries again with each new token).
+    failed: std::sync::atomic::AtomicBool,
+    /// The expiry of the token the last lookup was made with (one try per token).
+    tried: std::sync::Mutex<Option<std::time::SystemTime>>,
 }
 
 /// A profile that is configured but unusable, with the reason.
@@ -203,6 +208,8 @@ impl Registry {
             Arc::new(ApiBaseLookup {
                 client,
                 found: tokio::sync::OnceCell::new(),
+                failed: Default::default(),
+                tried: Default::default(),
             })
         });
         self.insert_pool(name, fetchers, pacing, known, lookup)
@@ -288,13 +295,28 @@ impl Registry {
 
 impl Profile {
     /// The profile's API base: configured, or found once with `token` (CXone's tenant
-    /// configuration). A failed lookup is logged and tried again with the next token; it
-    /// never fails the token request it rides on.
+    /// configuration). It never fails the token answer it rides on: after a failed lookup
+    /// consumers get none without waiting, until the background refresher's next try
+    /// ([`keep_fresh`]) succeeds.
     pub async fn api_base(&self, token: &Token) -> Option<Url> {
+        self.find_api_base(token, false).await
+    }
+
+    async fn find_api_base(&self, token: &Token, retry: bool) -> Option<Url> {
         if let Some(b) = &self.api_base {
             return Some(b.clone());
         }
         let lookup = self.lookup.as_ref()?;
+        if let Some(found) = lookup.found.get() {
+            return found.clone();
+        }
+        if lookup.failed.load(Ordering::Relaxed) {
+            let mut tried = lookup.tried.lock().unwrap_or_else(|e| e.into_inner());
+            if !retry || *tried == Some(token.expires_at()) {
+                return None;
+            }
+            *tried = Some(token.expires_at());
+        }
         let found = lookup
             .found
             .get_or_try_init(|| lookup.client.api_base(token))
@@ -302,6 +324,8 @@ impl Profile {
         match found {
             Ok(b) => b.clone(),
             Err(e) => {
+                *lookup.tried.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.expires_at());
+                lookup.failed.store(true, Ordering::Relaxed);
                 tracing::warn!(profile = %self.name, "could not find the API base: {e}");
                 None
             }
@@ -352,7 +376,7 @@ pub async fn keep_fresh(
         drop(permit);
         if let Ok(t) = &result {
             // Found before the first consumer asks, so its answer carries it.
-            let _ = profile.api_base(t).await;
+            let _ = profile.find_api_base(t, true).await;
         }
         let now = clock.now();
         let wake = match result {
