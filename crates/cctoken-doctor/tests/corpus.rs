@@ -197,6 +197,15 @@ fn broken() -> Vec<Case> {
         case("RFC-strict server and a secret with + / = % &",
             "curl https://auth.example.com/oauth2/token -u 'ci-bot:demo+s3cret/=%&' -d grant_type=client_credentials",
             &["secret.encoding-sensitive", "secret.in-argv"], &[]),
+        case("JSON body built from shell variables",
+            r#"curl -X POST https://login.mypurecloud.de/oauth/token -H "Content-Type: application/json" -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$CLIENT_ID\",\"client_secret\":\"$CLIENT_SECRET\"}""#,
+            &["body.json"], &["param.grant-type", "param.unencoded", "auth.missing"]),
+        case("JSON body without grant_type or credentials",
+            format!(r#"curl -X POST {GC} --json '{{"scope":"users"}}'"#),
+            &["body.json", "param.grant-type", "auth.missing"], &[]),
+        case("JSON body with a bare variable and no grant_type",
+            format!(r#"curl -X POST {GC} {ok_auth} -H 'Content-Type: application/json' -d "{{\"expires_in\": $TTL}}""#),
+            &["body.json", "param.grant-type", "token.long-lived"], &["auth.missing"]),
         case("@file data is reported, not read",
             format!("curl -X POST {GC} {ok_auth} --data-binary @body.txt"),
             &["curl.data-file"], &[]),
@@ -231,9 +240,52 @@ fn correct() -> Vec<Case> {
             format!("curl -X POST {GC} -u '{ID}:{SECRET}' -d grant_type=client_credentials"), &["secret.in-argv"], &[]),
         case("emulator on loopback http",
             "curl http://127.0.0.1:8080/oauth/token -u \"$ID:$SECRET\" -d grant_type=client_credentials", &[], &[]),
+        case("-d @file holds the body",
+            format!("curl -X POST {GC} -d @body.txt"), &["curl.data-file", "param.grant-type"], &[]),
+        case("--data-urlencode @file holds the body",
+            format!("curl -X POST {GC} --data-urlencode @body.txt"), &["curl.data-file", "param.grant-type"], &[]),
+        case("a variable holds the whole body",
+            format!(r#"curl -X POST {GC} -d "$BODY""#), &["param.grant-type"], &[]),
+        case("a variable holds more parameters",
+            format!(r#"curl -X POST {GC} -u "$CLIENT_ID:$CLIENT_SECRET" -d "grant_type=client_credentials&$EXTRA""#), &[], &[]),
         case("credentials from an earlier assignment",
             format!("CREDS=$(printf %s \"$CLIENT_ID:$CLIENT_SECRET\" | base64 -w0)\nTOKEN=$(curl -s -X POST {GC} -H \"Authorization: Basic $CREDS\" -d grant_type=client_credentials | jq -r .access_token)"), &[], &[]),
     ]
+}
+
+/// A JSON body is judged as JSON, and a body doctor cannot see is not guessed at.
+#[test]
+fn bodies_are_judged_by_what_doctor_can_read() {
+    let r = diagnose_curl(&format!("curl -X POST {GC} -d @body.txt"));
+    let g = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code.as_str() == "param.grant-type")
+        .expect("a note about grant_type")
+        .clone();
+    assert_eq!(g.severity, Severity::Info);
+    assert_eq!(
+        g.message.to_string(),
+        "the body comes from @body.txt, which doctor cannot see, so whether it holds grant_type is unknown"
+    );
+    assert_eq!(
+        g.fix.to_string(),
+        "make sure body.txt holds grant_type=client_credentials"
+    );
+    let r = diagnose_curl(&format!(r#"curl -X POST {GC} -d scope=users -d "$MORE""#));
+    let g = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code.as_str() == "param.grant-type")
+        .unwrap()
+        .clone();
+    assert_eq!(g.severity, Severity::Info);
+    assert!(g.message.to_string().starts_with("grant_type is not in the part of the body doctor can read; the rest comes from ${MORE}"), "{}", g.message);
+    assert!(!r.codes().contains(&"auth.missing"), "{:?}", r.codes());
+    let r = diagnose_curl(&format!(
+        r#"curl {GC} -d "{{\"grant_type\":\"client_credentials\",\"client_secret\":\"$S\"}}""#
+    ));
+    assert_eq!(r.codes(), ["body.json", "secret.in-argv"], "{r:?}");
 }
 
 fn errors(r: &Report) -> Vec<String> {

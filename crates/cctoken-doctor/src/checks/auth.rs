@@ -6,7 +6,7 @@ use super::params::SECRET_PARAMS;
 use super::platform::Platform;
 use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
-use crate::request::{Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request, Source};
+use crate::request::{Basic, BasicOrigin, BasicProblem, FormPair, Request, Source};
 use crate::secrets::{self, Ctx, Kind};
 use crate::text::{Term, Text};
 use cctoken::auth::AuthMethod;
@@ -49,7 +49,7 @@ pub(super) fn auth(r: &Request, plat: Platform, report: &mut Report) {
         && r.other_auth.is_none()
         && !assertion
         && !r.config_file
-        && r.body != BodyKind::Json
+        && r.body_fully_seen()
         && r.url.is_some()
     {
         let msg = if body_id.is_some() {

@@ -66,7 +66,7 @@ fn curl_notes(r: &Request, report: &mut Report) {
         };
         report.push(Finding::new(
             Code::CurlDataFile,
-            format!("`{f}` reads the body from a file that doctor does not open{binary_note}"),
+            format!("`{f}` reads the body from a file that doctor does not open{binary_note}, so the parameters and credentials in it are not checked"),
             "check the file's bytes separately (e.g. `od -c FILE | tail -2` shows a trailing \\n)",
         ));
     }

@@ -38,7 +38,8 @@ pub(super) const SECRET_PARAMS: &[&str] = &[
 ];
 
 pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
-    if r.body == BodyKind::Json || r.url.is_none() {
+    if r.url.is_none() || (r.body == BodyKind::Json && !r.json_read) {
+        // A JSON body that is not a readable object: its content cannot be judged.
         return;
     }
     let cxone = plat == Platform::Cxone;
@@ -49,11 +50,7 @@ pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
     };
     let all: Vec<_> = r.params("grant_type").collect();
     let Some(first) = all.first() else {
-        report.push(Finding::new(
-            Code::ParamGrantType,
-            "the request has no grant_type parameter",
-            format!("add {example}"),
-        ));
+        report.push(missing_grant(r, cxone, example));
         return;
     };
     if all.iter().all(|p| p.in_query) {
@@ -111,6 +108,43 @@ pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
                 + Term::CxoneAccessKey,
         ));
     }
+}
+
+/// No `grant_type` where doctor can look: an error, unless part of the body is out of sight.
+fn missing_grant(r: &Request, cxone: bool, example: &str) -> Finding {
+    if !r.unseen.is_empty() {
+        let from = r.unseen.join(", ");
+        let body = if cxone {
+            "grant_type=password&username=…&password=… (form-encoded)"
+        } else {
+            "grant_type=client_credentials"
+        };
+        let seen_any = r.form.iter().any(|p| !p.in_query);
+        let message = if seen_any {
+            format!("grant_type is not in the part of the body doctor can read; the rest comes from {from}, which doctor cannot see")
+        } else {
+            format!("the body comes from {from}, which doctor cannot see, so whether it holds grant_type is unknown")
+        };
+        let what = from.trim_start_matches('@');
+        return Finding::new(
+            Code::ParamGrantType,
+            message,
+            format!("make sure {what} holds {body}"),
+        )
+        .severity(Severity::Info);
+    }
+    if r.body == BodyKind::Json {
+        return Finding::new(
+            Code::ParamGrantType,
+            "the JSON body has no grant_type member either",
+            format!("send a form body with {example}"),
+        );
+    }
+    Finding::new(
+        Code::ParamGrantType,
+        "the request has no grant_type parameter",
+        format!("add {example}"),
+    )
 }
 
 pub(super) fn params(r: &Request, report: &mut Report) {

@@ -2,6 +2,7 @@
 //! `--data-urlencode`'s `[name]=content` forms, `--json`, `-F`, `-G`, `-u` as raw Basic,
 //! and a custom `Authorization` header replacing `-u`'s.
 
+use super::json_body::{json_pairs, looks_like_json};
 use super::{
     curl_escape, form_decode, Basic, BasicOrigin, BasicProblem, BodyKind, FormPair, Request,
     Source, UrlParts,
@@ -19,8 +20,15 @@ fn escape_arg(a: &Arg) -> Arg {
     out
 }
 
-/// Split a form-encoded string into pairs.
-fn pairs_of(piece: &Arg, encoded: bool, original: Option<&Arg>, out: &mut Vec<FormPair>) {
+/// Split a form-encoded string into pairs. A piece whose name is a variable or an opaque
+/// substitution (`$EXTRA`, `$NAME=x`) may stand for any parameters: it goes to `unseen`.
+fn pairs_of(
+    piece: &Arg,
+    encoded: bool,
+    original: Option<&Arg>,
+    out: &mut Vec<FormPair>,
+    unseen: &mut Vec<String>,
+) {
     for part in piece.split('&') {
         if part.segs.is_empty() {
             continue;
@@ -29,6 +37,12 @@ fn pairs_of(piece: &Arg, encoded: bool, original: Option<&Arg>, out: &mut Vec<Fo
             Some((n, v)) => (n, v, false),
             None => (part.clone(), Arg::default(), true),
         };
+        if name.is_symbolic() {
+            unseen.push(part.display());
+            if orphan {
+                continue;
+            }
+        }
         let value = match original {
             Some(o) if encoded => o.clone(),
             _ => form_decode(&raw),
@@ -61,6 +75,8 @@ impl Request {
             user_option_ignored: false,
             other_auth: None,
             data_files: Vec::new(),
+            unseen: Vec::new(),
+            json_read: false,
             unknown_options: c.unknown_options.clone(),
             config_file: c.config_file,
             single_quoted_vars: Vec::new(),
@@ -106,16 +122,16 @@ impl Request {
             let is_file = |l: &Option<String>| l.as_deref().is_some_and(|s| s.starts_with('@'));
             match d.kind {
                 DataKind::Data | DataKind::Binary if is_file(&lit) => {
-                    r.data_files
-                        .push(format!("{} {}", d.option, lit.unwrap_or_default()));
+                    let file = lit.unwrap_or_default();
+                    r.data_files.push(format!("{} {file}", d.option));
+                    r.unseen.push(file);
                 }
                 DataKind::Data | DataKind::Binary | DataKind::Raw => {
-                    let trimmed = lit.as_deref().map(str::trim_start).unwrap_or_default();
-                    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+                    if looks_like_json(&d.arg) {
                         r.body = BodyKind::Json;
-                        json_pairs(&d.arg, &mut r.form);
+                        r.json_read = json_pairs(&d.arg, &mut r.form);
                     } else {
-                        pairs_of(&d.arg, false, None, &mut r.form);
+                        pairs_of(&d.arg, false, None, &mut r.form, &mut r.unseen);
                     }
                 }
                 DataKind::UrlEncode => urlencode_piece(d, &mut r),
@@ -124,7 +140,7 @@ impl Request {
         if let Some(u) = &r.url {
             if !u.query.is_empty() {
                 let mut q = Vec::new();
-                pairs_of(&Arg::text(&u.query), false, None, &mut q);
+                pairs_of(&Arg::text(&u.query), false, None, &mut q, &mut Vec::new());
                 for mut p in q {
                     p.in_query = true;
                     r.form.push(p);
@@ -150,7 +166,7 @@ impl Request {
             }
         }
         for j in &c.json {
-            json_pairs(j, &mut r.form);
+            r.json_read = json_pairs(j, &mut r.form);
         }
         if !c.json.is_empty() {
             r.body = BodyKind::Json;
@@ -207,6 +223,9 @@ fn urlencode_piece(d: &crate::paste::curl::Data, r: &mut Request) {
         (_, Some(a)) if eq.is_none_or(|e| a < e) => {
             r.data_files.push(format!("{} {}", d.option, first_text));
             let name = &first_text[..a];
+            if name.is_empty() {
+                r.unseen.push(first_text.clone());
+            }
             if !name.is_empty() {
                 r.form.push(FormPair {
                     name: name.to_owned(),
@@ -230,7 +249,7 @@ fn urlencode_piece(d: &crate::paste::curl::Data, r: &mut Request) {
             let encoded = escape_arg(&content);
             if name_text.is_empty() {
                 // "=content": the encoded content alone.
-                pairs_of(&encoded, true, Some(&content), &mut r.form);
+                pairs_of(&encoded, true, Some(&content), &mut r.form, &mut r.unseen);
             } else {
                 r.form.push(FormPair {
                     name: name_text,
@@ -256,30 +275,6 @@ fn urlencode_piece(d: &crate::paste::curl::Data, r: &mut Request) {
                 multipart: false,
             });
         }
-    }
-}
-
-/// String members of a literal JSON object, as pairs (for the credential checks only).
-fn json_pairs(arg: &Arg, out: &mut Vec<FormPair>) {
-    let Some(text) = arg.literal() else { return };
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
-    else {
-        return;
-    };
-    for (k, v) in map {
-        let v = match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        out.push(FormPair {
-            name: k,
-            raw: Arg::text(&v),
-            value: Arg::text(&v),
-            encoded: true,
-            orphan: false,
-            in_query: false,
-            multipart: false,
-        });
     }
 }
 

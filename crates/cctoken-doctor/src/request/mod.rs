@@ -15,6 +15,7 @@ use base64::Engine as _;
 use crate::paste::expand::{Arg, Seg};
 
 mod from_curl;
+mod json_body;
 use cctoken::auth::PreparedRequest;
 
 /// Where the request description came from.
@@ -193,6 +194,11 @@ pub struct Request {
     pub other_auth: Option<String>,
     /// `@file` data options (not read).
     pub data_files: Vec<String>,
+    /// Parts of the body whose parameters doctor cannot see: `@file` data, a variable
+    /// standing for whole parameters (`-d "$BODY"`, `…&$EXTRA`). Shown as written.
+    pub unseen: Vec<String>,
+    /// The JSON body is an object whose members could be read (see `json_body`).
+    pub json_read: bool,
     /// curl options not modelled.
     pub unknown_options: Vec<String>,
     /// `-K` config file used.
@@ -288,6 +294,8 @@ impl Request {
             user_option_ignored: false,
             other_auth: None,
             data_files: Vec::new(),
+            unseen: Vec::new(),
+            json_read: false,
             unknown_options: Vec::new(),
             config_file: false,
             single_quoted_vars: Vec::new(),
@@ -316,6 +324,13 @@ impl Request {
     /// The decoded value of the first parameter `name`.
     pub fn param(&self, name: &str) -> Option<&Arg> {
         self.params(name).next().map(|p| &p.value)
+    }
+
+    /// Whether the body's parameters can be judged: false when a JSON body is not a
+    /// readable object, or when part of the body is a file or a variable doctor cannot
+    /// see (then "no grant_type" or "no credentials" would be guesses).
+    pub fn body_fully_seen(&self) -> bool {
+        self.unseen.is_empty() && (self.body != BodyKind::Json || self.json_read)
     }
 
     fn basic_from_header(&mut self, value: &Arg) {
