@@ -29,6 +29,57 @@
 //! return text in the caller's [`Wording`] for the caller to show. It never runs a shell,
 //! never reads `@file` data and never sends a pasted command's credentials anywhere. It
 //! uses only `cctoken`'s public API.
+//!
+//! # Finding codes
+//!
+//! Codes are a contract: extended, never renamed. SPEC §8 defines the first group
+//! ([`SPEC_CODES`]); the second is this crate's extension for what §8 leaves unnamed. The
+//! severity is the usual one; a check may choose another (shown after a slash).
+//!
+//! | code | severity | when |
+//! |---|---|---|
+//! | `secret.trailing-newline` | error / info | secret or Basic payload ends in `\n`/`\r\n` (`echo` without `-n`) |
+//! | `secret.whitespace` | error | leading/trailing spaces or tabs |
+//! | `secret.placeholder` | error | `YOUR_CLIENT_SECRET`, `xxx`, `<secret>`, `changeme`, `...` and the like |
+//! | `secret.quoted` | error | value wrapped in literal quotes |
+//! | `secret.encoding-sensitive` | warning / info | characters where `basic` and `basic-raw` or body encoding differ |
+//! | `secret.in-argv` | warning / info | secret visible on a command line (`-d`, `-u`, inline header) |
+//! | `client-id.format` | error / warning | id does not look like the provider's ids (Genesys: UUID); a warning once the server issued a token anyway |
+//! | `endpoint.api-host` | error | token request sent to `api.<domain>` (or another non-login host) instead of `login.<domain>` |
+//! | `endpoint.path` | error | wrong token path (e.g. `/api/v2/oauth/token` on Genesys) |
+//! | `endpoint.platform-mismatch` | error | CXone credentials or paths sent to a Genesys host, or the reverse |
+//! | `endpoint.insecure` | error | `http://` token URL |
+//! | `body.json` | error | JSON body or `Content-Type: application/json` on the token request |
+//! | `param.grant-type` | error / info | missing or wrong `grant_type`, or one the platform does not support; info when the body could not be read |
+//! | `param.unknown` | warning | parameters the grant does not define (`duration`, `expires_in`, ...) |
+//! | `param.scope-format` | warning | scopes separated by commas, or unencoded spaces in a raw body |
+//! | `auth.both-methods` | error / warning | credentials in both the Basic header and the body |
+//! | `auth.basic-malformed` | error / warning | Basic value not base64, no `:`, or line-wrapped |
+//! | `auth.missing` | error | no client authentication at all |
+//! | `shell.unexpanded` | error / warning | `$VAR` inside single quotes, a literal `${...}`, `{{var}}`, or `%VAR%` outside cmd |
+//! | `token.long-lived` | warning | the request asks for a long-lived token |
+//! | `param.unencoded` | error / warning | a raw body value with characters that form decoding changes |
+//! | `cxone.client-credentials` | error | `client_credentials` sent to CXone, which expects the access-key password grant |
+//! | `grant.not-enabled` | error | server says `unauthorized_client` (online) |
+//! | `clock.skew` | warning | server `Date` differs by more than 60 s (online) |
+//! | `curl.parse` | error / warning | not a readable curl command, no URL, extra URL arguments, a line continuation cut by a blank |
+//! | `curl.data-file` | info | `@file` data that doctor does not open |
+//! | `curl.unknown-option` | info | curl options doctor does not model, `-K` config files |
+//! | `request.method` | error | the token request is not a POST |
+//! | `body.multipart` | error | a `-F` multipart body |
+//! | `secret.control` | error | BOM, control character or empty secret |
+//! | `auth.other-scheme` | error | Bearer, Digest or another scheme instead of client credentials |
+//! | `auth.invalid-client` | error | the server answered `invalid_client` (online) |
+//! | `auth.probe` | warning / info | what trying the other client authentication methods showed (online) |
+//! | `config.invalid` | error | the profile does not resolve |
+//! | `net.dns` | error | the token host does not resolve (online) |
+//! | `net.connect` | error | the TCP connection failed (online) |
+//! | `net.tls` | error | the TLS handshake or certificate check failed (online) |
+//! | `net.proxy` | info | proxy variables in effect |
+//! | `discovery` | info / error | what discovery (and CXone's tenant configuration) found, or why it failed |
+//! | `token.request` | error | the token request failed for another reason (online) |
+//! | `token.ok` | info | the server issued a token (online) |
+//! | `shell.dialect` | info / warning / error | how a paste was read (Windows cmd, PowerShell) and that shell's traps |
 
 pub mod checks;
 pub mod online;
@@ -62,16 +113,25 @@ pub fn diagnose_curl(cmd: &str) -> Report {
         Err(e) => report.push(Finding::new(
             Code::CurlParse,
             e.to_string(),
-            match e {
+            match &e {
                 paste::curl::ParseError::NotCurl => {
                     Text::from("paste the whole curl command (starting with `curl`), or ")
                         + Term::DiagnoseProfile
                         + " to check a configuration"
                 }
                 paste::curl::ParseError::TooLong => "paste only the curl command".into(),
-                paste::curl::ParseError::Shell(_) => "close the quote; for a secret that \
-                    contains quotes use a variable: -u \"$CLIENT_ID:$CLIENT_SECRET\""
-                    .into(),
+                paste::curl::ParseError::Shell(paste::shell::ShellError {
+                    fix: Some(fix), ..
+                })
+                | paste::curl::ParseError::Unsupported(paste::shell::ShellError {
+                    fix: Some(fix),
+                    ..
+                }) => fix.as_str().into(),
+                paste::curl::ParseError::Shell(_) | paste::curl::ParseError::Unsupported(_) => {
+                    "close the quote; for a secret that contains quotes use a variable: -u \
+                     \"$CLIENT_ID:$CLIENT_SECRET\""
+                        .into()
+                }
             },
         )),
     }

@@ -146,6 +146,8 @@ codes! {
     TokenRequest = "token.request", Error;
     /// A token was issued.
     TokenOk = "token.ok", Info;
+    /// How the pasted command was read (Windows cmd, PowerShell) and that shell's traps.
+    ShellDialect = "shell.dialect", Info;
 }
 
 /// The codes SPEC §8 defines.
@@ -370,6 +372,17 @@ mod tests {
             assert!(Code::ALL.iter().any(|c| c.as_str() == *s), "{s}");
         }
         assert_eq!(SPEC_CODES.len(), 24);
+    }
+
+    #[test]
+    fn every_code_is_in_the_crate_docs_table() {
+        let docs = include_str!("lib.rs");
+        for c in Code::ALL {
+            assert!(
+                docs.contains(&format!("//! | `{c}` | ")),
+                "{c} is missing from the table in lib.rs"
+            );
+        }
     }
 
     #[test]

@@ -48,3 +48,91 @@ fn a_body_from_a_file_is_not_guessed_at() {
         "make sure body.txt holds grant_type=client_credentials"
     );
 }
+
+#[test]
+fn windows_cmd_carets_and_percent_variables_are_read_as_cmd() {
+    let cmd = "curl -X POST https://login.mypurecloud.ie/oauth/token ^\r\n  -H \"Content-Type: application/x-www-form-urlencoded\" ^\r\n  -u \"%CLIENT_ID%:%CLIENT_SECRET%\" ^\r\n  -d \"grant_type=client_credentials\"\r\n";
+    let (code, out, f) = both(cmd);
+    assert_eq!(code, 0, "{out}");
+    insta::assert_snapshot!("windows_cmd", out);
+    assert_eq!(codes(&f), ["shell.dialect", "secret.in-argv"], "{f:?}");
+    assert_eq!(f[0]["severity"], "info");
+    assert_eq!(
+        f[0]["message"],
+        "the command was read as Windows cmd syntax (^ escapes and line continuations, %VAR% variables, double quotes only)"
+    );
+    assert_eq!(
+        f[0]["fix"],
+        "nothing to do; the findings follow Windows cmd's rules"
+    );
+    // Single quotes are characters in cmd: that is a real error, and said so first.
+    let (code, out, f) = both(
+        "curl -X POST https://login.mypurecloud.ie/oauth/token ^\n -u \"%ID%:%SECRET%\" -d 'grant_type=client_credentials'",
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(f[0]["code"], "shell.dialect");
+    assert_eq!(f[0]["severity"], "error");
+    assert_eq!(
+        f[0]["fix"],
+        "use double quotes in cmd: -d \"grant_type=client_credentials\" -u \"%CLIENT_ID%:%CLIENT_SECRET%\""
+    );
+}
+
+#[test]
+fn powershell_backticks_and_env_variables_are_read_as_powershell() {
+    let cmd = "curl.exe -X POST https://login.mypurecloud.ie/oauth/token `\n  -u \"${env:CLIENT_ID}:${env:CLIENT_SECRET}\" `\n  -d 'grant_type=client_credentials'";
+    let (code, out, f) = both(cmd);
+    assert_eq!(code, 0, "{out}");
+    insta::assert_snapshot!("powershell", out);
+    assert_eq!(codes(&f), ["shell.dialect", "secret.in-argv"], "{f:?}");
+    // PowerShell's own trap: "$ID:$SECRET" does not parse there.
+    let (code, _, f) = both(
+        "curl.exe -X POST https://login.mypurecloud.ie/oauth/token -u \"$ID:$SECRET\" -d grant_type=client_credentials",
+    );
+    assert_eq!(code, 0, "no dialect evidence: read as a POSIX shell");
+    assert_eq!(codes(&f), ["secret.in-argv"]);
+    let (code, _, f) = both(
+        "PS C:\\> curl.exe -X POST https://login.mypurecloud.ie/oauth/token -u \"$ID:$SECRET\" -d grant_type=client_credentials",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(codes(&f), ["curl.parse"]);
+    assert_eq!(
+        f[0]["message"],
+        "cannot read the command line: \"$ID:…\" does not parse in PowerShell: ':' after a variable name reads as a drive (like $env:), so curl never runs"
+    );
+    assert_eq!(
+        f[0]["fix"],
+        "delimit the name: \"${ID}:…\" (e.g. -u \"${env:CLIENT_ID}:${env:CLIENT_SECRET}\")"
+    );
+}
+
+#[test]
+fn pasted_prompts_are_accepted() {
+    let request = "curl -X POST https://login.mypurecloud.ie/oauth/token -u \"$CLIENT_ID:$CLIENT_SECRET\" -d grant_type=client_credentials";
+    for prompt in ["$ ", "> ", "me@box:~/src$ "] {
+        let (code, out, f) = both(&format!("{prompt}{request}"));
+        assert_eq!(code, 0, "{prompt}: {out}");
+        assert_eq!(codes(&f), ["secret.in-argv"], "{prompt}: {f:?}");
+    }
+    let windows = "curl -X POST https://login.mypurecloud.ie/oauth/token -u \"%CLIENT_ID%:%CLIENT_SECRET%\" -d grant_type=client_credentials";
+    let ps = "curl.exe -X POST https://login.mypurecloud.ie/oauth/token -u \"${env:CLIENT_ID}:${env:CLIENT_SECRET}\" -d grant_type=client_credentials";
+    for cmd in [
+        format!("C:\\> {windows}"),
+        format!("C:\\Users\\me>{windows}"),
+        format!("PS> {ps}"),
+        format!("PS C:\\Users\\me> {ps}"),
+    ] {
+        let (code, out, f) = both(&cmd);
+        assert_eq!(code, 0, "{cmd}: {out}");
+        assert_eq!(
+            codes(&f),
+            ["shell.dialect", "secret.in-argv"],
+            "{cmd}: {f:?}"
+        );
+    }
+    // A session pasted with its output: the output line is not read as a command.
+    let (code, out, _) = both(&format!(
+        "$ {request} \\\n>   -s\n{{\"error\":\"invalid_client\",\"error_description\":\"authentication failed\"}}\n"
+    ));
+    assert_eq!(code, 0, "{out}");
+}

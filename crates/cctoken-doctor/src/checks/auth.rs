@@ -1,9 +1,9 @@
 //! Client authentication: the Basic value (wrapped, not base64, no `:`, `echo` newline),
-//! credentials in both places or nowhere, other schemes, the secrets and client ids
-//! themselves, and variables that never expanded (`$VAR` in single quotes, `{{var}}`).
+//! credentials in both places or nowhere, other schemes, and the secrets and client ids
+//! themselves (a value that is an unexpanded variable is left to [`super::shell`]).
 
-use super::params::SECRET_PARAMS;
 use super::platform::Platform;
+use super::shell::unexpanded_text;
 use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::{Basic, BasicOrigin, BasicProblem, FormPair, Request, Source};
@@ -240,102 +240,4 @@ fn encoding_finding(secret: &str, fp: &Fingerprint, plat: Platform, report: &mut
         ),
     };
     report.push(Finding::new(Code::SecretEncodingSensitive, msg, fix).severity(sev));
-}
-
-pub(super) fn unexpanded(r: &Request, report: &mut Report) {
-    for v in &r.single_quoted_vars {
-        report.push(Finding::new(
-            Code::ShellUnexpanded,
-            format!("${v} is inside single quotes, so curl receives the literal text ${v} instead of its value"),
-            format!("use double quotes: \"${v}\" (e.g. -u \"$CLIENT_ID:$CLIENT_SECRET\")"),
-        ));
-    }
-    // Literal ${…}, {{…}} or %VAR% reaching the request (escaped, or from a template).
-    // Secret values are checked too, but their findings never quote the text.
-    let mut texts: Vec<(String, bool)> = r
-        .headers
-        .iter()
-        .filter_map(|(k, v)| {
-            v.literal()
-                .map(|t| (t, k.eq_ignore_ascii_case("authorization")))
-        })
-        .collect();
-    texts.extend(r.form.iter().filter_map(|p| {
-        p.value
-            .literal()
-            .map(|t| (t, SECRET_PARAMS.contains(&p.name.as_str())))
-    }));
-    if let Some(b) = &r.basic {
-        texts.extend(b.id.iter().filter_map(Arg::literal).map(|t| (t, false)));
-        texts.extend(b.secret.iter().filter_map(Arg::literal).map(|t| (t, true)));
-    }
-    if let Some(u) = &r.url {
-        if !u.symbolic {
-            texts.push((format!("{}{}", u.host, u.path), false));
-        }
-    }
-    for (t, secret) in texts {
-        if let Some(name) = literal_var(&t) {
-            if r.single_quoted_vars.contains(&name) {
-                continue;
-            }
-            let shown = if secret {
-                "$NAME".to_owned()
-            } else {
-                format!("${name}")
-            };
-            let whose = if secret { " inside a secret value" } else { "" };
-            report.push(Finding::new(
-                Code::ShellUnexpanded,
-                format!("the literal text {shown} reaches the request{whose}: a variable was never expanded"),
-                "expand it in double quotes in a shell, or substitute it in your CI tool before calling curl",
-            ));
-        } else if let Some(name) = template_var(&t) {
-            let shown = if secret {
-                "{{…}} / %…%".to_owned()
-            } else {
-                name
-            };
-            report.push(Finding::new(
-                Code::ShellUnexpanded,
-                format!("the template variable {shown} reaches the request unexpanded (Postman/CI syntax, not shell)"),
-                "use a shell variable in double quotes (\"$CLIENT_SECRET\"), or run it where the template is expanded",
-            ));
-        }
-    }
-}
-
-fn unexpanded_text(t: &str) -> bool {
-    literal_var(t).is_some() || template_var(t).is_some()
-}
-
-fn literal_var(t: &str) -> Option<String> {
-    let i = t.find('$')?;
-    let rest = &t[i + 1..];
-    let rest = rest.strip_prefix('{').unwrap_or(rest);
-    let name: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
-    (name.len() >= 2
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
-    .then_some(name)
-}
-
-fn template_var(t: &str) -> Option<String> {
-    if let (Some(a), Some(b)) = (t.find("{{"), t.find("}}")) {
-        if b > a {
-            return Some(t[a..b + 2].chars().take(40).collect());
-        }
-    }
-    let first = t.find('%')?;
-    let second = t[first + 1..].find('%')? + first + 1;
-    let name = &t[first + 1..second];
-    let ident = name.len() >= 3
-        && name.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-        && name.chars().any(|c| c.is_ascii_uppercase());
-    ident.then(|| format!("%{name}%"))
 }

@@ -5,15 +5,17 @@
 //!
 //! [`platform`] says which platform the token host belongs to. Each check is a small
 //! function that reads the model and pushes findings with a concrete
-//! fix: `endpoint` (host, path, scheme, platform), `params` (grant type, unknown and
+//! fix: `shell` (the dialect a paste was read in and its traps, unexpanded variables),
+//! `endpoint` (host, path, scheme, platform), `params` (grant type, unknown and
 //! lifetime parameters, scopes, unencoded values), `auth` (Basic, body credentials,
-//! secrets, unexpanded variables). Nothing here parses text or touches the network;
-//! secrets are only fingerprinted.
+//! secrets). Nothing here parses text or touches the network; secrets are only
+//! fingerprinted.
 
 mod auth;
 mod endpoint;
 mod params;
 mod platform;
+mod shell;
 
 use super::report::{Code, Finding, Report, Severity};
 use super::request::{BodyKind, Request, Source};
@@ -29,12 +31,13 @@ pub fn check(r: &Request, report: &mut Report) {
         }
     });
     curl_notes(r, report);
+    shell::dialect(r, report);
     endpoint::endpoint(r, plat, report);
     method_and_body(r, report);
     params::grant(r, plat, report);
     params::params(r, report);
     auth::auth(r, plat, report);
-    auth::unexpanded(r, report);
+    shell::unexpanded(r, report);
 }
 
 fn curl_notes(r: &Request, report: &mut Report) {

@@ -12,8 +12,12 @@
 
 use std::fmt;
 
+use super::dialect::{self, Dialect};
 use super::expand::{self, Arg, Assignments};
-use super::shell::{self, Part, SimpleCommand};
+use super::shell::{self, Part, ShellError, SimpleCommand};
+
+mod options;
+use options::{KNOWN_FLAGS, SHORT_WITH_VALUE, VALUE_OPTIONS};
 
 /// Largest command line accepted (bytes). Pasted curl commands are a few kB.
 pub const MAX_INPUT: usize = 256 * 1024;
@@ -71,15 +75,25 @@ pub struct CurlCommand {
     pub unknown_options: Vec<String>,
     /// `-K/--config`: more options come from a file (not read).
     pub config_file: bool,
+    /// The shell the command was read as.
+    pub dialect: Dialect,
+    /// The program as written: `curl`, `curl.exe`, `/usr/bin/curl`.
+    pub program: String,
+    /// Lines (1-based) whose continuation character is followed by a space or tab: the
+    /// command ends there, and the lines after it never reach curl.
+    pub cut_lines: Vec<usize>,
 }
 
 /// Why there is no curl command to analyse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
     /// The text cannot be read as shell input (unterminated quote, …).
-    Shell(String),
+    Shell(ShellError),
     /// No `curl` command in the text.
     NotCurl,
+    /// A request written with another tool doctor does not read (PowerShell's
+    /// `Invoke-RestMethod`, …): what it is and what to paste instead.
+    Unsupported(ShellError),
     /// Longer than [`MAX_INPUT`].
     TooLong,
 }
@@ -89,111 +103,29 @@ impl fmt::Display for ParseError {
         match self {
             Self::Shell(m) => write!(f, "cannot read the command line: {m}"),
             Self::NotCurl => f.write_str("no curl command found in the input"),
+            Self::Unsupported(m) => write!(f, "{m}"),
             Self::TooLong => write!(f, "the input is longer than {MAX_INPUT} bytes"),
         }
     }
 }
-
-/// Options taking a value that we do not model.
-const VALUE_OPTIONS: &[&str] = &[
-    "-o",
-    "--output",
-    "-A",
-    "--user-agent",
-    "-e",
-    "--referer",
-    "-b",
-    "--cookie",
-    "-c",
-    "--cookie-jar",
-    "-x",
-    "--proxy",
-    "-m",
-    "--max-time",
-    "--connect-timeout",
-    "--cacert",
-    "--capath",
-    "-E",
-    "--cert",
-    "--key",
-    "--cert-type",
-    "--key-type",
-    "-w",
-    "--write-out",
-    "--retry",
-    "--retry-delay",
-    "--retry-max-time",
-    "--resolve",
-    "--connect-to",
-    "-T",
-    "--upload-file",
-    "-r",
-    "--range",
-    "-U",
-    "--proxy-user",
-    "-D",
-    "--dump-header",
-    "--trace",
-    "--trace-ascii",
-    "--stderr",
-    "-C",
-    "--continue-at",
-    "-Y",
-    "--speed-limit",
-    "-y",
-    "--speed-time",
-    "-z",
-    "--time-cond",
-    "--limit-rate",
-    "--max-redirs",
-    "--interface",
-    "--dns-servers",
-    "--url-query",
-    "--variable",
-    "--expand-url",
-    "--aws-sigv4",
-    "-Q",
-    "--quote",
-    "--pinnedpubkey",
-    "--ciphers",
-    "--tls-max",
-    "--proto",
-    "--proto-redir",
-    "--noproxy",
-    "--preproxy",
-    "--unix-socket",
-    "--abstract-unix-socket",
-    "-P",
-    "--ftp-port",
-    "--netrc-file",
-    "--header-file",
-    "--proxy-header",
-    "--etag-save",
-    "--etag-compare",
-    "--output-dir",
-    "--keepalive-time",
-    "--max-filesize",
-    "--local-port",
-    "--login-options",
-    "--sasl-authzid",
-    "--service-name",
-    "--happy-eyeballs-timeout-ms",
-    "--hsts",
-    "--alt-svc",
-];
-
-/// Short options that take a value (the rest of the token or the next argument).
-const SHORT_WITH_VALUE: &str = "XHduFoAebcxmEwTrUDCYyzQPK";
 
 /// Find the curl command in `input` and read its options.
 pub fn parse(input: &str) -> Result<CurlCommand, ParseError> {
     if input.len() > MAX_INPUT {
         return Err(ParseError::TooLong);
     }
-    let tokens = shell::tokenize(input).map_err(|e| ParseError::Shell(e.0))?;
+    let prepared = dialect::prepare(input);
+    let tokens = dialect::tokenize(&prepared).map_err(ParseError::Shell)?;
     let commands = shell::commands(&tokens);
     let mut env = Assignments::new();
-    find_curl(&commands, &mut env, 0).ok_or(ParseError::NotCurl)
+    let Some(mut c) = find_curl(&commands, &mut env, 0) else {
+        return Err(
+            dialect::other_tool(&commands).map_or(ParseError::NotCurl, ParseError::Unsupported)
+        );
+    };
+    c.dialect = prepared.dialect;
+    c.cut_lines = prepared.cut_lines;
+    Ok(c)
 }
 
 fn is_curl(word: &shell::RawWord) -> bool {
@@ -239,7 +171,9 @@ fn find_curl(cmds: &[SimpleCommand], env: &mut Assignments, depth: usize) -> Opt
                     .iter()
                     .flat_map(|w| expand::expand(w, env, depth))
                     .collect();
-                return Some(read_options(&args));
+                let mut c = read_options(&args);
+                c.program = first.literal().unwrap_or_default();
+                return Some(c);
             }
         }
         let bare = words.is_empty();
@@ -397,80 +331,6 @@ fn apply(c: &mut CurlCommand, name: &str, value: Arg) {
 }
 
 fn apply_flag(c: &mut CurlCommand, name: &str) {
-    const KNOWN_FLAGS: &[&str] = &[
-        "-s",
-        "--silent",
-        "-S",
-        "--show-error",
-        "-L",
-        "--location",
-        "-v",
-        "--verbose",
-        "-k",
-        "--insecure",
-        "-i",
-        "--include",
-        "-f",
-        "--fail",
-        "--fail-with-body",
-        "--compressed",
-        "--http1.1",
-        "--http2",
-        "--http1.0",
-        "--http3",
-        "-N",
-        "--no-buffer",
-        "-#",
-        "--progress-bar",
-        "--no-progress-meter",
-        "-g",
-        "--globoff",
-        "-n",
-        "--netrc",
-        "-O",
-        "--remote-name",
-        "-J",
-        "--remote-header-name",
-        "-4",
-        "-6",
-        "--ipv4",
-        "--ipv6",
-        "-q",
-        "--disable",
-        "-Z",
-        "--parallel",
-        "--location-trusted",
-        "--tr-encoding",
-        "--raw",
-        "--fail-early",
-        "--ssl",
-        "--ssl-reqd",
-        "--tcp-nodelay",
-        "--path-as-is",
-        "-l",
-        "-a",
-        "-R",
-        "-j",
-        "-0",
-        "-1",
-        "-2",
-        "-3",
-        "--tlsv1.2",
-        "--tlsv1.3",
-        "--retry-all-errors",
-        "--retry-connrefused",
-        "--create-dirs",
-        "--no-keepalive",
-        "--post301",
-        "--post302",
-        "--post303",
-        "-M",
-        "--manual",
-        "-V",
-        "--version",
-        "-h",
-        "--help",
-    ];
     match name {
         "--basic" => c.auth_scheme = None,
         "--digest" | "--ntlm" | "--negotiate" | "--anyauth" => {

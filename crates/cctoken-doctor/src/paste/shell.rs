@@ -65,7 +65,7 @@ impl RawWord {
         Some(out)
     }
 
-    fn push_lit(&mut self, c: char) {
+    pub(super) fn push_lit(&mut self, c: char) {
         if let Some(Part::Lit(s)) = self.parts.last_mut() {
             s.push(c);
         } else {
@@ -73,7 +73,7 @@ impl RawWord {
         }
     }
 
-    fn push_str(&mut self, t: &str) {
+    pub(super) fn push_str(&mut self, t: &str) {
         for c in t.chars() {
             self.push_lit(c);
         }
@@ -92,11 +92,32 @@ pub enum Token {
 
 /// Why a command line could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShellError(pub String);
+pub struct ShellError {
+    /// What is wrong, e.g. "a single quote (') is never closed".
+    pub message: String,
+    /// How to write it instead, when it is not the usual unclosed quote.
+    pub fix: Option<String>,
+}
+
+impl ShellError {
+    /// An error with the usual fix (close the quote).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    /// The same error with its own fix.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
 
 impl fmt::Display for ShellError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -117,11 +138,11 @@ struct Lexer {
     i: usize,
 }
 
-fn is_name_start(c: char) -> bool {
+pub(super) fn is_name_start(c: char) -> bool {
     c == '_' || c.is_ascii_alphabetic()
 }
 
-fn is_name_char(c: char) -> bool {
+pub(super) fn is_name_char(c: char) -> bool {
     c == '_' || c.is_ascii_alphanumeric()
 }
 
@@ -180,7 +201,7 @@ impl Lexer {
             self.i += 1;
         }
         if self.peek(0).is_none() {
-            return Err(ShellError(format!("{what} is never closed")));
+            return Err(ShellError::new(format!("{what} is never closed")));
         }
         let text: String = self.s[start..self.i].iter().collect();
         self.i += 1;
@@ -315,7 +336,7 @@ impl Lexer {
                 continue;
             }
             let Some(c) = self.peek(0) else {
-                return Err(ShellError("a double quote (\") is never closed".into()));
+                return Err(ShellError::new("a double quote (\") is never closed"));
             };
             match c {
                 '"' => {

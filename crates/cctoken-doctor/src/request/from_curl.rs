@@ -8,6 +8,7 @@ use super::{
     Source, UrlParts,
 };
 use crate::paste::curl::{CurlCommand, DataKind};
+use crate::paste::dialect::Dialect;
 use crate::paste::expand::{Arg, Seg};
 
 fn escape_arg(a: &Arg) -> Arg {
@@ -80,25 +81,26 @@ impl Request {
             unknown_options: c.unknown_options.clone(),
             config_file: c.config_file,
             single_quoted_vars: Vec::new(),
+            dialect: c.dialect,
+            program: c.program.clone(),
+            cut_lines: c.cut_lines.clone(),
+            cmd_single_quotes: false,
         };
         let mut sq = Vec::new();
-        for a in c
-            .urls
-            .iter()
-            .chain(&c.headers)
-            .chain(c.data.iter().map(|d| &d.arg))
-            .chain(&c.user)
-            .chain(&c.json)
-            .chain(&c.forms)
-        {
+        for a in all_args(c) {
             sq.extend(a.single_quoted_vars.iter().cloned());
         }
         sq.dedup();
         r.single_quoted_vars = sq;
+        r.cmd_single_quotes = c.dialect == Dialect::Cmd
+            && all_args(c)
+                .any(|a| matches!(a.segs.first(), Some(Seg::Text(t)) if t.starts_with('\'')));
         if let Some((first, rest)) = c.urls.split_first() {
             r.url = Some(UrlParts::parse(&first.display(), first.is_symbolic()));
+            // A blank argument (`\ ` at a line's end) is reported as a cut line instead.
             r.extra_urls = rest
                 .iter()
+                .filter(|u| !u.display().trim().is_empty())
                 .map(|u| format!("{} bytes", u.display().len()))
                 .collect();
         }
@@ -208,6 +210,17 @@ impl Request {
         }
         r
     }
+}
+
+/// Every argument that shapes the request.
+fn all_args(c: &CurlCommand) -> impl Iterator<Item = &Arg> {
+    c.urls
+        .iter()
+        .chain(&c.headers)
+        .chain(c.data.iter().map(|d| &d.arg))
+        .chain(&c.user)
+        .chain(&c.json)
+        .chain(&c.forms)
 }
 
 fn urlencode_piece(d: &crate::paste::curl::Data, r: &mut Request) {

@@ -12,6 +12,7 @@
 
 use base64::Engine as _;
 
+use crate::paste::dialect::Dialect;
 use crate::paste::expand::{Arg, Seg};
 
 mod from_curl;
@@ -205,6 +206,16 @@ pub struct Request {
     pub config_file: bool,
     /// `$NAME` written inside single quotes somewhere in the request.
     pub single_quoted_vars: Vec<String>,
+    /// The shell a pasted command was read as (a profile's request: POSIX, unused).
+    pub dialect: Dialect,
+    /// The program as written (`curl`, `curl.exe`; empty for a profile).
+    pub program: String,
+    /// Lines whose continuation character is followed by a blank (see
+    /// [`CurlCommand::cut_lines`](crate::paste::curl::CurlCommand::cut_lines)).
+    pub cut_lines: Vec<usize>,
+    /// Windows cmd: an argument is wrapped in single quotes, which cmd passes on as
+    /// characters.
+    pub cmd_single_quotes: bool,
 }
 
 /// `application/x-www-form-urlencoded` decoding of known text.
@@ -299,6 +310,10 @@ impl Request {
             unknown_options: Vec::new(),
             config_file: false,
             single_quoted_vars: Vec::new(),
+            dialect: Dialect::Posix,
+            program: String::new(),
+            cut_lines: Vec::new(),
+            cmd_single_quotes: false,
         };
         if let Some(v) = r.header("authorization").cloned() {
             r.basic_from_header(&v);

@@ -12,7 +12,7 @@ impl Lexer {
         let mut cmd = String::new();
         loop {
             match self.peek(0) {
-                None => return Err(ShellError("a backtick (`) is never closed".into())),
+                None => return Err(ShellError::new("a backtick (`) is never closed")),
                 Some('`') => {
                     self.i += 1;
                     break;
@@ -80,9 +80,7 @@ impl Lexer {
                 _ => self.i += 1,
             }
         }
-        Err(ShellError(
-            "a $( command substitution is never closed".into(),
-        ))
+        Err(ShellError::new("a $( command substitution is never closed"))
     }
 
     pub(super) fn dollar(
@@ -97,7 +95,7 @@ impl Lexer {
                 // `$((…))` is arithmetic (never evaluated), `$(…)` a command substitution.
                 let arithmetic = self.peek(2) == Some('(');
                 if !arithmetic && depth >= MAX_DEPTH {
-                    return Err(ShellError("command substitutions nest too deeply".into()));
+                    return Err(ShellError::new("command substitutions nest too deeply"));
                 }
                 let opens = if arithmetic { 2 } else { 1 };
                 self.i += 1 + opens;
@@ -165,7 +163,7 @@ impl Lexer {
         }
         loop {
             let Some(c) = self.peek(0) else {
-                return Err(ShellError("a $' string is never closed".into()));
+                return Err(ShellError::new("a $' string is never closed"));
             };
             self.i += 1;
             match c {
