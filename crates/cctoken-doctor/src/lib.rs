@@ -80,6 +80,7 @@
 //! | `token.request` | error | the token request failed for another reason (online) |
 //! | `token.ok` | info | the server issued a token (online) |
 //! | `shell.dialect` | info / warning / error | how a paste was read (Windows cmd, PowerShell) and that shell's traps |
+//! | `endpoint.region-host` | error | a Genesys host built from a region name (`login.eu-west-1.mypurecloud.com`) or on no region's domain (`login.mypurecloud.eu`); the fix names the region's real login host |
 
 pub mod checks;
 pub mod online;

@@ -148,6 +148,8 @@ codes! {
     TokenOk = "token.ok", Info;
     /// How the pasted command was read (Windows cmd, PowerShell) and that shell's traps.
     ShellDialect = "shell.dialect", Info;
+    /// A Genesys host built from a region name, or on no region's domain.
+    EndpointRegionHost = "endpoint.region-host", Error;
 }
 
 /// The codes SPEC §8 defines.
@@ -381,6 +383,17 @@ mod tests {
             assert!(
                 docs.contains(&format!("//! | `{c}` | ")),
                 "{c} is missing from the table in lib.rs"
+            );
+        }
+    }
+
+    #[test]
+    fn every_code_is_in_the_readme() {
+        let readme = include_str!("../../../README.md");
+        for c in Code::ALL {
+            assert!(
+                readme.contains(&format!("`{c}`")),
+                "{c} is missing from README.md"
             );
         }
     }

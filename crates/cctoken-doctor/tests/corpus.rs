@@ -38,6 +38,21 @@ fn broken() -> Vec<Case> {
         case("api host instead of login host",
             format!("curl -X POST https://api.mypurecloud.ie/oauth/token {ok_auth} {cc}"),
             &["endpoint.api-host"], &["endpoint.path"]),
+        case("a region name in the host",
+            format!("curl -X POST https://login.eu-west-1.mypurecloud.com/oauth/token {ok_auth} {cc}"),
+            &["endpoint.region-host"], &["endpoint.api-host"]),
+        case("a region name in the API host, and the /api/v2 path",
+            format!("curl -X POST https://api.eu_central_1.mypurecloud.com/api/v2/oauth/token {ok_auth} {cc}"),
+            &["endpoint.region-host", "endpoint.path"], &["endpoint.api-host"]),
+        case("a region's short label on the wrong domain",
+            format!("curl -X POST https://login.usw2.mypurecloud.com/oauth/token {ok_auth} {cc}"),
+            &["endpoint.region-host"], &["endpoint.api-host"]),
+        case("a made-up Genesys domain",
+            format!("curl -X POST https://login.mypurecloud.eu/oauth/token {ok_auth} {cc}"),
+            &["endpoint.region-host"], &["endpoint.api-host"]),
+        case("a forum's invented Genesys host",
+            format!("curl -X POST https://api.us.genesys.cloud/oauth/token {ok_auth} {cc}"),
+            &["endpoint.region-host"], &["endpoint.api-host"]),
         case("/api/v2/oauth/token path",
             format!("curl -X POST https://login.mypurecloud.com/api/v2/oauth/token {ok_auth} {cc}"),
             &["endpoint.path"], &["endpoint.api-host"]),
@@ -296,6 +311,46 @@ fn correct() -> Vec<Case> {
         case("credentials from an earlier assignment",
             format!("CREDS=$(printf %s \"$CLIENT_ID:$CLIENT_SECRET\" | base64 -w0)\nTOKEN=$(curl -s -X POST {GC} -H \"Authorization: Basic $CREDS\" -d grant_type=client_credentials | jq -r .access_token)"), &[], &[]),
     ]
+}
+
+/// A region name in a Genesys host is sent to that region's real login host, never to the
+/// domain the made-up host happens to end in.
+#[test]
+fn a_region_name_in_the_host_points_to_that_regions_login_host() {
+    let r = diagnose_curl(&format!(
+        r#"curl -X POST https://login.eu-west-1.mypurecloud.com/oauth/token -u "$ID:$S" -d grant_type=client_credentials"#
+    ));
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code.as_str() == "endpoint.region-host")
+        .expect("endpoint.region-host")
+        .clone();
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(
+        f.fix.to_string(),
+        "send it to https://login.mypurecloud.ie/oauth/token"
+    );
+    assert!(!r
+        .render_human(&Plain)
+        .contains("https://login.mypurecloud.com/"));
+    let r = diagnose_curl(
+        r#"curl -X POST https://login.mypurecloud.eu/oauth/token -u "$ID:$S" -d grant_type=client_credentials"#,
+    );
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code.as_str() == "endpoint.region-host")
+        .unwrap()
+        .clone();
+    for host in [
+        "login.mypurecloud.ie",
+        "login.mypurecloud.de",
+        "login.euw2.pure.cloud",
+        "login.euc2.pure.cloud",
+    ] {
+        assert!(f.fix.to_string().contains(host), "{host}: {}", f.fix);
+    }
 }
 
 /// A JSON body is judged as JSON, and a body doctor cannot see is not guessed at.

@@ -136,3 +136,49 @@ fn pasted_prompts_are_accepted() {
     ));
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_region_name_in_the_host_is_sent_to_the_regions_login_host() {
+    let cmd = r#"curl -X POST https://login.eu-west-1.mypurecloud.com/oauth/token -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials"#;
+    let (code, out, f) = both(cmd);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("region_in_host", out);
+    assert_eq!(
+        codes(&f),
+        ["endpoint.region-host", "secret.in-argv"],
+        "{f:?}"
+    );
+    assert_eq!(f[0]["severity"], "error");
+    assert_eq!(
+        f[0]["message"],
+        "the token host login.eu-west-1.mypurecloud.com names eu-west-1, but Genesys Cloud hosts are not built from region names: eu-west-1's login host is login.mypurecloud.ie (login.eu-west-1.mypurecloud.com is under mypurecloud.com, the domain of us-east-1)"
+    );
+    assert_eq!(
+        f[0]["fix"],
+        "send it to https://login.mypurecloud.ie/oauth/token"
+    );
+    // The same host in a profile.
+    let (code, out, err) = doctor(
+        &[
+            "--offline",
+            "--json",
+            "--provider",
+            "genesys",
+            "--token-url",
+            "https://login.eu-west-1.mypurecloud.com/oauth/token",
+            "--client-id",
+            "5a1c3a2e-1b2c-4d5e-8f90-123456789abc",
+            "--client-secret-env",
+            "S",
+        ],
+        &[("S", "Zq3kP0sLmN8vB2xY7wT1rE5uI9oA4dF6gH0jK2lM3nB")],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let f = json(&out);
+    assert_eq!(codes(&f), ["endpoint.region-host"], "{out}");
+    assert_eq!(
+        f[0]["fix"],
+        "send it to https://login.mypurecloud.ie/oauth/token"
+    );
+}

@@ -1,11 +1,14 @@
 //! Where the request goes: scheme, host and path against the Genesys region table and
-//! CXone's hosts, and platform mix-ups (CXone paths or grants on Genesys and the reverse).
+//! CXone's hosts, region names in host names (see `region`), and platform mix-ups (CXone
+//! paths or grants on Genesys and the reverse).
 
 use super::platform::Platform;
+use super::region;
 use crate::paste::expand::Arg;
 use crate::report::{Code, Finding, Report, Severity};
 use crate::request::Request;
 use crate::text::{Term, Text};
+use cctoken::provider::genesys::Region;
 use cctoken::provider::CXONE_ISSUER;
 
 fn token_url_for(plat: Platform) -> String {
@@ -32,8 +35,15 @@ pub(super) fn endpoint(r: &Request, plat: Platform, report: &mut Report) {
     let path = u.path.as_str();
     match plat {
         Platform::Genesys(reg) => {
-            let good = format!("https://login.{}/oauth/token", reg.domain);
-            if u.host != format!("login.{}", reg.domain) {
+            let named = region::named_regions(&u.host);
+            let good = match named.as_slice() {
+                [] => format!("https://login.{}/oauth/token", reg.domain),
+                [one] => one.token_url().to_string(),
+                _ => "https://login.<your region's domain>/oauth/token".to_owned(),
+            };
+            if !named.is_empty() {
+                report.push(region_host(&u.host, &named));
+            } else if u.host != format!("login.{}", reg.domain) {
                 let what = if u.host.starts_with("api.") {
                     "the API host"
                 } else {
@@ -94,6 +104,9 @@ pub(super) fn endpoint(r: &Request, plat: Platform, report: &mut Report) {
                 ));
             }
         }
+        Platform::Other if region::genesys_like(&u.host) => {
+            report.push(region_host(&u.host, &region::named_regions(&u.host)));
+        }
         Platform::Loopback | Platform::Other => {
             if path.contains("/.well-known/") {
                 report.push(Finding::new(
@@ -116,4 +129,34 @@ pub(super) fn endpoint(r: &Request, plat: Platform, report: &mut Report) {
             }
         }
     }
+}
+
+/// A Genesys-looking host built from a region name (or on no region's domain at all):
+/// the real login host of the region it names, from the region table.
+fn region_host(host: &str, named: &[&'static Region]) -> Finding {
+    let on = Region::for_host(host);
+    let under = on
+        .map(|x| format!(" ({host} is under {}, the domain of {})", x.domain, x.name))
+        .unwrap_or_default();
+    let (message, fix) = match named {
+        [r] => (
+            match on {
+                Some(_) => format!("the token host {host} names {}, but Genesys Cloud hosts are not built from region names: {}'s login host is login.{}{under}", r.name, r.name, r.domain),
+                None => format!("the token host {host} is not a Genesys Cloud host; it names {}, whose login host is login.{}", r.name, r.domain),
+            },
+            format!("send it to {}", r.token_url()),
+        ),
+        [] => (
+            format!("the token host {host} is not a Genesys Cloud host: tokens come from login.<region domain>, as in the region table"),
+            format!("send it to your region's login host: {}", region::login_urls(named)),
+        ),
+        many => (
+            format!(
+                "the token host {host} is not a Genesys Cloud host: it suggests {}, but Genesys Cloud hosts are not built from region or area names{under}",
+                many.iter().map(|r| r.name).collect::<Vec<_>>().join(" or ")
+            ),
+            format!("send it to your region's login host: {}", region::login_urls(many)),
+        ),
+    };
+    Finding::new(Code::EndpointRegionHost, message, fix)
 }

@@ -15,6 +15,7 @@ mod auth;
 mod endpoint;
 mod params;
 mod platform;
+mod region;
 mod shell;
 
 use super::report::{Code, Finding, Report, Severity};
@@ -25,9 +26,12 @@ pub use platform::{platform, Platform};
 pub fn check(r: &Request, report: &mut Report) {
     let plat = r.url.as_ref().map_or(Platform::Other, |u| {
         if u.symbolic && u.host.contains('$') {
-            Platform::Other
-        } else {
-            platform(&u.host)
+            return Platform::Other;
+        }
+        match (platform(&u.host), region::named_regions(&u.host).as_slice()) {
+            // `login.eu-west-1.pure.cloud`: on no region's domain, but plainly Genesys.
+            (Platform::Other, [one]) if region::genesys_like(&u.host) => Platform::Genesys(one),
+            (p, _) => p,
         }
     });
     curl_notes(r, report);
