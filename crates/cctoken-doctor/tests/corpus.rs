@@ -317,9 +317,9 @@ fn correct() -> Vec<Case> {
 /// domain the made-up host happens to end in.
 #[test]
 fn a_region_name_in_the_host_points_to_that_regions_login_host() {
-    let r = diagnose_curl(&format!(
-        r#"curl -X POST https://login.eu-west-1.mypurecloud.com/oauth/token -u "$ID:$S" -d grant_type=client_credentials"#
-    ));
+    let r = diagnose_curl(
+        r#"curl -X POST https://login.eu-west-1.mypurecloud.com/oauth/token -u "$ID:$S" -d grant_type=client_credentials"#,
+    );
     let f = r
         .findings()
         .into_iter()
