@@ -250,6 +250,22 @@ impl Report {
         v
     }
 
+    /// Lower the findings of `code` that are more severe than `to`, saying why in their
+    /// message (e.g. a format heuristic the server's verdict outranks).
+    pub(crate) fn relax(&mut self, code: Code, to: Severity, why: &str) {
+        for f in self.findings.iter_mut() {
+            if f.code == code && f.severity < to {
+                f.severity = to;
+                f.message = std::mem::take(&mut f.message) + why;
+            }
+        }
+    }
+
+    /// Keep only the findings `keep` accepts.
+    pub(crate) fn retain(&mut self, keep: impl FnMut(&Finding) -> bool) {
+        self.findings.retain(keep);
+    }
+
     /// The distinct codes present.
     pub fn codes(&self) -> Vec<&'static str> {
         let mut v: Vec<&'static str> = Vec::new();

@@ -60,6 +60,9 @@ pub enum Term {
     Discover,
     /// Giving the token URL itself, which skips discovery (CLI: `--token-url`).
     TokenUrl,
+    /// Giving the API base URL itself, which skips CXone's tenant lookup (the profile's
+    /// `api_base`; CLI: `--api-base`).
+    ApiBase,
 }
 
 /// How a front end words the [`Term`]s.
@@ -95,6 +98,7 @@ impl Wording for Plain {
             Term::CxoneAccessKey => "cctoken's CXone provider with the access key".into(),
             Term::Discover => "cctoken, given the issuer,".into(),
             Term::TokenUrl => "the token URL".into(),
+            Term::ApiBase => "api_base in the profile".into(),
         }
     }
 }

@@ -316,8 +316,34 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
         }
     };
     let r = run("demo/access+key====").await;
-    assert!(!r.has_errors(), "{}", r.render_human(&Plain));
+    let text = r.render_human(&Plain);
+    assert!(!r.has_errors(), "{text}");
     assert!(r.has(Code::TokenOk));
+    // Online, discovery ran: no "needs the network" left over from the offline pass, and
+    // both of CXone's lookups are reported — the issuer's discovery and the tenant's API base.
+    assert!(
+        !r.findings().iter().any(|f| f.terms().any(|t| *t == Term::RunOnline)),
+        "{text}"
+    );
+    assert!(!text.contains("needs the network"), "{text}");
+    let discovery: Vec<String> = r
+        .findings()
+        .iter()
+        .filter(|f| f.code == Code::Discovery)
+        .map(|f| f.message.to_string())
+        .collect();
+    assert!(
+        discovery.iter().any(|m| m.contains("names token endpoint")),
+        "{text}"
+    );
+    let base = emu.base_url();
+    assert!(
+        discovery.iter().any(|m| m.starts_with("the tenant configuration at ")
+            && m.contains("names API base")
+            && m.contains(base.trim_end_matches('/'))
+            && m.contains("for tenant 11111111-2222-3333-4444-555555555555")),
+        "{text}"
+    );
     let r = run(" demo/access+key====").await;
     let text = r.render_human(&Plain);
     let f = r
@@ -331,5 +357,70 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
             && f.message.to_string().contains("leading space")
     );
     assert!(!text.contains("demo/access+key===="));
+    emu.shutdown().await;
+}
+
+fn genesys(emu: &RunningEmulator, id: &str) -> ProfileSettings {
+    ProfileSettings {
+        provider: Some(ProviderKind::Genesys),
+        ..settings(emu, id, None)
+    }
+}
+
+#[tokio::test]
+async fn a_token_the_server_issued_outranks_the_client_id_format() {
+    let emu = cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Genesys).with_demo())
+        .await
+        .expect("emulator");
+    let s = genesys(&emu, "demo-client");
+    // Offline, a non-UUID Genesys client id is an error: nothing says otherwise yet.
+    let off = profile::diagnose_offline(&s, &[("S", SECRET)], None, false).report;
+    let f = off
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::ClientIdFormat)
+        .expect("client-id.format")
+        .clone();
+    assert_eq!(f.severity, Severity::Error);
+    // Online, the server issues a token for it: a warning, and the profile works.
+    let r = doctor(&s, SECRET, false, now()).await;
+    let text = r.render_human(&Plain);
+    assert!(r.has(Code::TokenOk), "{text}");
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::ClientIdFormat)
+        .expect("client-id.format")
+        .clone();
+    assert_eq!(f.severity, Severity::Warning, "{text}");
+    assert!(
+        f.message
+            .to_string()
+            .ends_with("but the server issued a token for this client id, so it is valid there"),
+        "{}",
+        f.message
+    );
+    assert!(!r.has_errors(), "{text}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_invalid_client_hint_does_not_send_doctor_to_doctor() {
+    let emu = cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Genesys).with_demo())
+        .await
+        .expect("emulator");
+    let r = doctor(&genesys(&emu, "demo-client"), "wrong-secret", false, now()).await;
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AuthInvalidClient)
+        .unwrap_or_else(|| panic!("{}", r.render_human(&Plain)))
+        .clone();
+    let fix = f.fix.to_string();
+    assert!(fix.starts_with("Genesys answers invalid_client"), "{fix}");
+    assert!(fix.ends_with("Client Credentials."), "{fix}");
+    assert!(!fix.contains("doctor"), "{fix}");
+    // Still an error: a wrong secret is not relaxed by anything.
+    assert_eq!(f.severity, Severity::Error);
     emu.shutdown().await;
 }

@@ -103,6 +103,7 @@ impl Wording for CliWords {
             Term::KeepSecretBytes => "--keep-secret-bytes".into(),
             Term::SeveralScopes => "--scope a --scope b (or scopes = [\"a\", \"b\"])".into(),
             Term::TokenUrl => "--token-url".into(),
+            Term::ApiBase => "--api-base URL (or api_base in the profile)".into(),
         }
     }
 }

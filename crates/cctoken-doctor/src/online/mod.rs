@@ -10,6 +10,7 @@
 //! (a diagnosis must not hammer a failing endpoint). Time comes from the injected clock.
 
 mod network;
+mod tenant;
 
 use std::time::Duration;
 
@@ -72,6 +73,8 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
             return;
         }
     };
+    // The checks the offline pass left for the network run now: drop its "run online".
+    report.retain(|f| !f.terms().any(|t| *t == Term::RunOnline));
     // The first URL contacted: the token URL, or the issuer when discovery is needed.
     let first = match client.resolve_offline() {
         Some(r) => r.token_url,
@@ -129,22 +132,33 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
     }
     let method = resolved.auth;
     match client.fetch_token().await {
-        Ok(t) => report.push(Finding::new(
-            Code::TokenOk,
-            Text::from("the server issued a token with ")
-                + Term::Auth(method)
-                + format!(
-                    ", valid for {}{}",
-                    humantime::format_duration(t.expires_in),
-                    if t.expires_in_defaulted {
-                        " (no expires_in: default assumed)"
-                    } else {
-                        ""
-                    }
-                ),
-            Text::from("nothing to do; instead of asking for longer-lived tokens, ")
-                + Term::KeepFresh,
-        )),
+        Ok(t) => {
+            report.push(Finding::new(
+                Code::TokenOk,
+                Text::from("the server issued a token with ")
+                    + Term::Auth(method)
+                    + format!(
+                        ", valid for {}{}",
+                        humantime::format_duration(t.expires_in),
+                        if t.expires_in_defaulted {
+                            " (no expires_in: default assumed)"
+                        } else {
+                            ""
+                        }
+                    ),
+                Text::from("nothing to do; instead of asking for longer-lived tokens, ")
+                    + Term::KeepFresh,
+            ));
+            // The server's verdict outranks a format heuristic.
+            report.relax(
+                Code::ClientIdFormat,
+                Severity::Warning,
+                " — but the server issued a token for this client id, so it is valid there",
+            );
+            if let ProviderConfig::Cxone { issuer, .. } = &config.provider {
+                tenant::api_base(&client, issuer, resolved.api_base.is_some(), &t, report).await;
+            }
+        }
         Err(e) => {
             verdict(
                 &client,
@@ -180,7 +194,7 @@ async fn verdict(
         ErrorKind::UnauthorizedClient => report.push(Finding::new(
             Code::GrantNotEnabled,
             format!("{status}unauthorized_client: client {} exists but is not allowed the {grant} grant{server}", config.client_id),
-            e.hint.unwrap_or_else(|| format!("enable the {grant} grant for this client on the server")),
+            e.hint.as_deref().map_or_else(|| format!("enable the {grant} grant for this client on the server"), without_referral),
         )),
         ErrorKind::InvalidClient => {
             let fp = config.client_secret.fingerprint();
@@ -191,13 +205,13 @@ async fn verdict(
                     config.client_id
                 )) + Term::Auth(method)
                     + server.as_str(),
-                e.hint.map_or_else(
+                e.hint.as_deref().map_or_else(
                     || {
                         Text::from("compare the secret's fingerprint with the server's (")
                             + Term::ShowProfile
                             + ")"
                     },
-                    Text::from,
+                    |h| Text::from(without_referral(h)),
                 ),
             ));
             if opts.probe_auth {
@@ -221,9 +235,18 @@ async fn verdict(
         _ => report.push(Finding::new(
             Code::TokenRequest,
             format!("{status}{}: {}{server}", e.kind, e.message),
-            e.hint.unwrap_or_else(|| "see the server's message".into()),
+            e.hint.as_deref().map_or_else(|| "see the server's message".into(), without_referral),
         )),
     }
+}
+
+/// A library hint without its "Run `cctoken doctor`" sentence: inside doctor it is noise.
+fn without_referral(hint: &str) -> String {
+    hint.split_inclusive(". ")
+        .filter(|s| !s.contains("cctoken doctor"))
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 async fn probe(
