@@ -184,7 +184,7 @@ fn broken() -> Vec<Case> {
             &["endpoint.platform-mismatch"], &[]),
         case("CXone access-key grant sent to Genesys",
             format!("curl -X POST {GC} {ok_auth} -d grant_type=password --data-urlencode \"username=$KEY\" --data-urlencode \"password=$KEY_SECRET\""),
-            &["endpoint.platform-mismatch"], &[]),
+            &["param.grant-type", "endpoint.platform-mismatch"], &[]),
         case("CXone token request to the API cluster",
             "curl -X POST https://api-na1.niceincontact.com/auth/token -u \"$APP_ID:$APP_SECRET\" -d grant_type=password --data-urlencode \"username=$KEY\" --data-urlencode \"password=$KEY_SECRET\"",
             &["endpoint.api-host"], &[]),

@@ -100,6 +100,23 @@ pub(super) fn grant(r: &Request, plat: Platform, report: &mut Report) {
             format!("send {example}"),
         ));
     }
+    // A real grant type, but not one this platform serves (password to Genesys): say which
+    // ones it does. A platform-mismatch hint may come on top of this, never instead.
+    if let Some(grants) = plat.grants() {
+        let cxone_cc = cxone && value == "client_credentials";
+        let a_grant = known.contains(&value.as_str()) || value.starts_with("urn:");
+        if a_grant && !grants.contains(&value.as_str()) && !cxone_cc {
+            report.push(Finding::new(
+                Code::ParamGrantType,
+                format!(
+                    "grant_type is '{value}', which {} does not support; its token endpoint serves {}",
+                    plat.name(),
+                    grants.join(", ")
+                ),
+                format!("for back-end access send {example}"),
+            ));
+        }
+    }
     if cxone && value == "client_credentials" {
         report.push(Finding::new(
             Code::CxoneClientCredentials,
