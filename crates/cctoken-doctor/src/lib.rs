@@ -81,7 +81,23 @@
 //! | `token.ok` | info | the server issued a token (online) |
 //! | `shell.dialect` | info / warning / error | how a paste was read (Windows cmd, PowerShell) and that shell's traps |
 //! | `endpoint.region-host` | error | a Genesys host built from a region name (`login.eu-west-1.mypurecloud.com`) or on no region's domain (`login.mypurecloud.eu`); the fix names the region's real login host |
+//! | `assertion.aud` | error / warning / info | a client assertion's `aud` is not the issuer: the token endpoint (RFC 10070 forbids it), several values, or another server (§14) |
+//! | `assertion.expired` | error / warning | the assertion is expired or not yet valid, by this machine's clock or (online) the server's `Date` (§14) |
+//! | `assertion.lifetime` | error / warning | `exp` − `iat` over the vendor's limit (Auth0 5 min, Okta 1 h), over 5 min elsewhere, or not positive (§14) |
+//! | `assertion.kid` | error / warning | the assertion's `kid` is not among the key file's keys, or it has none while the keys have one (§14) |
+//! | `assertion.alg` | error / warning | `alg` missing, `none`, unknown, not the key's type, not among the server's signing algorithms (§14) |
+//! | `assertion.claims` | error / info | `iss` or `sub` differs from the client id, or `iss`/`sub`/`exp` is missing; info for a federated token's external issuer (§14) |
+//! | `cert.mismatch` | error | the server says the client certificate is not the registered one (online, §14) |
+//! | `cert.expired` | error | the server says the client certificate expired (online, §14) |
+//! | `auth.method-unsupported` | error | the client authentication method is not in the server's `token_endpoint_auth_methods_supported` (§14) |
+//! | `assertion.decoded` | info | a client assertion's decoded header and claims (the signature elided) |
+//! | `assertion.malformed` | error | the client assertion is not a readable JWT (parts, base64url, JSON; a JWE) |
+//! | `assertion.jti` | error | the assertion has no `jti`, or the server saw it before (replay) |
+//! | `assertion.typ` | info / error | the header's `typ` is missing or generic (info), or types another kind of JWT (error) |
+//! | `param.assertion-type` | error | `client_assertion_type` missing, wrong (the grant-type URN), or without an assertion |
+//! | `assertion.key` | error | the key file is not a key doctor can read (a certificate, encrypted, not PEM/JWK) |
 
+pub mod assertion;
 pub mod checks;
 pub mod online;
 pub mod paste;
@@ -92,7 +108,7 @@ pub mod secrets;
 mod report;
 mod text;
 
-pub use report::{Code, Finding, Report, Severity, SPEC_CODES};
+pub use report::{Code, Finding, Report, Severity, SPEC14_CODES, SPEC_CODES};
 pub use text::{Plain, Term, Text, Wording};
 
 /// Analyse a pasted curl command line (offline; nothing is executed or sent).
@@ -105,11 +121,18 @@ pub use text::{Plain, Term, Text, Wording};
 /// print!("{}", report.render_human(&cctoken_doctor::Plain));
 /// ```
 pub fn diagnose_curl(cmd: &str) -> Report {
+    diagnose_curl_at(cmd, cctoken::clock::system().now())
+}
+
+/// [`diagnose_curl`] with "now" given: a client assertion's `exp`, `iat` and `nbf` are
+/// judged against it.
+pub fn diagnose_curl_at(cmd: &str, now: std::time::SystemTime) -> Report {
     let mut report = Report::default();
     match paste::curl::parse(cmd) {
         Ok(c) => {
             let req = request::Request::from_curl(&c);
             checks::check(&req, &mut report);
+            assertion::check_request(&req, now, &mut report);
         }
         Err(e) => report.push(Finding::new(
             Code::CurlParse,

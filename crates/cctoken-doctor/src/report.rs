@@ -150,6 +150,38 @@ codes! {
     ShellDialect = "shell.dialect", Info;
     /// A Genesys host built from a region name, or on no region's domain.
     EndpointRegionHost = "endpoint.region-host", Error;
+    // --- SPEC §14 (client assertions and certificates) ---
+    /// The assertion's `aud` is not the issuer (or is the token endpoint, or several values).
+    AssertionAud = "assertion.aud", Error;
+    /// The assertion is expired or not yet valid, by this machine's clock or the server's.
+    AssertionExpired = "assertion.expired", Error;
+    /// The assertion lives longer than the server or vendor allows.
+    AssertionLifetime = "assertion.lifetime", Error;
+    /// The assertion's `kid` is not among the client's keys.
+    AssertionKid = "assertion.kid", Error;
+    /// The assertion's `alg` does not fit the key or the server.
+    AssertionAlg = "assertion.alg", Error;
+    /// `iss` or `sub` differs from the client id (or a required claim is missing).
+    AssertionClaims = "assertion.claims", Error;
+    /// The client certificate is not the registered one.
+    CertMismatch = "cert.mismatch", Error;
+    /// The client certificate expired.
+    CertExpired = "cert.expired", Error;
+    /// The client authentication method is not in `token_endpoint_auth_methods_supported`.
+    AuthMethodUnsupported = "auth.method-unsupported", Error;
+    // --- extensions for assertions ---
+    /// The assertion's header and claims, decoded (signature elided).
+    AssertionDecoded = "assertion.decoded", Info;
+    /// The assertion is not a readable JWT.
+    AssertionMalformed = "assertion.malformed", Error;
+    /// The assertion has no usable `jti`, or the server saw it before.
+    AssertionJti = "assertion.jti", Error;
+    /// The assertion's `typ` header.
+    AssertionTyp = "assertion.typ", Info;
+    /// `client_assertion_type` missing or wrong.
+    ParamAssertionType = "param.assertion-type", Error;
+    /// A key file doctor cannot read as a key.
+    AssertionKey = "assertion.key", Error;
 }
 
 /// The codes SPEC §8 defines.
@@ -178,6 +210,19 @@ pub const SPEC_CODES: &[&str] = &[
     "cxone.client-credentials",
     "grant.not-enabled",
     "clock.skew",
+];
+
+/// The codes SPEC §14 adds for client assertions and certificates.
+pub const SPEC14_CODES: &[&str] = &[
+    "assertion.aud",
+    "assertion.expired",
+    "assertion.lifetime",
+    "assertion.kid",
+    "assertion.alg",
+    "assertion.claims",
+    "cert.mismatch",
+    "cert.expired",
+    "auth.method-unsupported",
 ];
 
 impl fmt::Display for Code {
@@ -390,6 +435,9 @@ mod tests {
             assert!(Code::ALL.iter().any(|c| c.as_str() == *s), "{s}");
         }
         assert_eq!(SPEC_CODES.len(), 24);
+        for s in SPEC14_CODES {
+            assert!(Code::ALL.iter().any(|c| c.as_str() == *s), "{s}");
+        }
     }
 
     #[test]

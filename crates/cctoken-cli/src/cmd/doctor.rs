@@ -32,6 +32,9 @@ use crate::opts::ProfileOpts;
   # on invalid_client, also try the other client authentication methods
   cctoken doctor -p partner-api --probe-auth
 
+  # why was this client assertion rejected? (aud, exp/iat vs the server's clock, alg, kid)
+  cctoken doctor --assertion jwt.txt --assertion-key client.jwk --client-id my-app --issuer https://idp.example.com
+
 Exit codes: 0 no errors found, 1 errors found, 2 usage error.
 Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...); --json prints
 {\"findings\":[{\"code\",\"severity\",\"message\",\"fix\"}]}. Secrets appear only as fingerprints.")]
@@ -51,16 +54,27 @@ pub struct DoctorArgs {
     /// post) and report which one the server accepts.
     #[arg(long)]
     pub probe_auth: bool,
+    /// Check a client assertion (a JWT in FILE, '-' for stdin) instead of a profile: its
+    /// header and claims against --client-id and --issuer/--token-url, and, unless
+    /// --offline, the server's discovery and clock. The signature is never shown.
+    #[arg(long, value_name = "FILE", conflicts_with = "curl")]
+    pub assertion: Option<String>,
+    /// With --assertion: the key it should be signed with, or the client's registered JWK
+    /// Set (PEM or JWK), to hold its alg and kid against. Shown only as type, kid and
+    /// thumbprint.
+    #[arg(long, value_name = "FILE", requires = "assertion")]
+    pub assertion_key: Option<std::path::PathBuf>,
 }
 
 /// Timeout of each online step.
-const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Run `cctoken doctor`.
 pub fn run(args: DoctorArgs, globals: &Globals) -> anyhow::Result<i32> {
-    let report = match &args.curl {
-        Some(cmd) => doctor::diagnose_curl(&read_curl(cmd)?),
-        None => diagnose_profile(&args, globals)?,
+    let report = match (&args.curl, &args.assertion) {
+        (Some(cmd), _) => doctor::diagnose_curl(&read_curl(cmd)?),
+        (None, Some(file)) => super::doctor_assertion::diagnose(&args, file)?,
+        (None, None) => diagnose_profile(&args, globals)?,
     };
     print(&report, args.json)?;
     Ok(exit_code(&report))

@@ -4,6 +4,7 @@ pub mod agent;
 pub mod api;
 pub mod demo;
 pub mod doctor;
+mod doctor_assertion;
 pub mod emulator;
 pub mod exec;
 pub mod get;

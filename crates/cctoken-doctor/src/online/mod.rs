@@ -9,6 +9,7 @@
 //! the first request. Requests go through [`cctoken::client::Client`] with retries disabled
 //! (a diagnosis must not hammer a failing endpoint). Time comes from the injected clock.
 
+pub mod assertion;
 mod network;
 mod tenant;
 
@@ -124,6 +125,23 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
             ),
             "nothing to do",
         ));
+        // A method chosen by hand that the server does not list (§14 auth.method-unsupported).
+        if let (Some(m), Some(list)) = (config.auth, &meta.auth_methods) {
+            if !list.is_empty() && !list.iter().any(|x| x == m.metadata_name()) {
+                report.push(Finding::new(
+                    Code::AuthMethodUnsupported,
+                    Text::from("the profile uses ")
+                        + Term::Auth(m)
+                        + format!(
+                            " ({}), which the server does not list in token_endpoint_auth_methods_supported ({})",
+                            m.metadata_name(),
+                            list.join(", ")
+                        ),
+                    Text::from("drop the auth setting so that cctoken chooses from the server's list, or ")
+                        + Term::ProbeAuth,
+                ));
+            }
+        }
         if meta.token_endpoint.host_str() != first.host_str()
             && !reachable(&meta.token_endpoint, opts.timeout, &opts.clock, report).await
         {
@@ -214,6 +232,19 @@ async fn verdict(
                     |h| Text::from(without_referral(h)),
                 ),
             ));
+            // A server that names why (the emulator does, SPEC §14): the offline code for it.
+            if let Some(d) = e.description.as_deref() {
+                if let Some((code, fix)) = crate::assertion::verdict::classify(d) {
+                    report.push(Finding::new(
+                        code,
+                        format!(
+                            "the server's reason for invalid_client: {}",
+                            cctoken::error::excerpt(d, 300)
+                        ),
+                        fix,
+                    ));
+                }
+            }
             if opts.probe_auth {
                 probe(config, method, opts, report).await;
             } else if cctoken::auth::form_urlencode(config.client_secret.expose_secret())
