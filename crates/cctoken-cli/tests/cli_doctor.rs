@@ -4,6 +4,8 @@
 //! `--probe-auth`), exit codes 0/1/2, and no secret in any output.
 
 mod common;
+#[path = "doctor_cases/assertion.rs"]
+mod assertion;
 #[path = "doctor_cases/paste.rs"]
 mod paste;
 

@@ -154,6 +154,7 @@ fn ctx() -> Context<'static> {
         client_id: Some("my-app".into()),
         token_url: Some(TOKEN.into()),
         issuer: Some("https://idp.example.com".into()),
+        issuer_exact: true,
         ..Context::at(now())
     }
 }
@@ -176,6 +177,15 @@ fn aud_is_held_against_the_issuer_exactly() {
     assert_eq!(slash.len(), 1);
     assert_eq!(slash[0].0, Severity::Error);
     assert!(slash[0].1.contains("differs from the issuer 'https://idp.example.com' in a trailing slash"), "{slash:?}");
+    // An issuer as typed (not from discovery) is not exact: a slash more is only a note.
+    let mut typed = ctx();
+    typed.issuer_exact = false;
+    let mut r = Report::default();
+    let mut claims = good_claims("https://idp.example.com/");
+    claims["jti"] = json!("j");
+    assertion::check_text(&jwt(good_header(), claims), &typed, &mut r);
+    let f = r.findings().into_iter().find(|f| f.code == Code::AssertionAud).unwrap().clone();
+    assert_eq!(f.severity, Severity::Info, "{}", f.message);
     let token = check(json!(TOKEN));
     assert_eq!(token[0].0, Severity::Warning, "{token:?}");
     assert!(token[0].1.contains("RFC 10070 forbids it"));

@@ -424,3 +424,41 @@ async fn the_invalid_client_hint_does_not_send_doctor_to_doctor() {
     assert_eq!(f.severity, Severity::Error);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_auth_method_the_server_does_not_list_is_auth_method_unsupported() {
+    let mut client = cctoken_emulator::ClientEntry::new("basic-only", SECRET);
+    client.auth_methods = vec![cctoken_emulator::AuthMethod::ClientSecretBasic];
+    let emu = cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Generic).with_client(client))
+        .await
+        .expect("emulator");
+    let issuer = ProfileSettings {
+        endpoint: Some(Endpoint::Issuer(emu.base_url().parse().unwrap())),
+        ..settings(&emu, "basic-only", Some("post"))
+    };
+    let r = doctor(&issuer, SECRET, false, now()).await;
+    let text = r.render_human(&Plain);
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AuthMethodUnsupported)
+        .unwrap_or_else(|| panic!("{text}"))
+        .clone();
+    assert_eq!(f.severity, Severity::Error);
+    assert!(
+        f.message
+            .to_string()
+            .ends_with("(client_secret_post), which the server does not list in token_endpoint_auth_methods_supported (client_secret_basic)"),
+        "{}",
+        f.message
+    );
+    // Chosen from the server's list, the same client has no such finding.
+    let chosen = ProfileSettings {
+        auth: None,
+        ..issuer
+    };
+    let r = doctor(&chosen, SECRET, false, now()).await;
+    assert!(!r.has(Code::AuthMethodUnsupported), "{}", r.render_human(&Plain));
+    assert!(r.has(Code::TokenOk), "{}", r.render_human(&Plain));
+    emu.shutdown().await;
+}

@@ -182,3 +182,20 @@ fn a_region_name_in_the_host_is_sent_to_the_regions_login_host() {
         "send it to https://login.mypurecloud.ie/oauth/token"
     );
 }
+
+#[test]
+fn a_password_grant_to_genesys_names_genesys_grants() {
+    let cmd = r#"curl -X POST https://login.mypurecloud.ie/oauth/token -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=password --data-urlencode "username=$KEY" --data-urlencode "password=$KEY_SECRET""#;
+    let (code, out, f) = both(cmd);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("password_grant_to_genesys", out);
+    let c = codes(&f);
+    assert!(c.contains(&"param.grant-type".to_owned()), "{c:?}");
+    assert!(c.contains(&"endpoint.platform-mismatch".to_owned()), "{c:?}");
+    let g = f.iter().find(|x| x["code"] == "param.grant-type").unwrap();
+    assert_eq!(g["severity"], "error");
+    assert_eq!(
+        g["message"],
+        "grant_type is 'password', which Genesys Cloud (eu-west-1) does not support; its token endpoint serves client_credentials, authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:saml2-bearer"
+    );
+}

@@ -152,6 +152,14 @@ fn audience(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
             return;
         }
         if let Some(what) = differs_only(aud, issuer) {
+            if !ctx.issuer_exact && what == "a trailing slash" {
+                report.push(Finding::new(
+                    Code::AssertionAud,
+                    format!("aud '{shown}' is the issuer given up to a trailing slash; servers compare aud exactly, and only the server's discovery document spells its issuer"),
+                    "compare aud with the issuer member of the server's discovery document (doctor reads it online)",
+                ).severity(Severity::Info));
+                return;
+            }
             report.push(Finding::new(
                 Code::AssertionAud,
                 format!("aud '{shown}' differs from the issuer '{issuer}' in {what}; servers compare aud exactly"),

@@ -35,6 +35,9 @@ pub struct Context<'a> {
     pub token_url: Option<String>,
     /// The server's issuer identifier, when known (discovery, or the profile's issuer).
     pub issuer: Option<String>,
+    /// `issuer` is spelled as the server spells it (from its discovery document), so a
+    /// trailing slash more or less is a real difference.
+    pub issuer_exact: bool,
     /// This machine's "now" (the injected clock).
     pub now: SystemTime,
     /// The server's "now", from its `Date` header (online).
@@ -54,6 +57,7 @@ impl Context<'_> {
             client_id: None,
             token_url: None,
             issuer: None,
+            issuer_exact: false,
             now,
             server_now: None,
             signing_algs: None,

@@ -66,6 +66,7 @@ pub async fn server_view(
                     };
                     ctx.signing_algs = list("token_endpoint_auth_signing_alg_values_supported");
                     ctx.auth_methods = meta.auth_methods.clone();
+                    ctx.issuer_exact = meta.issuer.is_some();
                     ctx.issuer = meta.issuer.clone().or_else(|| Some(issuer.to_string()));
                     if ctx.token_url.is_none() {
                         ctx.token_url = Some(meta.token_endpoint.to_string());

@@ -320,3 +320,24 @@ async fn probe(
         ),
     ).severity(Severity::Info));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::without_referral;
+    use cctoken::error::ErrorKind;
+    use cctoken::provider::{cxone, generic, genesys};
+
+    #[test]
+    fn no_providers_hint_sends_doctor_to_doctor() {
+        for kind in [ErrorKind::InvalidClient, ErrorKind::UnauthorizedClient, ErrorKind::InvalidGrant] {
+            for hint in [generic::hint(kind), genesys::hint(kind), cxone::hint(kind)]
+                .into_iter()
+                .flatten()
+            {
+                let h = without_referral(hint);
+                assert!(!h.contains("doctor"), "{h}");
+                assert!(!h.is_empty() && h.ends_with(['.', ')']), "{h}");
+            }
+        }
+    }
+}
