@@ -3,9 +3,9 @@
 //! (`grant.not-enabled`, `invalid_client` with fingerprints, a secret ending in a tab,
 //! `--probe-auth`), exit codes 0/1/2, and no secret in any output.
 
-mod common;
 #[path = "doctor_cases/assertion.rs"]
 mod assertion;
+mod common;
 #[path = "doctor_cases/paste.rs"]
 mod paste;
 

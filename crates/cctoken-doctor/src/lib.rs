@@ -12,6 +12,10 @@
 //!   request cctoken itself would send for a profile.
 //! - [`checks`]: the judgement — endpoint, parameters, client authentication, unexpanded
 //!   variables. [`secrets`] judges the secret and client-id values themselves.
+//! - [`assertion`]: client assertions (SPEC §14) — a JWT decoded without its signature,
+//!   a key file read for its type and `kid`, the claims and header held against the
+//!   request, the key, the clocks and the server's discovery; a server's rejection reason
+//!   mapped to the same codes.
 //! - [`profile`]: a profile's raw secret bytes (as read from env, file, command or stdin)
 //!   and the request it resolves to, without the network.
 //! - [`online`]: what only the network can tell — DNS, TLS, clock skew, proxies, discovery,

@@ -51,7 +51,10 @@ fn curl(assertion: &str) -> String {
 }
 
 fn codes(r: &Report) -> Vec<(&'static str, Severity)> {
-    r.findings().iter().map(|f| (f.code.as_str(), f.severity)).collect()
+    r.findings()
+        .iter()
+        .map(|f| (f.code.as_str(), f.severity))
+        .collect()
 }
 
 fn no_signature_anywhere(r: &Report, assertion: &str) {
@@ -75,8 +78,14 @@ fn a_good_assertion_in_a_curl_command_has_no_errors_and_shows_its_claims() {
         .expect("decoded")
         .message
         .to_string();
-    assert!(decoded.contains(r#""kid":"k1""#) && decoded.contains(r#""jti":"3f2a9c""#), "{decoded}");
-    assert!(decoded.ends_with("signature <elided, 64 bytes>"), "{decoded}");
+    assert!(
+        decoded.contains(r#""kid":"k1""#) && decoded.contains(r#""jti":"3f2a9c""#),
+        "{decoded}"
+    );
+    assert!(
+        decoded.ends_with("signature <elided, 64 bytes>"),
+        "{decoded}"
+    );
     // No auth.missing: the assertion is the client authentication.
     assert!(!r.has(Code::AuthMissing));
     no_signature_anywhere(&r, &a);
@@ -125,7 +134,11 @@ fn the_assertion_type_and_mixed_credentials_are_checked() {
         &format!("curl -X POST {TOKEN} -u \"$ID:$SECRET\" -d grant_type=client_credentials -d client_assertion={a}"),
         now(),
     );
-    assert!(r.has(Code::ParamAssertionType), "{}", r.render_human(&Plain));
+    assert!(
+        r.has(Code::ParamAssertionType),
+        "{}",
+        r.render_human(&Plain)
+    );
     assert!(r.has(Code::AuthBothMethods));
     let wrong = diagnose_curl_at(
         &format!("curl -X POST {TOKEN} -d grant_type=client_credentials -d client_assertion_type=urn:ietf:params:oauth:grant-type:jwt-bearer -d client_assertion={a}"),
@@ -138,7 +151,10 @@ fn the_assertion_type_and_mixed_credentials_are_checked() {
         .expect("param.assertion-type")
         .message
         .to_string();
-    assert!(f.contains("the grant-type URN is for the jwt-bearer grant"), "{f}");
+    assert!(
+        f.contains("the grant-type URN is for the jwt-bearer grant"),
+        "{f}"
+    );
     let unseen = diagnose_curl_at(
         &format!("curl -X POST {TOKEN} -d client_assertion_type={} -d \"client_assertion=$JWT\" -d grant_type=client_credentials", assertion::JWT_BEARER),
         now(),
@@ -146,7 +162,11 @@ fn the_assertion_type_and_mixed_credentials_are_checked() {
     assert!(!unseen.has_errors(), "{}", unseen.render_human(&Plain));
     assert!(unseen.has(Code::AssertionDecoded));
     let bad = diagnose_curl_at(&curl("not-a-jwt"), now());
-    assert!(bad.has(Code::AssertionMalformed), "{}", bad.render_human(&Plain));
+    assert!(
+        bad.has(Code::AssertionMalformed),
+        "{}",
+        bad.render_human(&Plain)
+    );
 }
 
 fn ctx() -> Context<'static> {
@@ -176,7 +196,12 @@ fn aud_is_held_against_the_issuer_exactly() {
     let slash = check(json!("https://idp.example.com/"));
     assert_eq!(slash.len(), 1);
     assert_eq!(slash[0].0, Severity::Error);
-    assert!(slash[0].1.contains("differs from the issuer 'https://idp.example.com' in a trailing slash"), "{slash:?}");
+    assert!(
+        slash[0]
+            .1
+            .contains("differs from the issuer 'https://idp.example.com' in a trailing slash"),
+        "{slash:?}"
+    );
     // An issuer as typed (not from discovery) is not exact: a slash more is only a note.
     let mut typed = ctx();
     typed.issuer_exact = false;
@@ -184,7 +209,12 @@ fn aud_is_held_against_the_issuer_exactly() {
     let mut claims = good_claims("https://idp.example.com/");
     claims["jti"] = json!("j");
     assertion::check_text(&jwt(good_header(), claims), &typed, &mut r);
-    let f = r.findings().into_iter().find(|f| f.code == Code::AssertionAud).unwrap().clone();
+    let f = r
+        .findings()
+        .into_iter()
+        .find(|f| f.code == Code::AssertionAud)
+        .unwrap()
+        .clone();
     assert_eq!(f.severity, Severity::Info, "{}", f.message);
     let token = check(json!(TOKEN));
     assert_eq!(token[0].0, Severity::Warning, "{token:?}");
@@ -211,7 +241,7 @@ fn the_key_file_decides_alg_and_kid() {
     assert_eq!(alg.severity, Severity::Error);
     assert_eq!(
         alg.message.to_string(),
-        "alg ES256 does not fit the JWK key (thumbprint NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs), which is an RSA key: it signs with RS256, RS384, RS512, PS256, PS384, PS512"
+        "alg ES256 does not fit the key (JWK, thumbprint NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs), which is an RSA key: it signs with RS256, RS384, RS512, PS256, PS384, PS512"
     );
     // The registered set knows k1 only; the assertion names k2.
     let set = format!(r#"{{"keys":[{rsa}]}}"#);
@@ -219,7 +249,12 @@ fn the_key_file_decides_alg_and_kid() {
     header["alg"] = json!("RS256");
     header["kid"] = json!("k2");
     let mut r = Report::default();
-    assertion::diagnose(&jwt(header, good_claims("https://idp.example.com")), Some(&set), &ctx(), &mut r);
+    assertion::diagnose(
+        &jwt(header, good_claims("https://idp.example.com")),
+        Some(&set),
+        &ctx(),
+        &mut r,
+    );
     let kid = r
         .findings()
         .into_iter()
@@ -231,11 +266,19 @@ fn the_key_file_decides_alg_and_kid() {
     assert!(!r.has(Code::AssertionAlg), "{}", r.render_human(&Plain));
     // The key is described, never shown.
     let text = r.render_human(&Plain);
-    assert!(text.contains("an RSA key (public), kid k1, thumbprint NzbLsXh8"), "{text}");
+    assert!(
+        text.contains("an RSA key (public), kid k1, thumbprint NzbLsXh8"),
+        "{text}"
+    );
     assert!(!text.contains("0vx7agoe"), "{text}");
     // A certificate is not a key.
     let mut r = Report::default();
-    assertion::diagnose(&a, Some("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"), &ctx(), &mut r);
+    assertion::diagnose(
+        &a,
+        Some("-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n"),
+        &ctx(),
+        &mut r,
+    );
     assert!(r.has(Code::AssertionKey) && r.has_errors());
 }
 
@@ -275,7 +318,14 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
         ..Context::at(local)
     };
     let mut r = Report::default();
-    online::assertion::server_view(Some(&issuer), None, Duration::from_secs(5), &mut ctx, &mut r).await;
+    online::assertion::server_view(
+        Some(&issuer),
+        None,
+        Duration::from_secs(5),
+        &mut ctx,
+        &mut r,
+    )
+    .await;
     let text = r.render_human(&Plain);
     assert!(r.has(Code::Discovery) && !r.has_errors(), "{text}");
     assert!(ctx.server_now.is_some(), "{text}");
@@ -296,7 +346,10 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
         .unwrap_or_else(|| panic!("{text}"))
         .message
         .to_string();
-    assert!(expired.starts_with("by the server's clock (Date "), "{expired}");
+    assert!(
+        expired.starts_with("by the server's clock (Date "),
+        "{expired}"
+    );
     assert!(expired.contains("though it is valid here"), "{expired}");
     let aud = r
         .findings()
@@ -305,7 +358,13 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
     assert_eq!(aud.severity, Severity::Warning);
-    assert!(aud.fix.to_string().contains(&format!("set aud to the issuer '{base}'")), "{}", aud.fix);
+    assert!(
+        aud.fix
+            .to_string()
+            .contains(&format!("set aud to the issuer '{base}'")),
+        "{}",
+        aud.fix
+    );
     // The emulator lists only secret methods: a private_key_jwt assertion is not among them.
     let m = r
         .findings()
@@ -314,7 +373,10 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
         .unwrap_or_else(|| panic!("{text}"))
         .message
         .to_string();
-    assert!(m.contains("private_key_jwt, which the server does not list"), "{m}");
+    assert!(
+        m.contains("private_key_jwt, which the server does not list"),
+        "{m}"
+    );
     emu.shutdown().await;
 }
 
@@ -340,5 +402,8 @@ fn a_vendors_lifetime_limit_is_an_error() {
         .expect("assertion.lifetime")
         .clone();
     assert_eq!(f.severity, Severity::Error);
-    assert_eq!(f.message.to_string(), "the assertion lives 10m; Auth0 accepts at most 5m");
+    assert_eq!(
+        f.message.to_string(),
+        "the assertion lives 10m; Auth0 accepts at most 5m"
+    );
 }

@@ -87,14 +87,22 @@ fn cxone_keeps_its_own_finding_for_client_credentials_and_names_its_grants_other
         "curl -X POST https://cxone.niceincontact.com/auth/token {AUTH} -d grant_type=client_credentials"
     ));
     assert!(cc.has(Code::CxoneClientCredentials));
-    assert!(grant_findings(&cc).is_empty(), "{}", cc.render_human(&Plain));
+    assert!(
+        grant_findings(&cc).is_empty(),
+        "{}",
+        cc.render_human(&Plain)
+    );
     let saml = diagnose_curl(&format!(
         "curl -X POST https://cxone.niceincontact.com/auth/token {AUTH} \
          -d grant_type=urn:ietf:params:oauth:grant-type:saml2-bearer"
     ));
     let g = grant_findings(&saml);
     assert_eq!(g.len(), 1, "{}", saml.render_human(&Plain));
-    assert!(g[0].contains("NICE CXone does not support; its token endpoint serves password,"), "{}", g[0]);
+    assert!(
+        g[0].contains("NICE CXone does not support; its token endpoint serves password,"),
+        "{}",
+        g[0]
+    );
 }
 
 #[test]

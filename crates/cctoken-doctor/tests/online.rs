@@ -322,7 +322,9 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
     // Online, discovery ran: no "needs the network" left over from the offline pass, and
     // both of CXone's lookups are reported — the issuer's discovery and the tenant's API base.
     assert!(
-        !r.findings().iter().any(|f| f.terms().any(|t| *t == Term::RunOnline)),
+        !r.findings()
+            .iter()
+            .any(|f| f.terms().any(|t| *t == Term::RunOnline)),
         "{text}"
     );
     assert!(!text.contains("needs the network"), "{text}");
@@ -338,10 +340,12 @@ async fn cxone_access_key_flow_passes_and_a_spaced_key_secret_is_caught() {
     );
     let base = emu.base_url();
     assert!(
-        discovery.iter().any(|m| m.starts_with("the tenant configuration at ")
-            && m.contains("names API base")
-            && m.contains(base.trim_end_matches('/'))
-            && m.contains("for tenant 11111111-2222-3333-4444-555555555555")),
+        discovery
+            .iter()
+            .any(|m| m.starts_with("the tenant configuration at ")
+                && m.contains("names API base")
+                && m.contains(base.trim_end_matches('/'))
+                && m.contains("for tenant 11111111-2222-3333-4444-555555555555")),
         "{text}"
     );
     let r = run(" demo/access+key====").await;
@@ -458,7 +462,11 @@ async fn an_auth_method_the_server_does_not_list_is_auth_method_unsupported() {
         ..issuer
     };
     let r = doctor(&chosen, SECRET, false, now()).await;
-    assert!(!r.has(Code::AuthMethodUnsupported), "{}", r.render_human(&Plain));
+    assert!(
+        !r.has(Code::AuthMethodUnsupported),
+        "{}",
+        r.render_human(&Plain)
+    );
     assert!(r.has(Code::TokenOk), "{}", r.render_human(&Plain));
     emu.shutdown().await;
 }

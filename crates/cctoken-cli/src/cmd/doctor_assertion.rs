@@ -35,7 +35,11 @@ fn open(what: &str, p: &std::path::Path) -> anyhow::Result<std::fs::File> {
 pub fn diagnose(args: &DoctorArgs, file: &str) -> anyhow::Result<Report> {
     let settings = args.profile.settings()?;
     let jwt_text = if file == "-" {
-        read_bounded("the assertion from stdin", &mut std::io::stdin(), jwt::MAX_LEN)?
+        read_bounded(
+            "the assertion from stdin",
+            &mut std::io::stdin(),
+            jwt::MAX_LEN,
+        )?
     } else {
         let mut f = open("the assertion file", std::path::Path::new(file))?;
         read_bounded(&format!("the assertion file {file}"), &mut f, jwt::MAX_LEN)?

@@ -28,7 +28,11 @@ fn an_assertion_file_is_checked_against_the_key_and_the_profile() {
     let dir = tempfile::tempdir().unwrap();
     let jwt = dir.path().join("jwt.txt");
     let key = dir.path().join("client.jwk");
-    std::fs::write(&jwt, assertion("ES256", "k2", "https://idp.example.com/oauth2/token")).unwrap();
+    std::fs::write(
+        &jwt,
+        assertion("ES256", "k2", "https://idp.example.com/oauth2/token"),
+    )
+    .unwrap();
     std::fs::write(&key, JWK).unwrap();
     let args = [
         "--assertion",
@@ -44,7 +48,10 @@ fn an_assertion_file_is_checked_against_the_key_and_the_profile() {
     let (code, out, err) = doctor(&args, &[], None);
     assert_eq!(code, 1, "{err}");
     // The private key's d and the signature never appear.
-    assert!(!out.contains("nWGxne") && !out.contains(&b64(&[0x42; 64])), "{out}");
+    assert!(
+        !out.contains("nWGxne") && !out.contains(&b64(&[0x42; 64])),
+        "{out}"
+    );
     insta::assert_snapshot!("assertion_file_human", out);
     let mut with_json = args.to_vec();
     with_json.push("--json");
@@ -52,18 +59,37 @@ fn an_assertion_file_is_checked_against_the_key_and_the_profile() {
     assert_eq!(jcode, 1);
     let f = json(&jout);
     let c = codes(&f);
-    for want in ["assertion.aud", "assertion.kid", "assertion.alg", "assertion.lifetime", "assertion.key", "assertion.decoded"] {
+    for want in [
+        "assertion.aud",
+        "assertion.kid",
+        "assertion.alg",
+        "assertion.lifetime",
+        "assertion.key",
+        "assertion.decoded",
+    ] {
         assert!(c.contains(&want.to_owned()), "{want} in {c:?}");
     }
     let aud = f.iter().find(|x| x["code"] == "assertion.aud").unwrap();
     assert_eq!(aud["severity"], "error");
-    assert_eq!(aud["fix"], "set aud to the issuer 'https://idp.example.com/'");
+    assert_eq!(
+        aud["fix"],
+        "set aud to the issuer 'https://idp.example.com/'"
+    );
 }
 
 #[test]
 fn an_assertion_from_stdin_and_usage_errors() {
     let (code, out, _) = doctor(
-        &["--assertion", "-", "--client-id", "my-app", "--token-url", "https://idp.example.com/token", "--offline", "--json"],
+        &[
+            "--assertion",
+            "-",
+            "--client-id",
+            "my-app",
+            "--token-url",
+            "https://idp.example.com/token",
+            "--offline",
+            "--json",
+        ],
         &[],
         Some(&assertion("EdDSA", "k1", "https://idp.example.com")),
     );
@@ -97,7 +123,10 @@ fn a_working_genesys_client_with_a_non_uuid_id_exits_0_with_a_warning() {
     );
     assert_eq!(code, 0, "{out}{err}");
     let f = json(&out);
-    let id = f.iter().find(|x| x["code"] == "client-id.format").unwrap_or_else(|| panic!("{out}"));
+    let id = f
+        .iter()
+        .find(|x| x["code"] == "client-id.format")
+        .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(id["severity"], "warning");
     assert!(codes(&f).contains(&"token.ok".to_owned()), "{out}");
     assert!(!out.contains("needs the network"), "{out}");

@@ -191,7 +191,10 @@ fn a_password_grant_to_genesys_names_genesys_grants() {
     insta::assert_snapshot!("password_grant_to_genesys", out);
     let c = codes(&f);
     assert!(c.contains(&"param.grant-type".to_owned()), "{c:?}");
-    assert!(c.contains(&"endpoint.platform-mismatch".to_owned()), "{c:?}");
+    assert!(
+        c.contains(&"endpoint.platform-mismatch".to_owned()),
+        "{c:?}"
+    );
     let g = f.iter().find(|x| x["code"] == "param.grant-type").unwrap();
     assert_eq!(g["severity"], "error");
     assert_eq!(

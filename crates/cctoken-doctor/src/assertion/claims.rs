@@ -15,7 +15,10 @@ const SAFE_LIFETIME: i64 = 300;
 
 /// Vendors' lifetime limits, by token host (Auth0 ≤ 5 min, Okta ≤ 1 h; see research).
 fn vendor_limit(token_url: Option<&str>) -> Option<(&'static str, i64)> {
-    let host = Url::parse(token_url?).ok()?.host_str()?.to_ascii_lowercase();
+    let host = Url::parse(token_url?)
+        .ok()?
+        .host_str()?
+        .to_ascii_lowercase();
     let under = |d: &str| host == d || host.ends_with(&format!(".{d}"));
     if under("auth0.com") {
         Some(("Auth0", 300))
@@ -58,20 +61,34 @@ fn subject(j: &Jwt, ctx: &Context<'_>, report: &mut Report) -> bool {
             Code::AssertionClaims,
             format!(
                 "the assertion has no {}; RFC 7523 requires iss and sub, both the client id",
-                if iss.is_none() && sub.is_none() { "iss and no sub" } else if iss.is_none() { "iss" } else { "sub" }
+                if iss.is_none() && sub.is_none() {
+                    "iss and no sub"
+                } else if iss.is_none() {
+                    "iss"
+                } else {
+                    "sub"
+                }
             ),
             "set iss and sub to the client id",
         )),
         (Some(i), Some(s)) if i != s => report.push(Finding::new(
             Code::AssertionClaims,
-            format!("iss '{}' and sub '{}' differ; for client authentication both are the client id", show(i), show(s)),
+            format!(
+                "iss '{}' and sub '{}' differ; for client authentication both are the client id",
+                show(i),
+                show(s)
+            ),
             "set iss and sub to the client id",
         )),
         (Some(i), Some(_)) => {
             if let Some(id) = id.filter(|id| *id != i) {
                 report.push(Finding::new(
                     Code::AssertionClaims,
-                    format!("iss and sub are '{}', but the request's client id is '{}'", show(i), show(id)),
+                    format!(
+                        "iss and sub are '{}', but the request's client id is '{}'",
+                        show(i),
+                        show(id)
+                    ),
                     "sign the assertion for this client (iss = sub = client_id)",
                 ));
             }
@@ -119,7 +136,10 @@ fn audience(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
         }
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => {
-            let v: Vec<String> = a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect();
+            let v: Vec<String> = a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect();
             if v.len() > 1 {
                 report.push(Finding::new(
                     Code::AssertionAud,
@@ -186,7 +206,11 @@ fn audience(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
             return;
         }
     }
-    let host = |s: &str| Url::parse(s).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let host = |s: &str| {
+        Url::parse(s)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
     match (ctx.issuer.as_deref(), token) {
         (Some(issuer), _) => report.push(Finding::new(
             Code::AssertionAud,
@@ -224,21 +248,32 @@ fn times(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
         ));
         return;
     };
-    let fresh = "sign a fresh assertion for every request (cctoken signs one per attempt, valid 60 s)";
+    let fresh =
+        "sign a fresh assertion for every request (cctoken signs one per attempt, valid 60 s)";
     let local = secs(ctx.now);
     let mut expired_locally = false;
     if exp <= local {
         expired_locally = true;
         report.push(Finding::new(
             Code::AssertionExpired,
-            format!("the assertion expired {} ago (exp {}, this machine's clock {})", span(local - exp), when(exp), when(local)),
+            format!(
+                "the assertion expired {} ago (exp {}, this machine's clock {})",
+                span(local - exp),
+                when(exp),
+                when(local)
+            ),
             fresh,
         ));
     }
     if let Some(n) = nbf.filter(|n| *n > local) {
         report.push(Finding::new(
             Code::AssertionExpired,
-            format!("the assertion is not valid for another {} (nbf {}, this machine's clock {})", span(n - local), when(n), when(local)),
+            format!(
+                "the assertion is not valid for another {} (nbf {}, this machine's clock {})",
+                span(n - local),
+                when(n),
+                when(local)
+            ),
             "set nbf to the signing time (or leave it out); check the signer's clock",
         ));
     }
@@ -277,7 +312,11 @@ fn lifetime(exp: i64, start: Option<i64>, ctx: &Context<'_>, report: &mut Report
     if life <= 0 {
         report.push(Finding::new(
             Code::AssertionLifetime,
-            format!("exp ({}) is not after iat/nbf ({}): the assertion is never valid", when(exp), when(start)),
+            format!(
+                "exp ({}) is not after iat/nbf ({}): the assertion is never valid",
+                when(exp),
+                when(start)
+            ),
             format!("set exp to iat + {OWN_LIFETIME} s"),
         ));
         return;

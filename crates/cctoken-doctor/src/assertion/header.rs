@@ -77,7 +77,9 @@ fn server_lists(alg: &str, ctx: &Context<'_>, report: &mut Report) {
         }
     }
     if let Some(algs) = &ctx.signing_algs {
-        let accepted = algs.iter().any(|x| x == alg || (alg == "Ed25519" && x == "EdDSA"));
+        let accepted = algs
+            .iter()
+            .any(|x| x == alg || (alg == "Ed25519" && x == "EdDSA"));
         if !accepted {
             report.push(Finding::new(
                 Code::AssertionAlg,
@@ -133,7 +135,7 @@ fn key(j: &Jwt, alg: &str, file: &super::key::KeyFile, report: &mut Report) {
     let thumb = k
         .thumbprint
         .as_ref()
-        .map(|t| format!(" (thumbprint {t})"))
+        .map(|t| format!(", thumbprint {t}"))
         .unwrap_or_default();
     if k.kind != KeyType::Unknown && !k.kind.algs().contains(&alg) {
         let signs = if k.kind.algs().is_empty() {
@@ -143,9 +145,15 @@ fn key(j: &Jwt, alg: &str, file: &super::key::KeyFile, report: &mut Report) {
         };
         report.push(Finding::new(
             Code::AssertionAlg,
-            format!("alg {alg} does not fit the {} key{thumb}, which is {}: it signs with {signs}", file.format, k.kind.name()),
+            format!(
+                "alg {alg} does not fit the key ({}{thumb}), which is {}: it signs with {signs}",
+                file.format,
+                k.kind.name()
+            ),
             match k.kind.algs().first() {
-                Some(a) => format!("sign with {a} (the alg follows the key), or use the key registered for {alg}"),
+                Some(a) => format!(
+                    "sign with {a} (the alg follows the key), or use the key registered for {alg}"
+                ),
                 None => "use an RSA, EC P-256/P-384 or Ed25519 key".to_owned(),
             },
         ));
@@ -153,7 +161,10 @@ fn key(j: &Jwt, alg: &str, file: &super::key::KeyFile, report: &mut Report) {
     if let Some(ka) = k.alg.as_deref().filter(|ka| *ka != alg) {
         report.push(Finding::new(
             Code::AssertionAlg,
-            format!("the key{thumb} is registered for alg {ka}, the assertion uses {alg}"),
+            format!(
+                "the key ({}{thumb}) is meant for alg {ka}, the assertion uses {alg}",
+                file.format
+            ),
             format!("sign with {ka}"),
         ));
     }

@@ -124,9 +124,7 @@ impl Jwt {
 
     /// Header and claims as one line each, the signature elided: what doctor shows.
     pub fn shown(&self) -> String {
-        let json = |m: &Map<String, Value>| {
-            serde_json::to_string(m).unwrap_or_default()
-        };
+        let json = |m: &Map<String, Value>| serde_json::to_string(m).unwrap_or_default();
         format!(
             "header {} claims {} signature <elided, {} bytes>",
             json(&self.header),
@@ -166,7 +164,13 @@ mod tests {
         assert_eq!(decode("a.b"), Err(JwtError::Parts(2)));
         assert_eq!(decode("a.b.c.d.e"), Err(JwtError::Encrypted));
         assert_eq!(decode("***.e30.x"), Err(JwtError::Base64("header")));
-        assert!(matches!(decode("WzFd.e30."), Err(JwtError::Json("header", _))));
-        assert_eq!(decode(&"a".repeat(MAX_LEN + 1)), Err(JwtError::TooLong(MAX_LEN + 1)));
+        assert!(matches!(
+            decode("WzFd.e30."),
+            Err(JwtError::Json("header", _))
+        ));
+        assert_eq!(
+            decode(&"a".repeat(MAX_LEN + 1)),
+            Err(JwtError::TooLong(MAX_LEN + 1))
+        );
     }
 }

@@ -120,9 +120,18 @@ impl std::fmt::Display for KeyError {
 
 // DER encodings of the algorithm and curve OIDs (tag 06, length, value).
 const OIDS: &[(&[u8], KeyType)] = &[
-    (&[6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 1], KeyType::Rsa),
-    (&[6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 10], KeyType::Rsa),
-    (&[6, 8, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 3, 1, 7], KeyType::P256),
+    (
+        &[6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 1],
+        KeyType::Rsa,
+    ),
+    (
+        &[6, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 1, 1, 10],
+        KeyType::Rsa,
+    ),
+    (
+        &[6, 8, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 3, 1, 7],
+        KeyType::P256,
+    ),
     (&[6, 5, 0x2B, 0x81, 4, 0, 0x22], KeyType::P384),
     (&[6, 5, 0x2B, 0x81, 4, 0, 0x23], KeyType::P521),
     (&[6, 5, 0x2B, 0x81, 4, 0, 0x0A], KeyType::OtherCurve),
@@ -197,18 +206,16 @@ fn jwk_file(t: &str) -> Result<KeyFile, KeyError> {
         return Err(KeyError::NotAKey("JSON that is not an object".into()));
     };
     if let Some(keys) = obj.get("keys").and_then(Value::as_array) {
-        let keys: Vec<KeyInfo> = keys
-            .iter()
-            .filter_map(Value::as_object)
-            .map(jwk)
-            .collect();
+        let keys: Vec<KeyInfo> = keys.iter().filter_map(Value::as_object).map(jwk).collect();
         return Ok(KeyFile {
             format: "JWK Set".into(),
             keys,
         });
     }
     if !obj.contains_key("kty") {
-        return Err(KeyError::NotAKey("a JSON object with neither kty nor keys".into()));
+        return Err(KeyError::NotAKey(
+            "a JSON object with neither kty nor keys".into(),
+        ));
     }
     Ok(KeyFile {
         format: "JWK".into(),
@@ -289,15 +296,32 @@ mod tests {
                 base64::engine::general_purpose::STANDARD.encode(der)
             )
         };
-        let mut p256 = vec![0x30, 0x41, 2, 1, 0, 0x30, 0x13, 6, 7, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 2, 1];
+        let mut p256 = vec![
+            0x30, 0x41, 2, 1, 0, 0x30, 0x13, 6, 7, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 2, 1,
+        ];
         p256.extend([6, 8, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 3, 1, 7]);
         let f = read(&pem("PRIVATE KEY", &p256)).unwrap();
-        assert_eq!((f.format.as_str(), f.keys[0].kind), ("PEM PKCS#8", KeyType::P256));
+        assert_eq!(
+            (f.format.as_str(), f.keys[0].kind),
+            ("PEM PKCS#8", KeyType::P256)
+        );
         let ed = [0x30, 0x2E, 2, 1, 0, 0x30, 5, 6, 3, 0x2B, 0x65, 0x70];
-        assert_eq!(read(&pem("PRIVATE KEY", &ed)).unwrap().keys[0].kind, KeyType::Ed25519);
-        assert_eq!(read(&pem("RSA PRIVATE KEY", &[0x30, 0])).unwrap().keys[0].kind, KeyType::Rsa);
-        assert_eq!(read(&pem("CERTIFICATE", &[0x30, 0])), Err(KeyError::Certificate));
-        assert_eq!(read(&pem("ENCRYPTED PRIVATE KEY", &[0x30, 0])), Err(KeyError::Encrypted));
+        assert_eq!(
+            read(&pem("PRIVATE KEY", &ed)).unwrap().keys[0].kind,
+            KeyType::Ed25519
+        );
+        assert_eq!(
+            read(&pem("RSA PRIVATE KEY", &[0x30, 0])).unwrap().keys[0].kind,
+            KeyType::Rsa
+        );
+        assert_eq!(
+            read(&pem("CERTIFICATE", &[0x30, 0])),
+            Err(KeyError::Certificate)
+        );
+        assert_eq!(
+            read(&pem("ENCRYPTED PRIVATE KEY", &[0x30, 0])),
+            Err(KeyError::Encrypted)
+        );
         assert!(matches!(read("hello"), Err(KeyError::NotAKey(_))));
     }
 

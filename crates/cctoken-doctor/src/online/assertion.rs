@@ -25,7 +25,11 @@ pub async fn server_view(
     let http = match cctoken::client::http::http_client(timeout) {
         Ok(h) => h,
         Err(e) => {
-            report.push(Finding::new(Code::ConfigInvalid, e.message, "report this as a bug"));
+            report.push(Finding::new(
+                Code::ConfigInvalid,
+                e.message,
+                "report this as a bug",
+            ));
             return;
         }
     };
@@ -43,7 +47,11 @@ pub async fn server_view(
                     return;
                 }
             };
-            let server_date = resp.headers().get("date").and_then(|d| d.to_str().ok()).and_then(parse_http_date);
+            let server_date = resp
+                .headers()
+                .get("date")
+                .and_then(|d| d.to_str().ok())
+                .and_then(parse_http_date);
             ctx.server_now = ctx.server_now.or(server_date);
             // Bounded, as every response cctoken reads.
             let Ok(raw) = cctoken::client::http::read_response(resp, &url).await else {
@@ -55,8 +63,7 @@ pub async fn server_view(
             let body = raw.body;
             match parse_metadata(&body, &url) {
                 Ok(meta) => {
-                    let doc: serde_json::Value =
-                        serde_json::from_slice(&body).unwrap_or_default();
+                    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     let list = |k: &str| {
                         doc.get(k).and_then(|v| v.as_array()).map(|a| {
                             a.iter()

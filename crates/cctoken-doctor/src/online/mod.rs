@@ -329,7 +329,11 @@ mod tests {
 
     #[test]
     fn no_providers_hint_sends_doctor_to_doctor() {
-        for kind in [ErrorKind::InvalidClient, ErrorKind::UnauthorizedClient, ErrorKind::InvalidGrant] {
+        for kind in [
+            ErrorKind::InvalidClient,
+            ErrorKind::UnauthorizedClient,
+            ErrorKind::InvalidGrant,
+        ] {
             for hint in [generic::hint(kind), genesys::hint(kind), cxone::hint(kind)]
                 .into_iter()
                 .flatten()
