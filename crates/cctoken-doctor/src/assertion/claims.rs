@@ -117,7 +117,7 @@ fn differs_only(a: &str, b: &str) -> Option<&'static str> {
     }
     Some(if a.trim_end_matches('/') == b.trim_end_matches('/') {
         "a trailing slash"
-    } else if a.to_ascii_lowercase() == b.to_ascii_lowercase() {
+    } else if a.eq_ignore_ascii_case(b) {
         "letter case"
     } else {
         "spelling (a default port, letter case or a trailing slash)"

@@ -64,14 +64,14 @@ pub async fn server_view(
             match parse_metadata(&body, &url) {
                 Ok(meta) => {
                     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                    let list = |k: &str| {
-                        doc.get(k).and_then(|v| v.as_array()).map(|a| {
+                    ctx.signing_algs = doc
+                        .get("token_endpoint_auth_signing_alg_values_supported")
+                        .and_then(|v| v.as_array())
+                        .map(|a| {
                             a.iter()
                                 .filter_map(|x| x.as_str().map(str::to_owned))
-                                .collect::<Vec<_>>()
-                        })
-                    };
-                    ctx.signing_algs = list("token_endpoint_auth_signing_alg_values_supported");
+                                .collect()
+                        });
                     ctx.auth_methods = meta.auth_methods.clone();
                     ctx.issuer_exact = meta.issuer.is_some();
                     ctx.issuer = meta.issuer.clone().or_else(|| Some(issuer.to_string()));
