@@ -258,7 +258,7 @@ fn times(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
             Code::AssertionExpired,
             format!(
                 "the assertion expired {} ago (exp {}, this machine's clock {})",
-                span(local - exp),
+                span(local.saturating_sub(exp)),
                 when(exp),
                 when(local)
             ),
@@ -270,35 +270,35 @@ fn times(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
             Code::AssertionExpired,
             format!(
                 "the assertion is not valid for another {} (nbf {}, this machine's clock {})",
-                span(n - local),
+                span(n.saturating_sub(local)),
                 when(n),
                 when(local)
             ),
             "set nbf to the signing time (or leave it out); check the signer's clock",
         ));
     }
-    if let Some(i) = iat.filter(|i| *i > local + 60) {
+    if let Some(i) = iat.filter(|i| *i > local.saturating_add(60)) {
         report.push(Finding::new(
             Code::AssertionExpired,
-            format!("the assertion was issued {} in the future (iat {}): the signer's clock is ahead", span(i - local), when(i)),
+            format!("the assertion was issued {} in the future (iat {}): the signer's clock is ahead", span(i.saturating_sub(local)), when(i)),
             "synchronise the signer's clock (NTP)",
         ).severity(Severity::Warning));
     }
     if let Some(server) = ctx.server_now.map(secs) {
-        let skew = server - local;
+        let skew = server.saturating_sub(local);
         let who = if skew > 0 { "ahead of" } else { "behind" };
         if exp <= server && !expired_locally {
             report.push(Finding::new(
                 Code::AssertionExpired,
-                format!("by the server's clock (Date {}) the assertion expired {} ago, though it is valid here: the server's clock is {} {who} this machine's", when(server), span(server - exp), span(skew)),
+                format!("by the server's clock (Date {}) the assertion expired {} ago, though it is valid here: the server's clock is {} {who} this machine's", when(server), span(server.saturating_sub(exp)), span(skew)),
                 "synchronise this machine's clock (NTP); assertions live only seconds, so a skew of more than a few seconds breaks them",
             ));
         }
         let start = nbf.or(iat);
-        if let Some(s) = start.filter(|s| *s > server + 15) {
+        if let Some(s) = start.filter(|s| *s > server.saturating_add(15)) {
             report.push(Finding::new(
                 Code::AssertionExpired,
-                format!("by the server's clock (Date {}) the assertion is from {} in the future (iat/nbf {}): this machine's clock is {} {}, and servers reject assertions not yet valid", when(server), span(s - server), when(s), span(skew), if skew > 0 { "behind" } else { "ahead" }),
+                format!("by the server's clock (Date {}) the assertion is from {} in the future (iat/nbf {}): this machine's clock is {} {}, and servers reject assertions not yet valid", when(server), span(s.saturating_sub(server)), when(s), span(skew), if skew > 0 { "behind" } else { "ahead" }),
                 "synchronise this machine's clock (NTP)",
             ));
         }
@@ -308,7 +308,7 @@ fn times(j: &Jwt, ctx: &Context<'_>, report: &mut Report) {
 
 fn lifetime(exp: i64, start: Option<i64>, ctx: &Context<'_>, report: &mut Report) {
     let Some(start) = start else { return };
-    let life = exp - start;
+    let life = exp.saturating_sub(start);
     if life <= 0 {
         report.push(Finding::new(
             Code::AssertionLifetime,

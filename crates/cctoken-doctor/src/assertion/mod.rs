@@ -166,8 +166,11 @@ fn secs(t: SystemTime) -> i64 {
 
 /// A NumericDate as RFC 3339 (UTC), or the raw number when out of range.
 fn when(t: i64) -> String {
+    // RFC 3339 (and humantime's formatter) stops at 9999-12-31T23:59:59Z.
+    const LAST: u64 = 253_402_300_799;
     u64::try_from(t)
         .ok()
+        .filter(|s| *s <= LAST)
         .and_then(|s| SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
         .map_or_else(
             || t.to_string(),
