@@ -407,3 +407,47 @@ fn a_vendors_lifetime_limit_is_an_error() {
         "the assertion lives 10m; Auth0 accepts at most 5m"
     );
 }
+
+#[tokio::test]
+async fn online_with_only_a_token_url_the_servers_date_still_judges_the_times() {
+    let emu = cctoken_emulator::spawn(EmulatorConfig::new(Flavor::Generic).with_demo())
+        .await
+        .expect("emulator");
+    let token: url::Url = format!("{}/oauth/token", emu.base_url().trim_end_matches('/'))
+        .parse()
+        .unwrap();
+    // This machine's clock is 10 minutes ahead: the assertion is from the server's future.
+    let local = SystemTime::now() + Duration::from_secs(600);
+    let mut ctx = Context {
+        client_id: Some("demo-client".into()),
+        token_url: Some(token.to_string()),
+        ..Context::at(local)
+    };
+    let mut r = Report::default();
+    online::assertion::server_view(None, Some(&token), Duration::from_secs(5), &mut ctx, &mut r)
+        .await;
+    assert!(
+        ctx.server_now.is_some() && !r.has_errors(),
+        "{}",
+        r.render_human(&Plain)
+    );
+    let t = local.duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let a = jwt(
+        good_header(),
+        json!({"iss":"demo-client","sub":"demo-client","aud":"x","iat":t,"nbf":t,"exp":t+60,"jti":"x"}),
+    );
+    assertion::check_text(&a, &ctx, &mut r);
+    let future = r
+        .findings()
+        .into_iter()
+        .filter(|f| f.code == Code::AssertionExpired)
+        .map(|f| f.message.to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        future.iter().any(|m| m.contains("from ")
+            && m.contains("in the future")
+            && m.contains("this machine's clock is")),
+        "{future:?}"
+    );
+    emu.shutdown().await;
+}

@@ -131,3 +131,47 @@ fn a_working_genesys_client_with_a_non_uuid_id_exits_0_with_a_warning() {
     assert!(codes(&f).contains(&"token.ok".to_owned()), "{out}");
     assert!(!out.contains("needs the network"), "{out}");
 }
+
+#[test]
+fn online_an_assertion_is_held_against_the_servers_discovery() {
+    let emu = Emu::demo(Flavor::Generic);
+    let dir = tempfile::tempdir().unwrap();
+    let jwt = dir.path().join("jwt.txt");
+    let token = format!("{}/oauth/token", emu.base);
+    std::fs::write(&jwt, assertion("EdDSA", "k1", &token)).unwrap();
+    let (code, out, err) = doctor(
+        &[
+            "--assertion",
+            jwt.to_str().unwrap(),
+            "--client-id",
+            "my-app",
+            "--issuer",
+            &emu.base,
+            "--json",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let f = json(&out);
+    let find = |c: &str| {
+        f.iter()
+            .find(|x| x["code"] == c)
+            .unwrap_or_else(|| panic!("{c}: {out}"))
+    };
+    assert!(find("discovery")["message"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("token endpoint {token}")));
+    let aud = find("assertion.aud");
+    assert_eq!(aud["severity"], "warning");
+    assert_eq!(
+        aud["fix"],
+        format!(
+            "set aud to the issuer '{}' (a string)",
+            emu.base.trim_end_matches('/')
+        )
+    );
+    let m = find("auth.method-unsupported");
+    assert_eq!(m["severity"], "error");
+}
