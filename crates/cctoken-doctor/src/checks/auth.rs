@@ -44,7 +44,11 @@ pub(super) fn auth(r: &Request, plat: Platform, report: &mut Report) {
         ));
     }
     let assertion = r.param("client_assertion").is_some();
+    if let Some(cert) = &r.client_cert {
+        tls_client(r, cert, body_id.is_some(), assertion, &body_secret, report);
+    }
     if r.basic.is_none()
+        && r.client_cert.is_none()
         && body_secret.is_empty()
         && r.other_auth.is_none()
         && !assertion
@@ -74,6 +78,48 @@ pub(super) fn auth(r: &Request, plat: Platform, report: &mut Report) {
         .filter(|_| r.source == Source::Curl)
     {
         secrets::check_client_id(&id, genesys, "the body's client_id", report);
+    }
+}
+
+/// A TLS client certificate (RFC 8705): the client authenticates in the handshake and
+/// names itself with `client_id` in the body.
+fn tls_client(
+    r: &Request,
+    cert: &str,
+    has_id: bool,
+    assertion: bool,
+    body_secret: &[&FormPair],
+    report: &mut Report,
+) {
+    let shown = cctoken::error::excerpt(cert, 80);
+    let other = r.basic.is_some() || !body_secret.is_empty() || assertion;
+    if other {
+        report.push(Finding::new(
+            Code::AuthTlsClient,
+            format!("a TLS client certificate ({shown}) is presented besides other client credentials; the server authenticates the client by the method registered for it, and the certificate only binds the token if it supports that"),
+            "nothing to do if the client is registered for a secret or key; for tls_client_auth send only client_id",
+        ));
+    } else if has_id {
+        report.push(Finding::new(
+            Code::AuthTlsClient,
+            format!("the client authenticates with the TLS client certificate {shown} (RFC 8705 tls_client_auth or self_signed_tls_client_auth); doctor does not open certificate files"),
+            "if the server answers invalid_client, compare the certificate's subject DN or SHA-256 thumbprint with the ones registered for the client, and check it has not expired (openssl x509 -noout -subject -fingerprint -sha256 -enddate -in CERT)",
+        ));
+    } else {
+        report.push(
+            Finding::new(
+                Code::AuthMissing,
+                format!("a TLS client certificate ({shown}) is presented, but the body does not name the client: RFC 8705 §2 requires client_id"),
+                "add -d client_id=$CLIENT_ID",
+            ),
+        );
+    }
+    if r.url.as_ref().is_some_and(|u| u.scheme == "http") {
+        report.push(Finding::new(
+            Code::AuthTlsClient,
+            "a client certificate is given for a plain http:// URL: there is no TLS handshake to present it in",
+            "use the https:// token endpoint (or the server's mtls_endpoint_aliases.token_endpoint)",
+        ).severity(Severity::Error));
     }
 }
 

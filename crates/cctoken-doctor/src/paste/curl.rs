@@ -71,6 +71,8 @@ pub struct CurlCommand {
     pub head: bool,
     /// `--oauth2-bearer`.
     pub bearer: Option<Arg>,
+    /// `-E` / `--cert`: a TLS client certificate (RFC 8705 client authentication).
+    pub client_cert: Option<Arg>,
     /// Options curl would accept that this reader does not model.
     pub unknown_options: Vec<String>,
     /// `-K/--config`: more options come from a file (not read).
@@ -324,6 +326,7 @@ fn apply(c: &mut CurlCommand, name: &str, value: Arg) {
         "-F" | "--form" | "--form-string" => c.forms.push(value),
         "--json" => c.json.push(value),
         "--oauth2-bearer" => c.bearer = Some(value),
+        "-E" | "--cert" => c.client_cert = Some(value),
         "-K" | "--config" => c.config_file = true,
         other if VALUE_OPTIONS.contains(&other) || other.len() == 2 => {}
         other => c.unknown_options.push(other.to_owned()),

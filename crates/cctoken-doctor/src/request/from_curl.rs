@@ -85,6 +85,7 @@ impl Request {
             program: c.program.clone(),
             cut_lines: c.cut_lines.clone(),
             cmd_single_quotes: false,
+            client_cert: c.client_cert.as_ref().map(Arg::display),
         };
         let mut sq = Vec::new();
         for a in all_args(c) {

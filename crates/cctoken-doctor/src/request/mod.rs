@@ -216,6 +216,8 @@ pub struct Request {
     /// Windows cmd: an argument is wrapped in single quotes, which cmd passes on as
     /// characters.
     pub cmd_single_quotes: bool,
+    /// A TLS client certificate is presented (curl `-E`/`--cert`), as written.
+    pub client_cert: Option<String>,
 }
 
 /// `application/x-www-form-urlencoded` decoding of known text.
@@ -314,6 +316,7 @@ impl Request {
             program: String::new(),
             cut_lines: Vec::new(),
             cmd_single_quotes: false,
+            client_cert: None,
         };
         if let Some(v) = r.header("authorization").cloned() {
             r.basic_from_header(&v);
