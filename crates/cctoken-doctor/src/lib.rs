@@ -100,6 +100,7 @@
 //! | `assertion.typ` | info / error | the header's `typ` is missing or generic (info), or types another kind of JWT (error) |
 //! | `param.assertion-type` | error | `client_assertion_type` missing, wrong (the grant-type URN), or without an assertion |
 //! | `assertion.key` | error | the key file is not a key doctor can read (a certificate, encrypted, not PEM/JWK) |
+//! | `assertion.signature` | error | the server says the assertion's signature does not verify with the client's key or secret (online) |
 //! | `auth.tls-client` | info / error | a TLS client certificate (curl `--cert`) authenticates the client (RFC 8705); an error on plain http:// |
 
 pub mod assertion;

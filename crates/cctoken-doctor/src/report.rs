@@ -182,6 +182,8 @@ codes! {
     ParamAssertionType = "param.assertion-type", Error;
     /// A key file doctor cannot read as a key.
     AssertionKey = "assertion.key", Error;
+    /// The server says the assertion's signature does not verify (online).
+    AssertionSignature = "assertion.signature", Error;
     /// The client authenticates with a TLS client certificate (RFC 8705).
     AuthTlsClient = "auth.tls-client", Info;
 }
