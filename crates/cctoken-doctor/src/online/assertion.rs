@@ -61,7 +61,7 @@ pub async fn server_view(
                 continue;
             }
             let body = raw.body;
-            match parse_metadata(&body, &url) {
+            match parse_metadata(&body, &url, issuer) {
                 Ok(meta) => {
                     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     ctx.signing_algs = doc
