@@ -180,3 +180,140 @@ fn pool_flags_are_checked() {
         assert!(err.contains(needle), "{flag} {value}: {err}");
     }
 }
+
+/// A paged API on loopback: `/pages?pageNumber=N` answers page N of 2 (Genesys-style
+/// `pageNumber`/`pageCount`), each on its own connection (`Connection: close`); it serves
+/// `requests` requests and stops. Returns its origin.
+fn paged_api(requests: usize) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for _ in 0..requests {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let timeout = Some(std::time::Duration::from_secs(30));
+            stream.set_read_timeout(timeout).unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let page = if request_line.contains("pageNumber=2") {
+                2
+            } else {
+                1
+            };
+            let body = format!(
+                r#"{{"entities":[{{"id":"user-{page}"}}],"pageNumber":{page},"pageCount":2}}"#
+            );
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    origin
+}
+
+/// The variable parts of a trace (ports, fingerprints) as fixed text, for a snapshot.
+fn normalise_trace(text: &str, replacements: &[(&str, &str)]) -> String {
+    let mut out = text.to_owned();
+    for (from, to) in replacements {
+        out = out.replace(from, to);
+    }
+    let mut fixed = String::new();
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("len=") {
+        fixed.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let end = after.find(']').unwrap_or(after.len());
+        fixed.push_str("len=N sha256:XXXXXXXX");
+        rest = &after[end..];
+    }
+    fixed.push_str(rest);
+    fixed
+}
+
+#[test]
+fn trace_shows_every_api_exchange_redacted() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    let token = common::get(home.path(), &emu.token_url(), "demo-client", DEMO_SECRET)
+        .args(["--provider", "genesys"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let token = String::from_utf8(token).unwrap().trim().to_owned();
+    assert!(token.len() > 20, "{token}");
+    let out = api(home.path(), &emu)
+        .args(["--trace", "/api/v2/tokens/me"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(&token), "the token leaked: {err}");
+    assert!(!err.contains(DEMO_SECRET), "{err}");
+    assert!(
+        err.contains(&format!("> GET {}/api/v2/tokens/me\n", emu.base)),
+        "{err}"
+    );
+    assert!(err.contains("> Authorization: Bearer [token len="), "{err}");
+    assert!(
+        err.contains("< HTTP 200\n< Content-Type: application/json"),
+        "{err}"
+    );
+    assert!(
+        err.contains("demo-client"),
+        "the response body is shown: {err}"
+    );
+}
+
+#[test]
+fn trace_shows_every_page_of_paginate() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let pages = paged_api(2);
+    let home = tempfile::tempdir().unwrap();
+    let out = cctoken(home.path())
+        .args([
+            "api",
+            "--trace",
+            "--paginate",
+            "--token-url",
+            &emu.token_url(),
+        ])
+        .args(["--client-id", "demo-client", "--client-secret-env", "S"])
+        .args(["--api-base", &pages, "/pages?pageSize=1"])
+        .env("S", DEMO_SECRET)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v, serde_json::json!([{"id": "user-1"}, {"id": "user-2"}]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(DEMO_SECRET), "{err}");
+    // The token request comes first (traced by the client); the API calls follow it.
+    assert!(
+        err.contains("> POST "),
+        "the token request is traced too: {err}"
+    );
+    let first_call = err
+        .find(&format!("> GET {pages}/pages"))
+        .unwrap_or_else(|| panic!("no API call traced: {err}"));
+    insta::assert_snapshot!(
+        "trace_paginate",
+        normalise_trace(&err[first_call..], &[(&pages, "http://API")])
+    );
+}

@@ -11,6 +11,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cctoken::client::trace;
 use cctoken::error::Error;
 use cctoken::pool::{PoolError, TokenPool};
 use url::Url;
@@ -92,6 +93,7 @@ pub fn run(args: ApiArgs, globals: &Globals) -> anyhow::Result<i32> {
             method,
             headers,
             body,
+            trace: globals.trace.then(super::trace_sink),
         };
         if args.paginate {
             paginate(&call, &base, url).await
@@ -118,6 +120,8 @@ struct Call {
     method: reqwest::Method,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    /// `--trace`: every API exchange, redacted like the token request's.
+    trace: Option<cctoken::client::TraceSink>,
 }
 
 impl Call {
@@ -150,6 +154,15 @@ impl Call {
                     }
                     req = req.body(b.clone());
                 }
+                if let Some(t) = &self.trace {
+                    t(&trace::api_request(
+                        self.method.as_str(),
+                        &url,
+                        &self.headers,
+                        &token.access_token,
+                        self.body.as_deref(),
+                    ));
+                }
                 let agent = self.agent.clone();
                 let rejected = token.access_token.clone();
                 async move {
@@ -170,10 +183,24 @@ impl Call {
             Err(PoolError::Token(e)) => return Err(e.into()),
         };
         let status = resp.status().as_u16();
+        let shown: Vec<(&str, String)> = ["Content-Type", "Retry-After", "WWW-Authenticate"]
+            .into_iter()
+            .filter_map(|n| {
+                resp.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| (n, v.to_owned()))
+            })
+            .collect();
         let bytes = resp.bytes().await?.to_vec();
+        let sent_tokens = sent_tokens.lock().map(|v| v.clone()).unwrap_or_default();
+        if let (Some(t), Some(last)) = (&self.trace, sent_tokens.last()) {
+            let shown: Vec<(&str, &str)> = shown.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            t(&trace::api_response(status, &shown, &bytes, last));
+        }
         let mut scrub = cctoken::scrub::Scrubber::new();
-        for t in sent_tokens.lock().map(|v| v.clone()).unwrap_or_default() {
-            scrub = scrub.with_token(&t);
+        for t in &sent_tokens {
+            scrub = scrub.with_token(t);
         }
         let bytes = match String::from_utf8(bytes) {
             Ok(text) => scrub.scrub_known(&text).into_bytes(),

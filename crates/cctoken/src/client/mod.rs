@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod retry;
+pub mod trace;
 
 use std::time::{Duration, SystemTime};
 
