@@ -258,6 +258,10 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
     assert!(!log.contains(DEMO_SECRET), "secret in the agent's log");
     assert!(!log.contains(&token), "token in the agent's log");
     assert!(!log.contains(&replaced), "token in the agent's log");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI colour in the agent's log: {log:?}"
+    );
 }
 
 #[test]

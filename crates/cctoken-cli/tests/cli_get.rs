@@ -252,6 +252,28 @@ fn transient_faults_are_retried_to_success() {
     }
 }
 
+/// A CI log (stderr is a file or a pipe) gets no ANSI colour: not in the debug lines, not
+/// in the WARN line of a retry.
+#[test]
+fn logs_carry_no_colour_when_stderr_is_not_a_terminal() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tmp();
+    emu.fault(r#"{"kind":"status","status":503,"count":1}"#);
+    let out = get(home.path(), &emu.token_url(), "demo-client", DEMO_SECRET)
+        .args(["--provider", "genesys", "--no-cache", "-vv"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("WARN"), "a retry warning: {err}");
+    assert!(err.contains("DEBUG"), "debug lines: {err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "ANSI escapes in a log file: {err:?}"
+    );
+}
+
 #[test]
 fn dry_run_shows_fingerprints_and_sends_nothing() {
     let home = tmp();

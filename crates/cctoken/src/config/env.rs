@@ -57,6 +57,8 @@ pub const NO_PROXY: [&str; 2] = ["NO_PROXY", "no_proxy"];
 /// Set under CGI, where `HTTP_PROXY` may come from a request header ("httpoxy"): then it
 /// is ignored, as curl and reqwest do.
 pub const REQUEST_METHOD: &str = "REQUEST_METHOD";
+/// Set and not empty: no ANSI colour in any output (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
 /// GitHub Actions: the file whose `NAME=value` blocks become variables of later steps.
 pub const GITHUB_ENV: &str = "GITHUB_ENV";
 
