@@ -11,6 +11,7 @@ mod exit;
 mod logging;
 mod opts;
 mod output;
+mod suggest;
 
 use std::process::ExitCode;
 
@@ -119,7 +120,33 @@ fn parse() -> Cli {
             };
         }
     }
-    Cli::parse()
+    Cli::try_parse().unwrap_or_else(|e| usage_error(e))
+}
+
+/// clap's message and exit code, with one correction: a typo's tip never suggests a flag
+/// cctoken refuses (the hidden `--client-secret` and friends), but the flag that works.
+fn usage_error(mut e: clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue};
+    if e.kind() == clap::error::ErrorKind::InvalidSubcommand
+        && e.get(ContextKind::SuggestedSubcommand).is_none()
+    {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        if let Some(near) = suggest::subcommand(&Cli::command(), &argv) {
+            e.insert(
+                ContextKind::SuggestedSubcommand,
+                ContextValue::Strings(vec![near]),
+            );
+        }
+    }
+    if let Some(ContextValue::String(tip)) = e.get(ContextKind::SuggestedArg) {
+        if let Some(instead) = opts::instead_of_refused(tip) {
+            e.insert(
+                ContextKind::SuggestedArg,
+                ContextValue::String(instead.to_owned()),
+            );
+        }
+    }
+    e.exit()
 }
 
 fn main() -> ExitCode {

@@ -179,6 +179,10 @@ pub struct ProfileOpts {
     #[arg(long, value_name = "PATH")]
     pub access_key_secret_file: Option<PathBuf>,
 
+    /// CXone: read the access key secret from environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    pub access_key_secret_env: Option<String>,
+
     /// CXone: read the access key secret from stdin.
     #[arg(long)]
     pub access_key_secret_stdin: bool,
@@ -230,6 +234,7 @@ impl ProfileOpts {
             params: (!params.is_empty()).then_some(params),
             access_key_id: self.access_key_id.clone(),
             access_key_secret_file: self.access_key_secret_file.clone(),
+            access_key_secret_env: self.access_key_secret_env.clone(),
             access_key_secret_stdin: self.access_key_secret_stdin,
             gc_profile: self.gc_profile.clone(),
             ..ProfileKeys::default()
@@ -361,13 +366,25 @@ where
     s.parse().map_err(|e: cctoken::Error| e.message)
 }
 
+/// The flag to suggest instead of a refused one (`--client-secret` → `--client-secret-env`),
+/// for clap's "a similar argument exists" tip.
+pub fn instead_of_refused(flag: &str) -> Option<&'static str> {
+    match flag {
+        "--client-secret" | "--secret" => Some("--client-secret-env"),
+        "--access-key-secret" => Some("--access-key-secret-env"),
+        _ => None,
+    }
+}
+
 const CLIENT_ALTERNATIVES: &str = "  --client-secret-env VAR     name an environment variable that holds it
   --client-secret-file PATH   read it from a file (a trailing newline is stripped)
   --client-secret-stdin       pipe it in, e.g. `pass show ci | cctoken get ... --client-secret-stdin`
   CCTOKEN_CLIENT_SECRET       the variable read when no source is named
   client_secret_env|file|cmd  in a profile (see `cctoken profiles list`)";
 
-const ACCESS_KEY_ALTERNATIVES: &str = "  --access-key-secret-file PATH   read it from a file
+const ACCESS_KEY_ALTERNATIVES: &str =
+    "  --access-key-secret-env VAR     name an environment variable that holds it
+  --access-key-secret-file PATH   read it from a file
   --access-key-secret-stdin       pipe it in
   CCTOKEN_ACCESS_KEY_SECRET       the variable read when no source is named
   access_key_secret_env|file|cmd  in a profile (see `cctoken profiles list`)";

@@ -44,6 +44,28 @@ pub enum Format {
     Gitlab,
 }
 
+/// Where a printed token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// Just issued by the token server.
+    Server,
+    /// The local (or shared) cache.
+    Cache,
+    /// A running `cctoken agent` (`CCTOKEN_AGENT`).
+    Agent,
+}
+
+impl Served {
+    /// The name in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Server => "server",
+            Self::Cache => "cache",
+            Self::Agent => "agent",
+        }
+    }
+}
+
 /// Everything a format may show about a token.
 #[derive(Debug, Clone)]
 pub struct TokenView<'a> {
@@ -61,8 +83,8 @@ pub struct TokenView<'a> {
     pub api_base: Option<&'a Url>,
     /// The server sent no `expires_in`; the lifetime is the configured default.
     pub expires_in_defaulted: bool,
-    /// Served from the cache rather than the token server.
-    pub from_cache: bool,
+    /// Where the token came from (`source` in the JSON).
+    pub source: Served,
     /// Profile name, when one was used.
     pub profile: Option<&'a str>,
     /// Provider family.
@@ -219,7 +241,7 @@ fn json(view: &TokenView<'_>) -> anyhow::Result<String> {
         "scope": view.scope,
         "api_base": view.api_base.map(base_text),
         "expires_in_defaulted": view.expires_in_defaulted,
-        "source": if view.from_cache { "cache" } else { "server" },
+        "source": view.source.as_str(),
         "profile": view.profile,
         "provider": view.provider.as_str(),
     });

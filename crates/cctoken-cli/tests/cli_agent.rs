@@ -154,6 +154,7 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["access_token"], token.as_str());
     assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["source"], "agent");
     assert!(json["expires_in"].as_u64().unwrap() > 3000);
 
     // exec and api through the agent.

@@ -47,6 +47,7 @@ pub mod cache;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod duration;
 pub mod error;
 #[cfg(any(feature = "tower", feature = "reqwest-middleware"))]
 pub mod integrations;

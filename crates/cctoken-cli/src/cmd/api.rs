@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::client::trace;
+use cctoken::duration::Human;
 use cctoken::error::Error;
 use cctoken::pool::{PoolError, TokenPool};
 use url::Url;

@@ -12,6 +12,7 @@ use cctoken::cache::{CachedClient, DiskCache};
 use cctoken::client::{Client, RetryPolicy};
 use cctoken::clock;
 use cctoken::config::ClientConfig;
+use cctoken::duration::Human;
 use cctoken::provider::{Endpoint, ProviderConfig};
 use cctoken::secret::ClientSecret;
 use cctoken_emulator::{EmulatorConfig, Flavor};
@@ -116,7 +117,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         token.token_type,
         token.access_token.shortened(6),
         origin,
-        humantime::format_duration(token.expires_in),
+        Human(token.expires_in),
         token.scope.as_deref().unwrap_or(""),
         t0.elapsed().as_millis()
     );

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use cctoken::cache::Origin;
 use cctoken::client::Client;
 use cctoken::config::ResolvedProfile;
+use cctoken::duration::Human;
 use cctoken::error::{Class, Error, ErrorKind};
 use cctoken::provider::genesys::Region;
 use cctoken::provider::{ProviderConfig, ProviderKind};
@@ -15,7 +16,7 @@ use super::session::Session;
 use super::Globals;
 use crate::exit;
 use crate::opts::ProfileOpts;
-use crate::output::{self, Format, TokenView};
+use crate::output::{self, Format, Served, TokenView};
 
 /// Arguments of `cctoken get`.
 #[derive(clap::Args, Debug)]
@@ -84,7 +85,7 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
                     &About::of(&resolved),
                     &token,
                     api_base.as_ref(),
-                    true,
+                    Served::Cache,
                     format,
                 );
             }
@@ -118,7 +119,11 @@ pub fn run(args: GetArgs, globals: &Globals) -> anyhow::Result<i32> {
         &About::of(&resolved),
         &token,
         api_base.as_ref(),
-        origin == Origin::Cache,
+        if origin == Origin::Cache {
+            Served::Cache
+        } else {
+            Served::Server
+        },
         format,
     )
 }
@@ -146,7 +151,13 @@ fn via_agent(
         provider,
         region,
     };
-    print_token(&about, &answer.token, api_base.as_ref(), true, format)
+    print_token(
+        &about,
+        &answer.token,
+        api_base.as_ref(),
+        Served::Agent,
+        format,
+    )
 }
 
 /// The `--min-ttl` failure, when the token lives shorter than asked.
@@ -158,9 +169,9 @@ fn short_of_min_ttl(token: &cctoken::token::Token, min_ttl: Option<Duration>) ->
     }
     let message = format!(
         "the token stays valid for {} (tokens live {}), less than --min-ttl {}",
-        humantime::format_duration(Duration::from_secs(left.as_secs())),
-        humantime::format_duration(Duration::from_secs(token.expires_in.as_secs())),
-        humantime::format_duration(min)
+        Human(Duration::from_secs(left.as_secs())),
+        Human(Duration::from_secs(token.expires_in.as_secs())),
+        Human(min)
     );
     Some(
         Error::new(ErrorKind::Config, Class::Permanent, message).with_hint(
@@ -203,7 +214,7 @@ fn print_token(
     about: &About<'_>,
     token: &cctoken::token::Token,
     api_base: Option<&url::Url>,
-    from_cache: bool,
+    source: Served,
     format: Format,
 ) -> anyhow::Result<i32> {
     let now = std::time::SystemTime::now();
@@ -215,7 +226,7 @@ fn print_token(
         scope: token.scope.as_deref(),
         api_base,
         expires_in_defaulted: token.expires_in_defaulted,
-        from_cache,
+        source,
         profile: about.profile,
         provider: about.provider,
         region: about.region,

@@ -16,6 +16,7 @@ use cctoken::config::sources::{plan_client_secret, SecretSource};
 use cctoken::config::{
     resolve, ConfigFile, EnvLookup, ProcessEnv, ProfileSettings, ResolveOptions, ResolvedProfile,
 };
+use cctoken::duration::Human;
 use cctoken::provider::ProviderConfig;
 use serde_json::{json, Value};
 use url::Url;
@@ -415,7 +416,7 @@ async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Re
     };
     let token_url = client.resolve().await.ok().map(|r| r.token_url.to_string());
     let left = token.remaining(std::time::SystemTime::now());
-    let left_text = humantime::format_duration(Duration::from_secs(left.as_secs())).to_string();
+    let left_text = Human(Duration::from_secs(left.as_secs())).to_string();
     if json {
         let out = json!({
             "ok": true, "profile": name, "token_url": token_url,

@@ -157,7 +157,7 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
                     + Term::Auth(method)
                     + format!(
                         ", valid for {}{}",
-                        humantime::format_duration(t.expires_in),
+                        cctoken::duration::Human(t.expires_in),
                         if t.expires_in_defaulted {
                             " (no expires_in: default assumed)"
                         } else {

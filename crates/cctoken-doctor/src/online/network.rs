@@ -113,7 +113,7 @@ pub(super) async fn reachable(
                     Code::NetDns,
                     format!(
                         "resolving {host} timed out after {}",
-                        humantime::format_duration(timeout)
+                        cctoken::duration::Human(timeout)
                     ),
                     "check the machine's DNS configuration or VPN",
                 ));
@@ -165,7 +165,7 @@ pub(super) async fn reachable(
                     Code::ClockSkew,
                     format!(
                         "this machine's clock is {} {} the server's (Date: {date})",
-                        humantime::format_duration(Duration::from_secs(diff.as_secs())),
+                        cctoken::duration::Human(Duration::from_secs(diff.as_secs())),
                         if ahead { "behind" } else { "ahead of" }
                     ),
                     "synchronise the clock (`timedatectl set-ntp true`, `chronyc makestep`, Windows: `w32tm /resync`); token expiry and JWT validation use it",

@@ -253,8 +253,8 @@ impl CachedClient {
                     None,
                     format!(
                         "the server rate-limited this client a moment ago (remembered in \
-                         the token cache); retry in {} s",
-                        wait.as_secs() + 1
+                         the token cache); retry in {}",
+                        crate::duration::Human(Duration::from_secs(wait.as_secs() + 1))
                     ),
                 );
                 e.retry_after = Some(Duration::from_secs(wait.as_secs() + 1));

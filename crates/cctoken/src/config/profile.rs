@@ -339,7 +339,7 @@ impl ProfileSettings {
     pub fn keys(&self) -> Vec<(&'static str, String)> {
         let mut rows = Vec::new();
         let mut push = |k: &'static str, v: Option<String>| rows.extend(v.map(|v| (k, v)));
-        let duration = |d: Duration| humantime::format_duration(d).to_string();
+        let duration = |d: Duration| crate::duration::Human(d).to_string();
         push("provider", self.provider.map(|p| p.to_string()));
         push("region", self.region.map(|r| r.name.to_owned()));
         push("token_url", self.token_url().map(Url::to_string));
@@ -420,7 +420,7 @@ fn secret_keys(
         Some(SecretSetting::Command { command, timeout }) => {
             let mut v = vec![(cmd, command.clone())];
             if let Some(t) = timeout {
-                v.push((timeout_key, humantime::format_duration(*t).to_string()));
+                v.push((timeout_key, crate::duration::Human(*t).to_string()));
             }
             v
         }

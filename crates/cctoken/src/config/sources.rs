@@ -354,7 +354,7 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
         format!(
             "the {label} command `{cmd}` did not finish within {}; it was stopped (raise \
              {}_cmd_timeout in the profile if it needs longer, e.g. to ask for a passphrase)",
-            humantime::format_duration(timeout),
+            crate::duration::Human(timeout),
             kind.key(),
         )
     };
