@@ -71,8 +71,12 @@ fn typed_fields_report_line_and_reason() {
     assert!(m.contains("not a duration"), "{m}");
     let m = parse_err("[cache]\nurl = \"http://x\"\n");
     assert!(m.contains("not a Redis URL"), "{m}");
-    let m = parse_err("[profiles.a]\nscopes = \"CANARY-as-string\"\n");
+    let m = parse_err("[profiles.a]\nparams = \"CANARY-as-string\"\n");
     assert!(!m.contains("CANARY"), "{m}");
+    let m = parse_err("[profiles.a]\nscopes = [\"a\", 2]\n");
+    assert!(m.contains("a list of strings"), "{m}");
+    let m = parse_err("[profiles.a]\nscope = \"a\"\nscopes = [\"b\"]\n");
+    assert!(m.contains("duplicate field"), "{m}");
     let m = parse_err("[profile.a]\n");
     assert!(m.contains("unknown field `profile`"), "{m}");
 }
@@ -211,4 +215,19 @@ fn only_bounded_regular_files_are_read() {
     let link = dir.path().join("link.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     assert_eq!(ConfigFile::load(Some(&link)).unwrap().names(), ["a"]);
+
+/// The flag is `--scope`, the key `scopes`: both spellings are read, as a list or as one
+/// space-separated string.
+#[test]
+fn scope_and_scopes_both_work() {
+    for text in [
+        "[profiles.a]\nscopes = [\"read\", \"write\"]\n",
+        "[profiles.a]\nscope = [\"read\", \"write\"]\n",
+        "[profiles.a]\nscopes = \"read write\"\n",
+        "[profiles.a]\nscope = \"read write\"\n",
+    ] {
+        let f = ConfigFile::parse(text, Path::new("config.toml")).unwrap();
+        let scopes = f.profile("a").unwrap().scopes.unwrap();
+        assert_eq!(scopes.join(" "), "read write", "{text}");
+    }
 }

@@ -71,7 +71,9 @@ pub struct ProfileKeys {
     /// Client authentication: `basic`, `basic-raw` or `post`.
     #[serde(default, deserialize_with = "de_from_str")]
     pub auth: Option<AuthMethod>,
-    /// Scopes to request (sent space-separated).
+    /// Scopes to request (sent space-separated). The key is `scopes` or `scope` (the flag's
+    /// spelling); the value a list or one space-separated string.
+    #[serde(default, alias = "scope", deserialize_with = "de_scopes")]
     pub scopes: Option<Vec<String>>,
     /// `audience` parameter.
     pub audience: Option<String>,
@@ -453,6 +455,23 @@ fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
 }
 
 /// A duration written like `30s` or `1h`.
+/// `scopes = ["a", "b"]` or `scopes = "a b"`.
+fn de_scopes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    match OneOrMany::deserialize(d) {
+        Ok(OneOrMany::One(s)) => Ok(Some(vec![s])),
+        Ok(OneOrMany::Many(v)) => Ok(Some(v)),
+        Err(_) => Err(serde::de::Error::custom(
+            "scopes must be a string (\"a b\") or a list of strings ([\"a\", \"b\"])",
+        )),
+    }
+}
+
 pub(super) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s).map(Some).map_err(|e| {
