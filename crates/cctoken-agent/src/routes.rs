@@ -104,7 +104,10 @@ async fn token(
                 token_type: t.token_type.into(),
                 expires_in: t.remaining(clock.now()).as_secs(),
                 expires_at: humantime::format_rfc3339_seconds(t.expires_at()).to_string(),
-                api_base: api_base.as_ref().map(|u| u.as_str().into()),
+                // Without a trailing `/`, as `get` and `exec` write it.
+                api_base: api_base
+                    .as_ref()
+                    .map(|u| u.as_str().trim_end_matches('/').into()),
             };
             // Serialising a struct of strings and integers cannot fail.
             let bytes = serde_json::to_vec(&body).unwrap_or_default();

@@ -28,13 +28,15 @@ or any RFC 6749 server, explains exactly why a token request fails, and ships a 
 emulator of those token servers.\n\nSecrets are never accepted on the command line and never \
 printed: cctoken shows fingerprints (len=40 sha256:1a2b3c4d) instead.",
     after_help = "Examples:\n  \
-cctoken demo                                   # a tour against a built-in emulator\n  \
-GC_SECRET=... cctoken get --region eu-west-1 --client-id ID --client-secret-env GC_SECRET\n  \
-cctoken get --issuer https://auth.example.com --client-id ci-bot --client-secret-file /run/secrets/s\n  \
+cctoken demo                     # a tour against a built-in emulator\n  \
+GC_SECRET=... cctoken get --region eu-west-1 --client-id ID \\\n      \
+--client-secret-env GC_SECRET\n  \
+cctoken get --issuer https://auth.example.com --client-id ci-bot \\\n      \
+--client-secret-file /run/secrets/s\n  \
 cctoken get -p genesys-prod --format header\n  \
 cctoken emulator --demo --flavor genesys\n\n\
-Exit codes: 0 ok, 2 usage or configuration error, 3 credentials or request rejected,\n\
-4 temporarily unavailable (retry later), 1 anything else."
+Exit codes: 0 ok, 2 usage or configuration error, 3 credentials or request\n\
+rejected, 4 temporarily unavailable (retry later), 1 anything else."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -235,6 +237,57 @@ mod tests {
             &["cctoken", "get", "--nope"],
         ] {
             assert!(GetOnly::try_parse_from(refused).is_err(), "{refused:?}");
+        }
+    }
+
+    /// Every command's examples, with the command path that shows them.
+    fn examples(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for text in [cmd.get_after_help(), cmd.get_after_long_help()]
+            .into_iter()
+            .flatten()
+        {
+            out.push((path.to_owned(), text.to_string()));
+        }
+        for sub in cmd.get_subcommands() {
+            examples(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// clap wraps the text after the options to the terminal's width, which breaks an
+    /// example command in the middle. No line is wider than 79 columns, so at 80 columns
+    /// and wider every example is shown exactly as written.
+    #[test]
+    fn help_examples_never_wrap_at_80_columns() {
+        let mut all = Vec::new();
+        examples(&Cli::command(), "cctoken", &mut all);
+        assert!(all.len() > 5, "examples found: {}", all.len());
+        let mut too_wide = Vec::new();
+        for (path, text) in &all {
+            for line in text.lines() {
+                if line.chars().count() > 79 {
+                    too_wide.push(format!("{path}: {line}"));
+                }
+            }
+        }
+        assert!(
+            too_wide.is_empty(),
+            "lines wider than 79:\n{}",
+            too_wide.join("\n")
+        );
+        for width in [80, 100] {
+            let mut cmd = Cli::command().term_width(width);
+            cmd.build();
+            for sub in cmd.get_subcommands_mut() {
+                let help = sub.render_long_help().to_string();
+                if let Some(after) = sub.get_after_help() {
+                    let after = after.to_string();
+                    assert!(
+                        help.contains(after.trim_end()),
+                        "{} at {width}:\n{help}",
+                        sub.get_name()
+                    );
+                }
+            }
         }
     }
 

@@ -193,6 +193,9 @@ fn agent_serves_get_exec_api_and_proxy_then_cleans_up_on_sigterm() {
         assert_eq!(status, want, "{host} {k:?}: {body}");
         assert_eq!(body.contains(&token), want == 200, "{body}");
     }
+    let (_, body) = http_raw(&tcp, &request(path, &tcp, Some(&key)));
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["api_base"], emu.base.as_str(), "no trailing slash");
     let (status, body) = http_raw(&tcp, &request("/metrics", &tcp, Some(&key)));
     assert_eq!(status, 200);
     assert!(

@@ -29,12 +29,15 @@ use super::Globals;
   cctoken agent
 
   # consumers ask the agent (no secret needed on their side)
-  CCTOKEN_AGENT=unix:$XDG_RUNTIME_DIR/cctoken/agent.sock cctoken get -p genesys-prod
-  curl -s --unix-socket $XDG_RUNTIME_DIR/cctoken/agent.sock http://agent/v1/token/genesys-prod
+  CCTOKEN_AGENT=unix:$XDG_RUNTIME_DIR/cctoken/agent.sock \\
+      cctoken get -p genesys-prod
+  curl -s --unix-socket $XDG_RUNTIME_DIR/cctoken/agent.sock \\
+      http://agent/v1/token/genesys-prod
 
-  # also on loopback TCP; requests need the key from agent.key beside the socket
+  # also on loopback TCP; requests need the key from agent.key (beside the
+  # socket)
   cctoken agent --listen 127.0.0.1:7878
-  curl -s -H \"Authorization: Bearer $(cat $XDG_RUNTIME_DIR/cctoken/agent.key)\" \\
+  curl -H \"Authorization: Bearer $(cat $XDG_RUNTIME_DIR/cctoken/agent.key)\" \\
     http://127.0.0.1:7878/v1/token/genesys-prod
 
   # a tool that cannot refresh tokens talks to the API through the agent
@@ -46,10 +49,10 @@ Stdout has one line per listener, then nothing:
   listening on unix:PATH
   listening on http://ADDR
   proxy PROFILE on http://ADDR
-Endpoints: GET /v1/token/{profile} (JSON access_token, token_type, expires_in, expires_at,
-api_base), /healthz (every profile's state: ok, stale, failing, pending, broken; 503 when one
-cannot serve; ?profile=NAME for one), /metrics (Prometheus text). SIGTERM or SIGINT stops the agent and removes the
-socket and key file.")]
+Endpoints: GET /v1/token/{profile} (JSON access_token, token_type, expires_in,
+expires_at, api_base), /healthz (every profile's state: ok, stale, failing, pending,
+broken; 503 when one cannot serve; ?profile=NAME for one), /metrics (Prometheus
+text). SIGTERM or SIGINT stops the agent and removes the socket and key file.")]
 pub struct AgentArgs {
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
     /// ~/.config/cctoken/config.toml].

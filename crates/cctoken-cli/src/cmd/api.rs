@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use cctoken::client::trace;
-use cctoken::duration::Human;
 use cctoken::error::Error;
 use cctoken::pool::{PoolError, TokenPool};
 use url::Url;
@@ -26,12 +25,16 @@ use crate::opts::ProfileOpts;
 #[command(after_help = "Examples:
   cctoken api -p genesys-prod /api/v2/users/me
   cctoken api -p genesys-prod --paginate '/api/v2/users?pageSize=100'
-  cctoken api -p genesys-prod -X POST --data @body.json /api/v2/analytics/conversations/details/query
-  echo '{\"name\":\"x\"}' | cctoken api -p partner-api -X PUT --data - /v1/things/42
+  cctoken api -p genesys-prod -X POST --data @body.json \\
+      /api/v2/analytics/conversations/details/query
+  echo '{\"name\":\"x\"}' | cctoken api -p partner-api -X PUT --data - \\
+      /v1/things/42
+  cctoken api -p genesys-prod --trace /api/v2/users/me  # exchanges, redacted
 
-The path is joined to the profile's api_base (or --api-base). Absolute URLs are accepted only
-on the API base's own host, so the token never goes anywhere else. On a terminal JSON is
-pretty-printed. Exit 1 when the API answers with HTTP 400 or above (the body is printed).")]
+The path is joined to the profile's api_base (or --api-base). Absolute URLs
+are accepted only on the API base's own host, so the token never goes anywhere
+else. On a terminal JSON is pretty-printed. Exit 1 when the API answers with
+HTTP 400 or above (the body is printed).")]
 pub struct ApiArgs {
     #[command(flatten)]
     pub profile: ProfileOpts,

@@ -22,7 +22,7 @@ use super::Globals;
 /// Arguments of `cctoken demo`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  cctoken demo\n  cctoken demo --trace    # also show every HTTP exchange, secrets as fingerprints"
+    after_help = "Examples:\n  cctoken demo\n  cctoken demo --trace    # also every HTTP exchange, secrets as fingerprints"
 )]
 pub struct DemoArgs {}
 

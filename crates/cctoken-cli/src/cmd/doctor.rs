@@ -21,12 +21,14 @@ use crate::opts::ProfileOpts;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   # why does this request get 401 invalid_client? (nothing is executed or sent)
-  cctoken doctor --curl 'curl -X POST https://api.mypurecloud.ie/oauth/token -d grant_type=client_credentials -u \"$ID:$SECRET\"'
+  cctoken doctor --curl 'curl -X POST https://api.mypurecloud.ie/oauth/token \\
+      -d grant_type=client_credentials -u \"$ID:$SECRET\"'
 
   # the same from a file or the clipboard
   xclip -o | cctoken doctor --curl -
 
-  # check a profile: secret bytes, client id, token URL, then DNS, TLS, clock, one token request
+  # check a profile: secret bytes, client id, token URL, then DNS, TLS,
+  # clock and one token request
   cctoken doctor -p genesys-prod
 
   # on invalid_client, also try the other client authentication methods
@@ -36,8 +38,9 @@ use crate::opts::ProfileOpts;
   cctoken doctor --assertion jwt.txt --assertion-key client.jwk --client-id my-app --issuer https://idp.example.com
 
 Exit codes: 0 no errors found, 1 errors found, 2 usage error.
-Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...); --json prints
-{\"findings\":[{\"code\",\"severity\",\"message\",\"fix\"}]}. Secrets appear only as fingerprints.")]
+Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...);
+--json prints {\"findings\":[{\"code\",\"severity\",\"message\",\"fix\"}]}.
+Secrets appear only as fingerprints.")]
 pub struct DoctorArgs {
     #[command(flatten)]
     pub profile: ProfileOpts,

@@ -18,30 +18,37 @@ use cctoken_emulator::{AppState, EmulatorConfig, Flavor, RateLimit, TlsSettings,
 /// Arguments of `cctoken emulator`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
-cctoken emulator --demo                                  # generic RFC 6749 server, demo clients\n  \
+cctoken emulator --demo                # RFC 6749 server with demo clients\n  \
 cctoken emulator --demo --flavor genesys --listen 127.0.0.1:8089\n  \
-cctoken emulator --demo --flavor cxone                   # access-key password grant at /auth/token\n  \
+cctoken emulator --demo --flavor cxone # access-key grant at /auth/token\n  \
 cctoken emulator --config clients.toml --token-format jwt --token-lifetime 5m\n  \
-cctoken emulator --demo --flavor genesys --api-rate-limit 50/5s --token-rate-limit 10/60s\n  \
-cctoken emulator --config keys.toml --tls-cert srv.pem --tls-key srv-key.pem --tls-client-ca ca.pem\n  \
-curl -s -X POST $URL/_emulator/faults -d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
-curl -s $URL/_emulator/activity                          # why each request was refused\n\n\
-The first line on stdout is the base URL. Token endpoint: $URL/oauth/token (CXone: $URL/auth/token);\n\
-discovery: $URL/.well-known/openid-configuration; stats: $URL/_emulator/stats.\n\n\
-Rate limits are N/DUR: at most N requests in any rolling DUR (300/60s, 50/5s, 10/1m). Over the\n\
-API limit a token gets Genesys' 429 with Retry-After (seconds until its oldest request leaves\n\
-the window); over the token limit a client gets its flavor's answer (genesys: 400\n\
-invalid_request \"rate limit exceeded; ...\", others: 429 with Retry-After). The registry file\n\
-takes the same values as api_rate_limit / token_rate_limit, at the top level or per client;\n\
-a client's own value wins over the flags.\n\n\
-Keys and certificates (registry clients need no secret): jwks = {keys = [...]} or\n\
-jwks_file = \"client.jwks.json\" for private_key_jwt; auth_methods = [\"client_secret_jwt\"]\n\
-(HS256, secrets of 32+ bytes); tls_client_auth_subject_dn = \"CN=...\" (needs --tls-client-ca);\n\
-tls_client_certificate_thumbprint or a JWK with x5c for self_signed_tls_client_auth;\n\
-federated = [{issuer, subject, audience, jwks_file}] to accept CI tokens; audience_mode =\n\
-\"strict\" (aud = issuer, default) or \"legacy\" (issuer or token URL). Top-level\n\
-clock_tolerance (30s) and max_assertion_lifetime (5m); tls_cert, tls_key and tls_client_ca\n\
-are the file's spelling of the TLS flags. With TLS the printed URL is https://.")]
+cctoken emulator --demo --flavor genesys \\\n      \
+--api-rate-limit 50/5s --token-rate-limit 10/60s\n  \
+cctoken emulator --config keys.toml --tls-cert srv.pem --tls-key srv-key.pem \\\n      \
+--tls-client-ca ca.pem\n  \
+curl -s -X POST $URL/_emulator/faults \\\n      \
+-d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
+curl -s $URL/_emulator/activity        # why each request was refused\n\n\
+The first line on stdout is the base URL. Token endpoint: $URL/oauth/token\n\
+(CXone: $URL/auth/token); discovery: $URL/.well-known/openid-configuration;\n\
+stats: $URL/_emulator/stats.\n\n\
+Rate limits are N/DUR: at most N requests in any rolling DUR (300/60s, 50/5s,\n\
+10/1m). Over the API limit a token gets Genesys' 429 with Retry-After (seconds\n\
+until its oldest request leaves the window); over the token limit a client gets\n\
+its flavor's answer (genesys: 400 invalid_request \"rate limit exceeded; ...\",\n\
+others: 429 with Retry-After). The registry file takes the same values as\n\
+api_rate_limit / token_rate_limit, at the top level or per client; a client's\n\
+own value wins over the flags.\n\n\
+Keys and certificates (registry clients need no secret): jwks = {keys = [...]}\n\
+or jwks_file = \"client.jwks.json\" for private_key_jwt; auth_methods =\n\
+[\"client_secret_jwt\"] (HS256, secrets of 32+ bytes);\n\
+tls_client_auth_subject_dn = \"CN=...\" (needs --tls-client-ca);\n\
+tls_client_certificate_thumbprint or a JWK with x5c for\n\
+self_signed_tls_client_auth; federated = [{issuer, subject, audience,\n\
+jwks_file}] to accept CI tokens; audience_mode = \"strict\" (aud = issuer,\n\
+default) or \"legacy\" (issuer or token URL). Top-level clock_tolerance (30s)\n\
+and max_assertion_lifetime (5m); tls_cert, tls_key and tls_client_ca are the\n\
+file's spelling of the TLS flags. With TLS the printed URL is https://.")]
 pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free port (the URL is printed).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]

@@ -22,10 +22,12 @@ use crate::output::{self, Format, Served, TokenView};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   # Genesys Cloud in Ireland, secret from an environment variable
-  GC_SECRET=... cctoken get --region eu-west-1 --client-id 5a1c3a2e-... --client-secret-env GC_SECRET
+  GC_SECRET=... cctoken get --region eu-west-1 --client-id 5a1c3a2e-... \\
+      --client-secret-env GC_SECRET
 
   # any RFC 6749 server, endpoint and auth method from discovery
-  cctoken get --issuer https://auth.example.com --client-id ci-bot --client-secret-file /run/secrets/ci
+  cctoken get --issuer https://auth.example.com --client-id ci-bot \\
+      --client-secret-file /run/secrets/ci
 
   # a profile from ~/.config/cctoken/config.toml, as an HTTP header
   cctoken get -p genesys-prod --format header
@@ -37,8 +39,9 @@ use crate::output::{self, Format, Served, TokenView};
   # see the exact request, secrets as fingerprints, without sending it
   cctoken get -p partner-api --dry-run
 
-Secrets are never accepted on the command line: use --client-secret-env, --client-secret-file,
---client-secret-stdin, CCTOKEN_CLIENT_SECRET or a profile.")]
+Secrets are never accepted on the command line: use --client-secret-env,
+--client-secret-file, --client-secret-stdin, CCTOKEN_CLIENT_SECRET or a
+profile.")]
 pub struct GetArgs {
     #[command(flatten)]
     pub profile: ProfileOpts,

@@ -43,9 +43,10 @@ pub enum ProfilesCmd {
     /// Show one profile: settings, resolved token URL, secret source and fingerprint.
     #[command(
         after_help = "Examples:\n  cctoken profiles show genesys-prod\n  cctoken profiles show partner-api --json\n\n\
-The secret is shown only as its fingerprint (len=40 sha256:1a2b3c4d): compare it between\n\
-machines, or with the Genesys admin UI's secret, without revealing the secret.\n\
-Exit code 2 when the profile cannot be resolved (the problem is printed)."
+The secret is shown only as its fingerprint (len=40 sha256:1a2b3c4d): compare\n\
+it between machines, or with the Genesys admin UI's secret, without revealing\n\
+the secret. Exit code 2 when the profile cannot be resolved (the problem is\n\
+printed)."
     )]
     Show {
         /// Profile name.
@@ -59,8 +60,8 @@ Exit code 2 when the profile cannot be resolved (the problem is printed)."
     /// Obtain one token with a profile and report how long it lives.
     #[command(
         after_help = "Examples:\n  cctoken profiles test genesys-prod\n  cctoken profiles test partner-api --json\n\n\
-Exit codes: 0 token obtained, 2 profile or configuration error, 3 credentials or\n\
-request rejected, 4 temporarily unavailable (retry later)."
+Exit codes: 0 token obtained, 2 profile or configuration error, 3 credentials\n\
+or request rejected, 4 temporarily unavailable (retry later)."
     )]
     Test {
         /// Profile name.
@@ -74,10 +75,11 @@ request rejected, 4 temporarily unavailable (retry later)."
     /// Store a profile's client secret in the OS keyring (read from stdin, never argv).
     #[command(
         after_help = "Examples:\n  pass show genesys/prod | cctoken profiles set-secret genesys-prod\n  \
-cctoken profiles set-secret genesys-prod            # type it, then Enter and Ctrl-D\n\n\
-Then set client_secret_keyring = true in [profiles.genesys-prod]. The keyring is the Secret\n\
-Service on Linux (GNOME Keyring, KWallet), Keychain on macOS, Credential Manager on Windows;\n\
-headless machines usually have none: use client_secret_file/env/cmd there."
+cctoken profiles set-secret genesys-prod     # type it, then Enter and Ctrl-D\n\n\
+Then set client_secret_keyring = true in [profiles.genesys-prod]. The keyring\n\
+is the Secret Service on Linux (GNOME Keyring, KWallet), Keychain on macOS,\n\
+Credential Manager on Windows; headless machines usually have none: use\n\
+client_secret_file/env/cmd there."
     )]
     SetSecret {
         /// Profile name (the keyring entry's name; the profile need not exist yet).
@@ -286,7 +288,7 @@ fn resolved_rows(r: &ResolvedProfile) -> Vec<(&'static str, String)> {
             rows.push(("token URL", res.token_url.to_string()));
             rows.push(("auth", res.auth.to_string()));
             if let Some(b) = res.api_base {
-                rows.push(("API base", b.to_string()));
+                rows.push(("API base", crate::consumer_env::base_text(&b).to_owned()));
             }
         }
         _ => {

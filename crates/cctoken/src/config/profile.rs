@@ -346,7 +346,12 @@ impl ProfileSettings {
         push("region", self.region.map(|r| r.name.to_owned()));
         push("token_url", self.token_url().map(Url::to_string));
         push("issuer", self.issuer().map(Url::to_string));
-        push("api_base", self.api_base.as_ref().map(Url::to_string));
+        push(
+            "api_base",
+            self.api_base
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+        );
         push("client_id", self.client_id.clone());
         let client = [
             "client_secret_env",

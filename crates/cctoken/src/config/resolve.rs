@@ -165,7 +165,7 @@ pub fn resolve(
         secret_vars: Vec::new(),
     };
     let (kind, why) = infer_provider(s, env)?;
-    if let Some(why) = why {
+    if let Some(why) = &why {
         cx.notes
             .push(format!("provider {kind} inferred because {why}"));
     }
@@ -178,14 +178,16 @@ pub fn resolve(
         Some(name) => Some(gc::load(name, env)?),
         None => None,
     };
-    let client_id = client_id(s, kind, env, gc.as_ref())?;
+    let client_id =
+        client_id(s, kind, env, gc.as_ref()).map_err(|e| inferred(e, kind, why.as_deref(), env))?;
     let provider = match kind {
         ProviderKind::Genesys => genesys(s, gc.as_ref(), &mut cx)?,
         ProviderKind::Generic => generic(s)?,
         ProviderKind::Cxone => cxone(s, &mut cx)?,
     };
     let src =
-        sources::plan_client_secret(s, kind, env, gc.as_ref().and_then(GcProfile::secret_source))?;
+        sources::plan_client_secret(s, kind, env, gc.as_ref().and_then(GcProfile::secret_source))
+            .map_err(|e| inferred(e, kind, why.as_deref(), env))?;
     let secret = cx.load(SecretKind::Client, &src)?;
     let mut config = ClientConfig::new(provider.config, client_id, secret.secret);
     config.auth = s.auth;
@@ -201,6 +203,38 @@ pub fn resolve(
         notes: cx.notes,
         secret_vars: cx.secret_vars,
     })
+}
+
+/// A configuration error of a profile whose provider was inferred says so: with the
+/// Genesys Cloud variables set, `--issuer URL` alone is a generic profile, and "no client
+/// id" is a puzzle until one learns those variables are not read for it.
+fn inferred(mut e: Error, kind: ProviderKind, why: Option<&str>, env: &dyn EnvLookup) -> Error {
+    let Some(why) = why else {
+        return e;
+    };
+    e.message
+        .push_str(&format!(" (provider {kind}, inferred because {why})"));
+    let genesys_vars: Vec<&str> = [
+        env::GENESYSCLOUD_OAUTHCLIENT_ID,
+        env::GENESYSCLOUD_OAUTHCLIENT_SECRET,
+    ]
+    .into_iter()
+    .filter(|v| env.non_empty(v).is_some())
+    .collect();
+    if kind != ProviderKind::Genesys && !genesys_vars.is_empty() && e.hint.is_none() {
+        e = e.with_hint(format!(
+            "{} {} read for Genesys Cloud only: add --provider genesys (with --issuer or \
+             --token-url as the host) to use {}",
+            genesys_vars.join(" and "),
+            if genesys_vars.len() == 1 { "is" } else { "are" },
+            if genesys_vars.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        ));
+    }
+    e
 }
 
 fn client_id(

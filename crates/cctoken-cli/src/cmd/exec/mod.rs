@@ -39,21 +39,23 @@ use tokendir::TokenDir;
   # a Newman run or a script, with the token in CCTOKEN_ACCESS_TOKEN
   cctoken exec -p genesys-prod -- ./deploy.sh
 
-  # the Genesys CLI and Terraform provider read GENESYSCLOUD_ACCESS_TOKEN / GENESYSCLOUD_REGION
+  # the Genesys CLI and Terraform read GENESYSCLOUD_ACCESS_TOKEN and _REGION
   cctoken exec -p genesys-prod -- terraform apply
 
   # a tool that wants its own variable name
   cctoken exec -p partner-api --env API_TOKEN -- ./sync
 
   # a job longer than a token's life: read the file every time
-  cctoken exec -p genesys-prod -- sh -c 'while sleep 60; do curl -H \"Authorization: Bearer $(cat \"$CCTOKEN_TOKEN_FILE\")\" ...; done'
+  cctoken exec -p genesys-prod -- sh -c 'while sleep 60; do
+      curl -H \"Authorization: Bearer $(cat \"$CCTOKEN_TOKEN_FILE\")\" ...; done'
 
-The command gets CCTOKEN_ACCESS_TOKEN (plus --env aliases), CCTOKEN_TOKEN_FILE (0600, replaced
-atomically before the token expires), CCTOKEN_API_BASE when known and, for Genesys profiles,
-GENESYSCLOUD_ACCESS_TOKEN and GENESYSCLOUD_REGION; not the variables cctoken read secrets from.
-If cctoken is killed, the command gets SIGTERM (Linux). Exit code: the command's (128+N if it
-died of signal N); 127 if it was not found, 126 if it could not be executed; 3 or 4 if no token
-could be obtained.")]
+The command gets CCTOKEN_ACCESS_TOKEN (plus --env aliases), CCTOKEN_TOKEN_FILE
+(0600, replaced atomically before the token expires), CCTOKEN_API_BASE when
+known and, for Genesys profiles, GENESYSCLOUD_ACCESS_TOKEN and
+GENESYSCLOUD_REGION; not the variables cctoken read secrets from. If cctoken is
+killed, the command gets SIGTERM (Linux). Exit code: the command's (128+N if it
+died of signal N); 127 if it was not found, 126 if it could not be executed; 3
+or 4 if no token could be obtained.")]
 pub struct ExecArgs {
     #[command(flatten)]
     pub profile: ProfileOpts,
