@@ -179,9 +179,9 @@ impl DiskCache {
             }
             if start.elapsed() >= max_wait {
                 return Err(Error::transport(format!(
-                    "cache: another cctoken process has held the lock on {} for {} s",
+                    "cache: another cctoken process has held the lock on {} for {}",
                     path.display(),
-                    max_wait.as_secs()
+                    crate::duration::Human(Duration::from_secs(max_wait.as_secs()))
                 )));
             }
             std::thread::sleep(pause);

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crypto;
 use super::key::CacheKey;
+use crate::duration::Human;
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::{AccessToken, ClientSecret};
 use crate::token::{Token, MAX_RETRY_AFTER};
@@ -198,10 +199,10 @@ impl Remembered {
         }
         if Duration::from_millis(left) > cap + CLOCK_SKEW {
             return Err(format!(
-                "remembered for {} s more, longer than the {} s cctoken allows (not written \
+                "remembered for {} more, longer than the {} cctoken allows (not written \
                  by cctoken)",
-                left / 1000 + 1,
-                cap.as_secs()
+                Human(Duration::from_secs(left / 1000 + 1)),
+                Human(Duration::from_secs(cap.as_secs()))
             )
             .into());
         }
@@ -290,14 +291,16 @@ pub(crate) fn decode(
                 .map_err(|_| "corrupt (bad sealed payload)")?;
             let kind = ErrorKind::from_oauth_code(&failure.error_kind)
                 .unwrap_or(ErrorKind::UnexpectedResponse);
-            let left = until_ms.saturating_sub(ms(now)) / 1000 + 1;
+            let left = Human(Duration::from_secs(
+                until_ms.saturating_sub(ms(now)) / 1000 + 1,
+            ));
             Ok(Lookup::Negative(Error {
                 kind,
                 class: Class::Permanent,
                 status: failure.status,
                 description: None,
                 message: format!(
-                    "{} (remembered from a recent attempt; asked again in {left} s)",
+                    "{} (remembered from a recent attempt; asked again in {left})",
                     failure.message
                 ),
                 hint: failure.hint,

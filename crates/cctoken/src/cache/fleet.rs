@@ -71,9 +71,9 @@ impl CachedClient {
             }
             if Instant::now() >= give_up {
                 tracing::warn!(
-                    "another machine has held the shared cache's refresh lease for {} s; \
+                    "another machine has held the shared cache's refresh lease for {}; \
                      asking the token server",
-                    LOCK_WAIT.as_secs()
+                    crate::duration::Human(LOCK_WAIT)
                 );
                 return None;
             }
