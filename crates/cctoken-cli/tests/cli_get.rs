@@ -274,6 +274,78 @@ fn logs_carry_no_colour_when_stderr_is_not_a_terminal() {
     );
 }
 
+/// What `cctoken ARGS` writes on stderr when stderr is a terminal (a pseudo-terminal);
+/// `no_color` sets `NO_COLOR=1`.
+fn stderr_on_a_terminal(
+    home: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    no_color: bool,
+) -> String {
+    use std::io::Read as _;
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let mut cmd = common::peers::cctoken_cmd(args, home);
+    cmd.env_remove("NO_COLOR").envs(envs.iter().copied());
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(pty.slave));
+    let mut child = cmd.spawn().expect("cctoken starts");
+    // Drop the command: its copy of the terminal's slave side must close, or reading the
+    // master never ends.
+    drop(cmd);
+    let mut master = std::fs::File::from(pty.master);
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        // Ends with EIO once the child (the last holder of the slave side) has exited.
+        let _ = master.read_to_end(&mut out);
+        out
+    });
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    String::from_utf8_lossy(&reader.join().expect("reader")).into_owned()
+}
+
+/// On a terminal the log is coloured, unless `NO_COLOR` is set.
+#[test]
+fn logs_are_coloured_on_a_terminal_unless_no_color() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tmp();
+    let url = emu.token_url();
+    let args = [
+        "get",
+        "-vv",
+        "--no-cache",
+        "--provider",
+        "genesys",
+        "--token-url",
+        &url,
+        "--client-id",
+        "demo-client",
+        "--client-secret-env",
+        "S",
+    ];
+    let env = [("S", DEMO_SECRET)];
+    let coloured = stderr_on_a_terminal(home.path(), &args, &env, false);
+    assert!(coloured.contains("DEBUG"), "{coloured:?}");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "no colour on a terminal: {coloured:?}"
+    );
+    let plain = stderr_on_a_terminal(home.path(), &args, &env, true);
+    assert!(plain.contains("DEBUG"), "{plain:?}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "colour despite NO_COLOR: {plain:?}"
+    );
+}
+
 #[test]
 fn dry_run_shows_fingerprints_and_sends_nothing() {
     let home = tmp();
