@@ -24,8 +24,8 @@ cctoken emulator --demo --flavor cxone # access-key grant at /auth/token\n  \
 cctoken emulator --config clients.toml --token-format jwt --token-lifetime 5m\n  \
 cctoken emulator --demo --flavor genesys \\\n      \
 --api-rate-limit 50/5s --token-rate-limit 10/60s\n  \
-cctoken emulator --config keys.toml --tls-cert srv.pem --tls-key srv-key.pem \\\n      \
---tls-client-ca ca.pem\n  \
+cctoken emulator --config keys.toml --tls-cert srv.pem \\\n      \
+--tls-key srv-key.pem --tls-client-ca ca.pem\n  \
 curl -s -X POST $URL/_emulator/faults \\\n      \
 -d '{\"kind\":\"status\",\"status\":503,\"count\":2}'\n  \
 curl -s $URL/_emulator/activity        # why each request was refused\n\n\
