@@ -278,6 +278,22 @@ fn trace_shows_every_api_exchange_redacted() {
         err.contains("demo-client"),
         "the response body is shown: {err}"
     );
+
+    // A body is shown with the headers that went with it.
+    let out = api(home.path(), &emu)
+        .args(["--trace", "-X", "POST", "--data", r#"{"name":"x"}"#])
+        .args(["-H", "X-Api-Key: CANARY-key", "/api/v2/no/such/thing"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(&token) && !err.contains("CANARY"), "{err}");
+    assert!(err.contains("> X-Api-Key: [secret len=10 sha256:"), "{err}");
+    assert!(
+        err.contains("> Content-Type: application/json\n>\n> {\"name\":\"x\"}\n< HTTP 404"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -159,10 +159,14 @@ impl Call {
                     req = req.body(b.clone());
                 }
                 if let Some(t) = &self.trace {
+                    let mut sent = self.headers.clone();
+                    if self.body.is_some() && !has_ct {
+                        sent.push(("Content-Type".into(), "application/json".into()));
+                    }
                     t(&trace::api_request(
                         self.method.as_str(),
                         &url,
-                        &self.headers,
+                        &sent,
                         &token.access_token,
                         self.body.as_deref(),
                     ));
