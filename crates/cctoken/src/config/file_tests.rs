@@ -215,6 +215,7 @@ fn only_bounded_regular_files_are_read() {
     let link = dir.path().join("link.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     assert_eq!(ConfigFile::load(Some(&link)).unwrap().names(), ["a"]);
+}
 
 /// The flag is `--scope`, the key `scopes`: both spellings are read, as a list or as one
 /// space-separated string.
