@@ -70,7 +70,7 @@ async fn token_answers_carry_the_api_base_of_every_provider() {
         "{t}"
     );
     let t = agent.token("issuer").await;
-    assert_eq!(t["api_base"], "https://api.example.com/v1/", "{t}");
+    assert_eq!(t["api_base"], "https://api.example.com/v1", "{t}");
     let t = agent.token("plain").await;
     assert!(t.get("api_base").is_none(), "{t}");
 

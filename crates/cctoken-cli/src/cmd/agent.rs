@@ -50,9 +50,10 @@ Stdout has one line per listener, then nothing:
   listening on http://ADDR
   proxy PROFILE on http://ADDR
 Endpoints: GET /v1/token/{profile} (JSON access_token, token_type, expires_in,
-expires_at, api_base), /healthz (every profile's state: ok, stale, failing, pending,
-broken; 503 when one cannot serve; ?profile=NAME for one), /metrics (Prometheus
-text). SIGTERM or SIGINT stops the agent and removes the socket and key file.")]
+expires_at, api_base), /healthz (every profile's state: ok, stale, failing,
+pending, broken; 503 when one cannot serve; ?profile=NAME for one), /metrics
+(Prometheus text). SIGTERM or SIGINT stops the agent and removes the socket and
+key file.")]
 pub struct AgentArgs {
     /// The profile file [default: $XDG_CONFIG_HOME/cctoken/config.toml, else
     /// ~/.config/cctoken/config.toml].

@@ -34,8 +34,10 @@ use crate::opts::ProfileOpts;
   # on invalid_client, also try the other client authentication methods
   cctoken doctor -p partner-api --probe-auth
 
-  # why was this client assertion rejected? (aud, exp/iat vs the server's clock, alg, kid)
-  cctoken doctor --assertion jwt.txt --assertion-key client.jwk --client-id my-app --issuer https://idp.example.com
+  # why was this client assertion rejected? (aud, exp/iat vs the server's
+  # clock, alg, kid)
+  cctoken doctor --assertion jwt.txt --assertion-key client.jwk \\
+      --client-id my-app --issuer https://idp.example.com
 
 Exit codes: 0 no errors found, 1 errors found, 2 usage error.
 Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...);
