@@ -30,6 +30,7 @@ use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind};
 use crate::secret::AccessToken;
+pub use crate::token::Origin;
 use crate::token::{safety_margin, BoxFuture, Fetch, Held, Token, MAX_RETRY_AFTER};
 
 /// Default time a permanent failure is remembered.
@@ -49,15 +50,6 @@ pub(crate) fn rate_limit_wait(e: &Error) -> Duration {
     e.retry_after
         .unwrap_or(DEFAULT_RATE_LIMIT_WAIT)
         .min(MAX_RETRY_AFTER)
-}
-
-/// Where a token came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// Read from the cache.
-    Cache,
-    /// Requested from the server by this process.
-    Server,
 }
 
 /// A [`Client`] with the on-disk cache (and optionally a fleet's Redis cache) in front of it.
@@ -326,13 +318,17 @@ impl CachedClient {
 
 impl Fetch for CachedClient {
     fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>> {
+        Box::pin(async move { self.fetch_traced(held).await.map(|(t, _)| t) })
+    }
+
+    fn fetch_traced<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<(Token, Origin), Error>> {
         Box::pin(async move {
             let current = held.token;
             // A token the source already holds is not an answer, even if the cache has it.
             if let Some(cur) = current {
                 if let Ok(Some(t)) = self.cached(Duration::ZERO) {
                     if t.access_token != cur.access_token {
-                        return Ok(t);
+                        return Ok((t, Origin::Cache));
                     }
                 }
                 self.invalidate();
@@ -340,7 +336,6 @@ impl Fetch for CachedClient {
             let exclude = current.map(|c| &c.access_token);
             self.obtain(Duration::ZERO, exclude, held.usable_until)
                 .await
-                .map(|(t, _)| t)
         })
     }
 }

@@ -13,17 +13,23 @@
 //!   injected [`Jitter`](crate::jitter::Jitter), so all of this is tested without sleeping
 //!   and with known refresh instants.
 //!
+//! Callers that cannot await on their hot path (the Python package's `token()`) use
+//! [`TokenSource::token_now`], the same lock-free read with the same refresh-ahead trigger,
+//! and [`TokenSource::generation`] to tell when the token changed. After an API answered
+//! 401, [`TokenSource::invalidate`] drops the rejected token without fetching; the next
+//! caller fetches (once), and the caches behind it do not answer with the rejected token.
+//!
 //! It does not persist tokens; a [`Fetch`] implementation that consults a cache does.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 
 // Re-exported: they live in `token`, below both the fetchers and the source.
-pub use crate::token::{safety_margin, BoxFuture, Fetch, Held};
+pub use crate::token::{safety_margin, BoxFuture, Fetch, Held, Origin};
 
 use crate::clock::SharedClock;
 use crate::error::Error;
@@ -65,6 +71,8 @@ struct Inner {
     failures: AtomicU32,
     /// Bumped whenever `current` changes; per-thread copies compare against it.
     generation: AtomicU64,
+    /// Where `current` came from ([`origin_code`]), set before `current` is.
+    origin: AtomicU8,
     flight: tokio::sync::Mutex<()>,
     /// Bumped when the token or the next refresh instant changes ([`TokenSource::watch`]).
     changes: tokio::sync::watch::Sender<()>,
@@ -104,6 +112,7 @@ impl TokenSource {
                 refreshing: AtomicBool::new(false),
                 failures: AtomicU32::new(0),
                 generation: AtomicU64::new(0),
+                origin: AtomicU8::new(origin_code(Origin::Server)),
                 flight: tokio::sync::Mutex::new(()),
                 changes: tokio::sync::watch::Sender::new(()),
             }),
@@ -143,7 +152,7 @@ impl TokenSource {
 
     /// Seed the source with a token obtained elsewhere (e.g. from a cache).
     pub fn seed(&self, token: Token) {
-        self.store(token);
+        self.store(token, Origin::Cache);
     }
 
     fn required(&self, token: &Token) -> Duration {
@@ -230,12 +239,12 @@ impl TokenSource {
                 return Ok(t.clone()); // already replaced by a concurrent caller
             }
         }
-        let token = self
+        let (token, origin) = self
             .inner
             .fetcher
-            .fetch(Held::stale(cur.as_deref()))
+            .fetch_traced(Held::stale(cur.as_deref()))
             .await?;
-        self.store(token.clone());
+        self.store(token.clone(), origin);
         Ok(token)
     }
 
@@ -248,10 +257,10 @@ impl TokenSource {
                 return Ok(t.clone());
             }
         }
-        let token = self
+        let (token, origin) = self
             .inner
             .fetcher
-            .fetch(Held::stale(prev.as_deref()))
+            .fetch_traced(Held::stale(prev.as_deref()))
             .await?;
         if !self.usable(&token, self.inner.clock.now()) {
             tracing::warn!(
@@ -259,11 +268,11 @@ impl TokenSource {
                 "the new token's lifetime is shorter than the safety margin or min_ttl"
             );
         }
-        self.store(token.clone());
+        self.store(token.clone(), origin);
         Ok(token)
     }
 
-    fn store(&self, token: Token) {
+    fn store(&self, token: Token, origin: Origin) {
         let lifetime = token.expires_in.as_secs_f64();
         let jitter = self.inner.jitter.between(-REFRESH_JITTER, REFRESH_JITTER);
         let ahead = Duration::from_secs_f64((lifetime * (REFRESH_AHEAD + jitter)).max(0.0));
@@ -271,6 +280,9 @@ impl TokenSource {
             .refresh_at_ms
             .store(to_ms(token.issued_at + ahead), Ordering::Relaxed);
         self.inner.failures.store(0, Ordering::Relaxed);
+        self.inner
+            .origin
+            .store(origin_code(origin), Ordering::Release);
         self.inner.current.store(Some(Arc::new(token)));
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
         self.inner.changes.send_replace(());
@@ -313,8 +325,8 @@ impl TokenSource {
             t => Held::stale(t),
         };
         let deadline = held.usable_until;
-        match self.inner.fetcher.fetch(held).await {
-            Ok(token) => self.store(token),
+        match self.inner.fetcher.fetch_traced(held).await {
+            Ok((token, origin)) => self.store(token, origin),
             Err(e) => {
                 let n = self.inner.failures.fetch_add(1, Ordering::Relaxed) + 1;
                 let now = self.inner.clock.now();
@@ -362,6 +374,17 @@ impl TokenSource {
         self.inner.failures.load(Ordering::Relaxed)
     }
 }
+
+/// [`Origin`] as stored in an atomic.
+fn origin_code(origin: Origin) -> u8 {
+    match origin {
+        Origin::Server => 0,
+        Origin::Cache => 1,
+        Origin::Agent => 2,
+    }
+}
+
+mod caller;
 
 #[cfg(test)]
 #[path = "tests.rs"]

@@ -4,7 +4,8 @@
 //! [`Client`](crate::client::Client) asks the server, a
 //! [`CachedClient`](crate::cache::CachedClient) asks the caches first, and a
 //! [`TokenSource`](crate::source::TokenSource) calls either when it needs a new token,
-//! saying what it holds ([`Held`]).
+//! saying what it holds ([`Held`]). [`Fetch::fetch_traced`] also says where the token came
+//! from ([`Origin`]: what the Python package shows as `Token.source`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,8 +48,25 @@ impl<'a> Held<'a> {
     }
 }
 
+/// Where a token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from a cache (the disk, or a fleet's Redis).
+    Cache,
+    /// Requested from the token server by this process.
+    Server,
+    /// Answered by a running agent (`CCTOKEN_AGENT`).
+    Agent,
+}
+
 /// Something that can obtain a new token, given what the caller holds.
 pub trait Fetch: Send + Sync + 'static {
     /// Obtain a new token.
     fn fetch<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<Token, Error>>;
+
+    /// [`Fetch::fetch`], and where the token came from. The default is
+    /// [`Origin::Server`]; fetchers that answer from a cache or an agent say so.
+    fn fetch_traced<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<(Token, Origin), Error>> {
+        Box::pin(async move { self.fetch(held).await.map(|t| (t, Origin::Server)) })
+    }
 }

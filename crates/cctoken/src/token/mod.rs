@@ -16,7 +16,7 @@ mod parse;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use fetch::{BoxFuture, Fetch, Held};
+pub use fetch::{BoxFuture, Fetch, Held, Origin};
 pub use parse::{parse_response, retry_after, RawResponse, MAX_RETRY_AFTER};
 
 use crate::secret::AccessToken;
