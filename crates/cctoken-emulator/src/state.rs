@@ -178,6 +178,11 @@ impl AppState {
         self.inner.faults.push(faults, self.now());
     }
 
+    /// Drop every queued fault (as `DELETE /_emulator/faults`); how many there were.
+    pub fn clear_faults(&self) -> usize {
+        self.inner.faults.clear()
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
         self.inner.clock.now()
     }

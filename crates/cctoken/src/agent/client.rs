@@ -20,7 +20,7 @@ use super::AgentKey;
 use crate::config::env::{self, EnvLookup};
 pub use crate::config::env::{CCTOKEN_AGENT, CCTOKEN_AGENT_KEY_FILE};
 use crate::error::Error;
-use crate::source::{BoxFuture, Fetch, Held};
+use crate::source::{BoxFuture, Fetch, Held, Origin};
 use crate::token::Token;
 
 /// How long one exchange with the agent may take (it waits for the token server only
@@ -365,6 +365,10 @@ impl Fetch for AgentFetch {
             .map_err(|e| Error::transport(format!("asking the agent: {e}")))?
             .map(|t| t.token)
         })
+    }
+
+    fn fetch_traced<'a>(&'a self, held: Held<'a>) -> BoxFuture<'a, Result<(Token, Origin), Error>> {
+        Box::pin(async move { self.fetch(held).await.map(|t| (t, Origin::Agent)) })
     }
 }
 

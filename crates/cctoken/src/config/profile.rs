@@ -30,6 +30,7 @@ use crate::auth::AuthMethod;
 use crate::pool::{ApiRateLimit, Pacing, PoolSize};
 use crate::provider::genesys::{lookup_region, Region};
 use crate::provider::{parse_url, Endpoint, ProviderKind};
+use crate::secret::ClientSecret;
 use crate::Error;
 
 /// One `[profiles.NAME]` table key by key (and what the CLI's flags give), typed but not
@@ -154,6 +155,14 @@ pub enum SecretSetting {
     Keyring,
     /// Standard input (`--client-secret-stdin`).
     Stdin,
+    /// A value handed over by a program that embeds the library (the Python package's
+    /// `client_secret=`), normalised like every other source; never a profile key.
+    Value {
+        /// Where it came from, for messages (`client_secret= of TokenSource.generic`).
+        origin: String,
+        /// The raw value.
+        value: ClientSecret,
+    },
 }
 
 /// One profile's settings — from a `[profiles.NAME]` table, from CLI flags, or both
@@ -432,7 +441,7 @@ fn secret_keys(
             v
         }
         Some(SecretSetting::Keyring) => vec![("client_secret_keyring", "true".to_owned())],
-        Some(SecretSetting::Stdin) | None => Vec::new(),
+        Some(SecretSetting::Stdin | SecretSetting::Value { .. }) | None => Vec::new(),
     }
 }
 

@@ -134,6 +134,10 @@ fn explicit(
             timeout: timeout.unwrap_or(env::SECRET_CMD_TIMEOUT),
         },
         SecretSetting::Stdin => SecretSource::Stdin,
+        SecretSetting::Value { origin, value } => SecretSource::Inline {
+            origin: origin.clone(),
+            value: value.clone(),
+        },
         SecretSetting::Keyring => {
             let profile = profile.ok_or_else(|| {
                 Error::config(format!(
