@@ -163,8 +163,12 @@ impl Shared {
         if self.closed.load(Ordering::Acquire) {
             return Err(PyValueError::new_err("this token source is closed"));
         }
-        // A forked child: the parent's core stays untouched (see the module docs).
+        // A forked child: the parent's core stays untouched (see the module docs), but a
+        // token it holds keeps serving here (a read, no lock).
         let fresh = Arc::new(Core::build(&self.spec)?);
+        if let Some(t) = current.as_ref().and_then(|c| c.source.peek()) {
+            fresh.source.seed(t);
+        }
         let prev = self.core.compare_and_swap(&current, Some(fresh.clone()));
         match (&*prev, &current) {
             (Some(p), Some(c)) if !Arc::ptr_eq(p, c) && p.fork == fresh.fork => Ok(p.clone()),
