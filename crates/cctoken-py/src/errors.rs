@@ -66,12 +66,6 @@ pub fn to_py(py: Python<'_>, e: &cctoken::Error) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
-/// A `ConfigError` with `message`, for mistakes the binding itself finds (a keyword of the
-/// wrong type, an unknown cache mode).
-pub fn config(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    to_py(py, &cctoken::Error::config(message))
-}
-
 /// A failure of the binding's own machinery (a panicked task), never of a token request.
 pub fn internal(message: impl std::fmt::Display) -> PyErr {
     PyRuntimeError::new_err(format!("cctoken internal error: {message}"))

@@ -340,9 +340,11 @@ fn merged<'py>(
 }
 
 macro_rules! constructors {
-    ($ty:ident, $class:literal) => {
+    ($ty:ident, $class:literal, { $($own:tt)* }) => {
         #[pymethods]
         impl $ty {
+            $($own)*
+
             /// A source for profile `name` of the CLI's profile file (`config=`, else
             /// `$CCTOKEN_CONFIG`, else the default path), with its `[cache]` table; with
             /// `CCTOKEN_AGENT` set, tokens come from that agent. Without a name, the
@@ -476,10 +478,7 @@ macro_rules! constructors {
 #[pyclass(module = "cctoken", name = "TokenSource", frozen)]
 pub struct PyTokenSource(Shared);
 
-constructors!(PyTokenSource, "TokenSource");
-
-#[pymethods]
-impl PyTokenSource {
+constructors!(PyTokenSource, "TokenSource", {
     /// A token with at least the safety margin (and `min_ttl` seconds, if given) left.
     #[pyo3(signature = (min_ttl=None))]
     fn token(&self, py: Python<'_>, min_ttl: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyToken>> {
@@ -501,7 +500,7 @@ impl PyTokenSource {
         self.0.close();
         false
     }
-}
+});
 
 /// The asyncio twin of :class:`TokenSource`: ``await src.token()`` never blocks the
 /// event loop, concurrent awaiters share one request, and cancelling one of them leaves
@@ -509,10 +508,7 @@ impl PyTokenSource {
 #[pyclass(module = "cctoken", name = "AsyncTokenSource", frozen)]
 pub struct PyAsyncTokenSource(Shared);
 
-constructors!(PyAsyncTokenSource, "AsyncTokenSource");
-
-#[pymethods]
-impl PyAsyncTokenSource {
+constructors!(PyAsyncTokenSource, "AsyncTokenSource", {
     /// Awaitable: a token with at least the safety margin (and `min_ttl`) left.
     #[pyo3(signature = (min_ttl=None))]
     fn token<'py>(
@@ -559,4 +555,4 @@ impl PyAsyncTokenSource {
         fut.call_method1("set_result", (false,))?;
         Ok(fut)
     }
-}
+});

@@ -50,15 +50,12 @@ class ApiClient(_gc.ApiClient):  # type: ignore[misc]
         pass
 
     def call_api(self, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        header_params = kwargs.get("header_params")
-        first = dict(header_params) if header_params else None
         try:
             return super().call_api(resource_path, method, *args, **kwargs)
         except ApiException as e:
             sent = getattr(self._cctoken_sent, "token", None)
             if e.status != 401 or sent is None or kwargs.get("callback") is not None:
                 raise
+            # The Authorization header is set again from `access_token` on the resend.
             self._cctoken_source.invalidate(sent)
-            if "header_params" in kwargs:
-                kwargs["header_params"] = first
             return super().call_api(resource_path, method, *args, **kwargs)
