@@ -256,7 +256,7 @@ impl Shared {
 
     fn api_base(&self, py: Python<'_>) -> PyResult<Option<String>> {
         if let Some(u) = &self.spec.api_base {
-            return Ok(Some(u.to_string()));
+            return Ok(Some(without_slash(u)));
         }
         let core = self.core()?;
         let source = core.source.clone();
@@ -278,7 +278,7 @@ impl Shared {
                 client.api_base(&token).await
             })
         })?;
-        got.map(|u| u.map(|u| u.to_string()))
+        got.map(|u| u.as_ref().map(without_slash))
             .map_err(|e| errors::to_py(py, &e))
     }
 
@@ -290,6 +290,12 @@ impl Shared {
             }
         }
     }
+}
+
+/// `https://api.example.com`, not `https://api.example.com/`: callers append `/api/v2/…`.
+fn without_slash(u: &url::Url) -> String {
+    let s = u.as_str();
+    s.strip_suffix('/').unwrap_or(s).to_owned()
 }
 
 fn describe(class: &str, spec: &Spec) -> String {

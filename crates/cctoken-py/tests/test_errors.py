@@ -52,11 +52,18 @@ def test_invalid_scope(emu: Emulator) -> None:
     assert e.value.kind == "invalid_scope" and e.value.exit_code == 3
 
 
-def test_rejected(emu: Emulator) -> None:
-    emu.fault({"kind": "status", "status": 400, "count": 1})
-    with pytest.raises(cctoken.Rejected) as e:
-        fetch(emu)
-    assert type(e.value) is cctoken.Rejected and e.value.status == 400
+def test_rejected() -> None:
+    # CXone's password grant with a wrong access key secret: invalid_grant.
+    with Emulator("cxone") as emu:
+        with pytest.raises(cctoken.Rejected) as e:
+            cctoken.TokenSource.cxone(
+                client_id=emu.demo_client_id, client_secret=emu.demo_client_secret,
+                access_key_id=emu.demo_access_key_id or "", access_key_secret="not-the-key",
+                issuer=emu.url, cache="memory",
+            ).token()
+    assert type(e.value) is cctoken.Rejected
+    assert (e.value.kind, e.value.exit_code) == ("invalid_grant", 3)
+    assert "not-the-key" not in str(e.value)
 
 
 def test_unavailable(emu: Emulator) -> None:

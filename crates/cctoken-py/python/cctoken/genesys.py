@@ -35,7 +35,7 @@ class ApiClient(_gc.ApiClient):  # type: ignore[misc]
     def __init__(self, source: TokenSource, host: str | None = None, **kw: Any) -> None:
         self._cctoken_source = source
         self._cctoken_sent = threading.local()
-        super().__init__(host=host or source.api_base, **kw)
+        super().__init__(host=(host or source.api_base or "").rstrip("/") or None, **kw)
 
     @property  # type: ignore[override]
     def access_token(self) -> str:
