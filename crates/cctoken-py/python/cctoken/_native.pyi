@@ -7,6 +7,17 @@ from typing import Any, Literal, final
 
 from typing_extensions import Self
 
+__all__ = [
+    "Token",
+    "TokenSource",
+    "AsyncTokenSource",
+    "_Emulator",
+    "_after_fork_in_child",
+    "_flush_logs",
+    "_dropped_log_records",
+    "__version__",
+]
+
 __version__: str
 
 _Secret = str | Callable[[], str]

@@ -19,8 +19,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import PureCloudPlatformClientV2 as _gc
-from PureCloudPlatformClientV2.rest import ApiException
+import PureCloudPlatformClientV2 as _gc  # type: ignore[import-untyped]
+from PureCloudPlatformClientV2.rest import ApiException  # type: ignore[import-untyped]
 
 from ._native import TokenSource
 
@@ -37,7 +37,7 @@ class ApiClient(_gc.ApiClient):  # type: ignore[misc]
         self._cctoken_sent = threading.local()
         super().__init__(host=(host or source.api_base or "").rstrip("/") or None, **kw)
 
-    @property  # type: ignore[override]
+    @property
     def access_token(self) -> str:
         token = self._cctoken_source.token().access_token
         self._cctoken_sent.token = token

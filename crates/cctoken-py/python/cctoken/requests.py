@@ -33,7 +33,7 @@ class BearerAuth(AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         token = self.source.token().access_token
         r.headers["Authorization"] = "Bearer " + token
-        r.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
+        r.register_hook("response", self._on_response)
         return r
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
