@@ -52,7 +52,7 @@ def cold_processes(name: str, code: str) -> tuple[int, int]:
         for p in procs:
             assert p.stdin is not None
             p.stdin.write("go\n")
-            p.stdin.close()
+            p.stdin.flush()
         failed = 0
         for p in procs:
             _, err = p.communicate(timeout=300)

@@ -119,7 +119,7 @@ def test_20_processes_cold_python_and_cli_mixed_make_one_request(cctoken_bin: st
         for p in procs:
             assert p.stdin is not None
             p.stdin.write("go\n")
-            p.stdin.close()
+            p.stdin.flush()
         outs = []
         for p in procs:
             out, err = p.communicate(timeout=120)
