@@ -55,7 +55,10 @@ pub fn to_py(py: Python<'_>, e: &cctoken::Error) -> PyErr {
         kw.set_item("kind", e.kind.as_str())?;
         kw.set_item("hint", e.hint.as_deref())?;
         kw.set_item("status", e.status)?;
-        kw.set_item("fingerprint", e.presented_secret.as_ref().map(|f| f.to_string()))?;
+        kw.set_item(
+            "fingerprint",
+            e.presented_secret.as_ref().map(|f| f.to_string()),
+        )?;
         kw.set_item("exit_code", exit_code)?;
         kw.set_item("message", text.lines().next().unwrap_or_default())?;
         if i == 6 {

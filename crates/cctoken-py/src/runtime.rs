@@ -179,9 +179,6 @@ impl pyo3_async_runtimes::generic::ContextExt for ForkSafeRt {
     }
 
     fn get_task_locals() -> Option<TaskLocals> {
-        LOCALS
-            .try_with(|c| c.get().cloned())
-            .ok()
-            .flatten()
+        LOCALS.try_with(|c| c.get().cloned()).ok().flatten()
     }
 }

@@ -138,8 +138,11 @@ fn url(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Url> {
 pub fn duration(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
     if let Ok(s) = v.cast::<PyString>() {
         let s = s.to_string();
-        return humantime::parse_duration(s.trim())
-            .map_err(|e| bad(format!("{key}='{s}' is not a duration ({e}); e.g. \"90s\" or 90")));
+        return humantime::parse_duration(s.trim()).map_err(|e| {
+            bad(format!(
+                "{key}='{s}' is not a duration ({e}); e.g. \"90s\" or 90"
+            ))
+        });
     }
     if v.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err(format!(
@@ -157,7 +160,11 @@ pub fn duration(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
 
 fn strings(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(s) = v.cast::<PyString>() {
-        return Ok(s.to_string().split_whitespace().map(str::to_owned).collect());
+        return Ok(s
+            .to_string()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect());
     }
     let err = || PyTypeError::new_err(format!("{key}= must be a str or a list of str"));
     if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
@@ -224,9 +231,7 @@ pub fn parse(
             "client_secret_env" => keys.client_secret_env = Some(text(&k, &v)?),
             "client_secret_file" => keys.client_secret_file = Some(text(&k, &v)?.into()),
             "client_secret_cmd" => keys.client_secret_cmd = Some(text(&k, &v)?),
-            "client_secret_cmd_timeout" => {
-                keys.client_secret_cmd_timeout = Some(duration(&k, &v)?)
-            }
+            "client_secret_cmd_timeout" => keys.client_secret_cmd_timeout = Some(duration(&k, &v)?),
             "access_key_id" => keys.access_key_id = Some(text(&k, &v)?),
             "access_key_secret_env" => keys.access_key_secret_env = Some(text(&k, &v)?),
             "access_key_secret_file" => keys.access_key_secret_file = Some(text(&k, &v)?.into()),
@@ -240,7 +245,11 @@ pub fn parse(
             "api_base" => keys.api_base = Some(url(&k, &v)?),
             "scopes" => keys.scopes = Some(strings(&k, &v)?),
             "auth" => {
-                keys.auth = Some(text(&k, &v)?.parse().map_err(|e: String| bad(format!("auth=: {e}")))?)
+                keys.auth = Some(
+                    text(&k, &v)?
+                        .parse()
+                        .map_err(|e: String| bad(format!("auth=: {e}")))?,
+                )
             }
             "audience" => keys.audience = Some(text(&k, &v)?),
             "params" => {
@@ -265,9 +274,10 @@ pub fn parse(
                         || u.starts_with("redis+unix://")
                         || u.starts_with("unix://") =>
                     {
-                        cache_url = Some(Url::parse(u).map_err(|e| {
-                            bad(format!("cache= is not a valid Redis URL ({e})"))
-                        })?);
+                        cache_url =
+                            Some(Url::parse(u).map_err(|e| {
+                                bad(format!("cache= is not a valid Redis URL ({e})"))
+                            })?);
                     }
                     _ => {
                         return Err(bad(
@@ -327,75 +337,78 @@ impl Parsed {
             cache_url,
             min_ttl,
         } = self;
-    let env = &ProcessEnv;
-    // The profile file is read for `from_profile`, and for everyone's `[cache]` table.
-    let file = match (&ctor, ConfigFile::load(config.as_deref())) {
-        (_, Ok(f)) => f,
-        (Ctor::Profile, Err(e)) => return Err(e),
-        (_, Err(e)) => {
-            tracing::warn!("ignoring the [cache] settings: {e}");
-            ConfigFile::default()
+        let env = &ProcessEnv;
+        // The profile file is read for `from_profile`, and for everyone's `[cache]` table.
+        let file = match (&ctor, ConfigFile::load(config.as_deref())) {
+            (_, Ok(f)) => f,
+            (Ctor::Profile, Err(e)) => return Err(e),
+            (_, Err(e)) => {
+                tracing::warn!("ignoring the [cache] settings: {e}");
+                ConfigFile::default()
+            }
+        };
+        let mut cache_settings = file.cache.clone();
+        if let Some(u) = cache_url {
+            cache_settings.url = Some(u);
         }
-    };
-    let mut cache_settings = file.cache.clone();
-    if let Some(u) = cache_url {
-        cache_settings.url = Some(u);
-    }
-    if ctor == Ctor::Profile {
-        if let Some(name) = &name {
-            if let Some(agent) = Stack::builder(env).build().agent()? {
-                tracing::debug!("asking the agent at {} for profile {name}", agent.endpoint());
-                let api_base = file.profile(name).ok().and_then(|p| p.api_base);
-                return Ok(Spec {
-                    origin: Origin::Agent(agent, name.clone()),
-                    cache,
-                    cache_settings,
-                    min_ttl,
-                    api_base,
-                });
+        if ctor == Ctor::Profile {
+            if let Some(name) = &name {
+                if let Some(agent) = Stack::builder(env).build().agent()? {
+                    tracing::debug!(
+                        "asking the agent at {} for profile {name}",
+                        agent.endpoint()
+                    );
+                    let api_base = file.profile(name).ok().and_then(|p| p.api_base);
+                    return Ok(Spec {
+                        origin: Origin::Agent(agent, name.clone()),
+                        cache,
+                        cache_settings,
+                        min_ttl,
+                        api_base,
+                    });
+                }
             }
         }
-    }
-    let mut settings: ProfileSettings = match (&ctor, &name) {
-        (Ctor::Profile, Some(n)) => file.profile(n)?,
-        _ => ProfileSettings::try_from(keys)?,
-    };
-    if let Some(s) = secret_value {
-        if settings.client_secret.is_some() {
-            return Err(cctoken::Error::config(
-                "the client secret is given twice (client_secret= and a client_secret_* \
+        let mut settings: ProfileSettings = match (&ctor, &name) {
+            (Ctor::Profile, Some(n)) => file.profile(n)?,
+            _ => ProfileSettings::try_from(keys)?,
+        };
+        if let Some(s) = secret_value {
+            if settings.client_secret.is_some() {
+                return Err(cctoken::Error::config(
+                    "the client secret is given twice (client_secret= and a client_secret_* \
                  keyword); keep one",
-            ));
+                ));
+            }
+            settings.client_secret = Some(s);
         }
-        settings.client_secret = Some(s);
-    }
-    if let Some(s) = access_value {
-        if settings.access_key_secret.is_some() {
-            return Err(cctoken::Error::config(
-                "the access key secret is given twice (access_key_secret= and an \
+        if let Some(s) = access_value {
+            if settings.access_key_secret.is_some() {
+                return Err(cctoken::Error::config(
+                    "the access key secret is given twice (access_key_secret= and an \
                  access_key_secret_* keyword); keep one",
-            ));
+                ));
+            }
+            settings.access_key_secret = Some(s);
         }
-        settings.access_key_secret = Some(s);
-    }
-    let resolved = resolve(&settings, env, ResolveOptions::default())?;
-    for note in &resolved.notes {
-        match note.strip_prefix("warning: ") {
-            Some(w) => tracing::warn!("{w}"),
-            None => tracing::debug!("{note}"),
+        let resolved = resolve(&settings, env, ResolveOptions::default())?;
+        for note in &resolved.notes {
+            match note.strip_prefix("warning: ") {
+                Some(w) => tracing::warn!("{w}"),
+                None => tracing::debug!("{note}"),
+            }
         }
+        tracing::debug!(
+            secret = %resolved.config.client_secret.fingerprint(),
+            source = %resolved.secret_origin,
+            "client secret loaded"
+        );
+        Ok(Spec {
+            api_base: settings.api_base.clone(),
+            origin: Origin::Direct(Box::new(resolved.config)),
+            cache,
+            cache_settings,
+            min_ttl,
+        })
     }
-    tracing::debug!(
-        secret = %resolved.config.client_secret.fingerprint(),
-        source = %resolved.secret_origin,
-        "client secret loaded"
-    );
-    Ok(Spec {
-        api_base: settings.api_base.clone(),
-        origin: Origin::Direct(Box::new(resolved.config)),
-        cache,
-        cache_settings,
-        min_ttl,
-    })
-}
 }

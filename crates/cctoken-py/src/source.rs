@@ -273,7 +273,9 @@ impl Shared {
                         .map_err(|e| cctoken::Error::transport(format!("asking the agent: {e}")))?
                         .map(|t| t.api_base);
                 }
-                let Some(client) = client else { return Ok(None) };
+                let Some(client) = client else {
+                    return Ok(None);
+                };
                 let token = source.token().await?;
                 client.api_base(&token).await
             })
