@@ -29,6 +29,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<source::PyAsyncTokenSource>()?;
     m.add_class::<emulator::PyEmulator>()?;
     m.add_function(wrap_pyfunction!(runtime::after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(runtime::at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(logging::flush, m)?)?;
     m.add_function(wrap_pyfunction!(logging::dropped, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

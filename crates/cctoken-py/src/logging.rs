@@ -10,12 +10,16 @@
 //! records are dropped (and counted); the thread stops when the interpreter finalizes and
 //! is started again in a forked child.
 //!
+//! At interpreter exit ([`shutdown`], from an `atexit` handler) the thread stops handing
+//! records over for good: a thread that takes the GIL while Python finalizes aborts the
+//! process.
+//!
 //! Events carry no secrets by construction (the library logs fingerprints); this module
 //! adds nothing but names, levels and locations. [`flush`] waits until every record queued
 //! so far has been handled (tests, `close()`).
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +52,11 @@ struct Pipe {
 }
 
 static PIPE: ArcSwapOption<Pipe> = ArcSwapOption::const_empty();
+/// Set at interpreter exit: no record reaches Python any more.
+static SHUTDOWN: AtomicBool = AtomicBool::new(false);
+/// True while the logging thread is (about to be) attached to Python. An atomic, not a
+/// mutex: a mutex held at `fork()` would stay locked in the child.
+static ATTACHED: AtomicBool = AtomicBool::new(false);
 static QUEUED: AtomicU64 = AtomicU64::new(0);
 static HANDLED: AtomicU64 = AtomicU64::new(0);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -67,6 +76,7 @@ pub fn after_fork() {
     }
     QUEUED.store(0, Ordering::Release);
     HANDLED.store(0, Ordering::Release);
+    ATTACHED.store(false, Ordering::SeqCst);
 }
 
 /// Wait (with the GIL released) until every record queued so far reached `logging`.
@@ -114,15 +124,35 @@ fn pipe() -> Option<Arc<Pipe>> {
     spawned.ok().map(|_| fresh)
 }
 
+/// At interpreter exit (GIL held): stop delivering, and wait (GIL released) until the
+/// logging thread is no longer attached.
+pub fn shutdown(py: Python<'_>) {
+    SHUTDOWN.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let deadline = Instant::now() + FLUSH_WAIT;
+        while ATTACHED.load(Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
+
 /// The logging thread: hand each record to Python until the interpreter goes away.
 fn deliver(rx: Receiver<Record>) {
     while let Ok(rec) = rx.recv() {
-        let alive = Python::try_attach(|py| {
-            if let Err(e) = emit(py, &rec) {
-                // A broken handler must not stop the thread; Python shows it like logging does.
-                e.print(py);
-            }
-        });
+        // Announce, then check: `shutdown` sets its flag, then waits for this one.
+        ATTACHED.store(true, Ordering::SeqCst);
+        let alive = if SHUTDOWN.load(Ordering::SeqCst) {
+            None
+        } else {
+            Python::try_attach(|py| {
+                if let Err(e) = emit(py, &rec) {
+                    // A broken handler must not stop the thread; Python shows it as
+                    // logging does.
+                    e.print(py);
+                }
+            })
+        };
+        ATTACHED.store(false, Ordering::SeqCst);
         HANDLED.fetch_add(1, Ordering::AcqRel);
         if alive.is_none() {
             return;

@@ -19,7 +19,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -36,6 +36,10 @@ struct Slot {
 }
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// Set at interpreter exit ([`at_exit`]): no new runtime is built.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// How long [`at_exit`] lets running tasks finish.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 static SLOT: ArcSwapOption<Slot> = ArcSwapOption::const_empty();
 
 /// The current fork generation: 0 in the process that imported the module, one more in
@@ -56,7 +60,33 @@ pub fn after_fork_in_child() {
     crate::logging::after_fork();
 }
 
+/// Registered with `atexit` by `cctoken/__init__.py`: before Python finalizes, stop the
+/// logging thread and the runtime's workers, so none of them takes the GIL while the
+/// interpreter is being torn down (which aborts the process). In-flight requests are
+/// dropped; a blocking call still waiting in a daemon thread gets an error.
+#[pyfunction]
+#[pyo3(name = "_at_exit")]
+pub fn at_exit(py: Python<'_>) {
+    EXITING.store(true, Ordering::Release);
+    crate::logging::shutdown(py);
+    if let Some(slot) = SLOT.swap(None) {
+        match Arc::try_unwrap(slot) {
+            Ok(slot) if slot.generation == generation() => {
+                py.detach(|| slot.runtime.shutdown_timeout(EXIT_WAIT))
+            }
+            // Still in use by a blocking call, or the parent's (after a fork): leave it.
+            Ok(slot) => std::mem::forget(slot),
+            Err(shared) => std::mem::forget(shared),
+        }
+    }
+}
+
 fn slot() -> PyResult<Arc<Slot>> {
+    if EXITING.load(Ordering::Acquire) {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "cctoken: the interpreter is exiting",
+        ));
+    }
     let generation = generation();
     let current = SLOT.load_full();
     if let Some(s) = &current {

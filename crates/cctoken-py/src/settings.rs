@@ -152,7 +152,7 @@ pub fn duration(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
     let secs: f64 = v.extract().map_err(|_| {
         PyTypeError::new_err(format!("{key}= must be seconds or a duration string"))
     })?;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(bad(format!("{key}={secs} is out of range")));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -18,6 +18,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
 use cctoken::agent::client::AgentFetch;
@@ -37,9 +38,11 @@ use crate::runtime::{self, ForkSafeRt};
 use crate::settings::{self, Ctor, Origin, Spec};
 use crate::token::PyToken;
 
-/// The `Token` object of the source's current token.
+/// The `Token` object of the source's current token, and until when the source serves
+/// that token as it is ([`TokenSource::served_until`]).
 struct Current {
     generation: u64,
+    until: SystemTime,
     token: Py<PyToken>,
 }
 
@@ -89,9 +92,21 @@ impl Core {
         })
     }
 
+    /// The cached `Token` while the source serves its token as it is: two atomic loads
+    /// and a clock read, no call into the source.
+    fn cached(&self, py: Python<'_>) -> Option<Py<PyToken>> {
+        let guard = self.current.load();
+        let c = guard.as_deref()?;
+        (c.generation == self.source.generation() && self.source.clock().now() < c.until)
+            .then(|| c.token.clone_ref(py))
+    }
+
     /// The current token's `Token` if it is fresh: no waiting and no I/O, and the same
     /// object again while the token stays the same. Starts the refresh ahead when due.
     fn fresh(&self, py: Python<'_>) -> PyResult<Option<Py<PyToken>>> {
+        if let Some(t) = self.cached(py) {
+            return Ok(Some(t));
+        }
         let generation = self.source.generation();
         let token = {
             let _in_runtime = self.handle.enter();
@@ -101,7 +116,7 @@ impl Core {
             }
         };
         if let Some(c) = &*self.current.load() {
-            if c.generation == generation {
+            if c.generation == generation && c.token.get().is(py, &token) {
                 return Ok(Some(c.token.clone_ref(py)));
             }
         }
@@ -111,8 +126,12 @@ impl Core {
     /// The `Token` for `token`, kept for the next fast read.
     fn remember(&self, py: Python<'_>, generation: u64, token: &Token) -> PyResult<Py<PyToken>> {
         let made = Py::new(py, PyToken::new(py, token, self.source.origin()))?;
+        // Past the refresh point (a refresh is running) the token is still served, but
+        // through `token_now`, which decides when it stops.
+        let until = self.source.served_until().unwrap_or(UNIX_EPOCH);
         self.current.store(Some(Arc::new(Current {
             generation,
+            until,
             token: made.clone_ref(py),
         })));
         Ok(made)
@@ -184,6 +203,16 @@ impl Shared {
     }
 
     fn token(&self, py: Python<'_>, min_ttl: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyToken>> {
+        if min_ttl.is_none() {
+            // The hot path: no reference count touched but the Token's.
+            if let Some(c) = &*self.core.load() {
+                if c.fork == runtime::generation() {
+                    if let Some(t) = c.cached(py) {
+                        return Ok(t);
+                    }
+                }
+            }
+        }
         let core = self.core()?;
         let min_ttl = min_ttl
             .filter(|v| !v.is_none())

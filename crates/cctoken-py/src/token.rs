@@ -54,6 +54,14 @@ impl PyToken {
         }
     }
 
+    /// Whether this is the Python view of `token`.
+    pub fn is(&self, py: Python<'_>, token: &Token) -> bool {
+        self.access_token
+            .bind(py)
+            .to_str()
+            .is_ok_and(|s| s == token.access_token.expose_secret())
+    }
+
     /// `Bearer <token>`, the value of the `Authorization` header.
     pub fn authorization(&self, py: Python<'_>) -> Py<PyString> {
         self.authorization.clone_ref(py)

@@ -15,6 +15,7 @@ holds a secret or a token.
 
 from __future__ import annotations
 
+import atexit as _atexit
 import os as _os
 
 from . import _native
@@ -50,6 +51,9 @@ __all__ = [
 # --preload, Celery, multiprocessing's fork start method): the parent's threads are gone.
 if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=_native._after_fork_in_child)
+
+# Before the interpreter finalizes, the extension's threads stop touching Python.
+_atexit.register(_native._at_exit)
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]

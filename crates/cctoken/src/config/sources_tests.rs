@@ -263,3 +263,33 @@ fn access_key_precedence() {
     );
     assert!(plan_access_key_secret(&ProfileSettings::default(), &env(&[])).is_err());
 }
+
+#[test]
+fn a_handed_over_value_wins_and_is_normalised_like_every_source() {
+    let e = env(&[("CCTOKEN_CLIENT_SECRET", "from-env")]);
+    let s = ProfileSettings {
+        client_secret: Some(SecretSetting::Value {
+            origin: "client_secret= of TokenSource.generic".into(),
+            value: ClientSecret::new(format!("{CANARY}\n")),
+        }),
+        ..Default::default()
+    };
+    let src = plan_client_secret(&s, ProviderKind::Generic, &e, None).unwrap();
+    assert_eq!(src.to_string(), "client_secret= of TokenSource.generic");
+    let loaded = load(&src, &e).unwrap();
+    assert_eq!(loaded.secret.expose_secret(), CANARY, "the newline is stripped");
+    assert_eq!(loaded.origin, "client_secret= of TokenSource.generic");
+    no_canary(&format!("{src:?} {:?} {:?}", loaded.notes, s));
+    // Not a profile key: `profiles show` lists nothing for it.
+    assert!(s.keys().iter().all(|(k, _)| !k.starts_with("client_secret")));
+    let bad = ProfileSettings {
+        client_secret: Some(SecretSetting::Value {
+            origin: "client_secret=".into(),
+            value: ClientSecret::new(""),
+        }),
+        ..Default::default()
+    };
+    let src = plan_client_secret(&bad, ProviderKind::Generic, &e, None).unwrap();
+    let err = load(&src, &e).unwrap_err();
+    assert!(err.message.contains("client_secret="), "{err}");
+}

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{to_ms, Held, Origin, TokenSource};
 use crate::error::{Class, Error, ErrorKind};
@@ -26,6 +26,19 @@ impl TokenSource {
             self.spawn_refresh();
         }
         Some(token)
+    }
+
+    /// Until when the current token is served as it is: before both the instant it stops
+    /// being usable (the margin, or `min_ttl`, before expiry) and the refresh-ahead
+    /// instant. Until then, and while [`TokenSource::generation`] stays the same, a caller
+    /// that keeps its own view of the token (the Python package's `Token` object) may
+    /// answer without asking the source; after it, [`TokenSource::token_now`] decides.
+    pub fn served_until(&self) -> Option<SystemTime> {
+        let guard = self.inner.current.load();
+        let token = guard.as_deref()?;
+        let refresh_at =
+            UNIX_EPOCH + Duration::from_millis(self.inner.refresh_at_ms.load(Ordering::Relaxed));
+        Some(self.usable_until(token).min(refresh_at))
     }
 
     /// Changes whenever the current token does (a new token, or one dropped by

@@ -159,3 +159,30 @@ async fn token_for_fetches_when_the_current_token_is_too_short_and_says_when_non
     assert!(e.hint.is_some());
     let _ = SystemTime::now();
 }
+
+#[tokio::test]
+async fn served_until_is_the_earlier_of_the_refresh_ahead_and_the_margin() {
+    let (src, _issuer, clock) = setup(3600, Origin::Server);
+    assert!(src.served_until().is_none(), "no token yet");
+    let t = src.token().await.unwrap();
+    let until = src.served_until().expect("a token");
+    // Refresh ahead at 75 % ± 5 % of the lifetime comes before the 60 s margin.
+    let issued = t.issued_at;
+    assert!(until >= issued + Duration::from_secs(2520), "{until:?}");
+    assert!(until <= issued + Duration::from_secs(2880), "{until:?}");
+    // A short-lived token: the margin (a tenth of 100 s) can come first only when the
+    // refresh point is past it, which it never is; the bound still holds.
+    let (short, _i, _c) = setup(100, Origin::Server);
+    let st = short.token().await.unwrap();
+    let su = short.served_until().unwrap();
+    assert!(su <= st.expires_at() - Duration::from_secs(10));
+    // Dropped by invalidate: nothing is served as is any more.
+    clock.advance(Duration::from_secs(1));
+    assert!(src.invalidate(&t.access_token));
+    let after = src.served_until().unwrap();
+    assert!(after <= clock_now(&clock), "an invalidated token is never served as is");
+}
+
+fn clock_now(clock: &ManualClock) -> SystemTime {
+    crate::clock::Clock::now(clock)
+}
