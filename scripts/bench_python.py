@@ -33,10 +33,11 @@ s.fetch_token(grant_type="client_credentials")
 import os, sys
 from oauthlib.oauth2 import BackendApplicationClient
 from requests_oauthlib import OAuth2Session
-from requests.auth import HTTPBasicAuth
 s = OAuth2Session(client=BackendApplicationClient(client_id=sys.argv[2]))
 sys.stdin.readline()
-s.fetch_token(token_url=sys.argv[1], auth=HTTPBasicAuth(sys.argv[2], os.environ["EMU_SECRET"]))
+# client_secret_post: requests' HTTPBasicAuth does not form-encode the credentials (RFC 6749
+# §2.3.1), which the strict generic emulator refuses for the demo secret.
+s.fetch_token(token_url=sys.argv[1], client_secret=os.environ["EMU_SECRET"], include_client_id=True)
 """,
 }
 
