@@ -1,10 +1,10 @@
 //! The native half of the Python package `cctoken` (module `cctoken._native`, SPEC §12).
 //!
-//! A thin layer over the library: [`source`] exposes the token stack as `TokenSource`
-//! and `AsyncTokenSource` (keywords parsed in [`settings`]), [`token`] the `Token`,
-//! [`errors`] maps library errors onto the Python exception classes of
-//! `cctoken/_errors.py`, [`emulator`] runs the Rust emulator in-process, [`logging`]
-//! forwards `tracing` events to Python's `logging`, and [`runtime`] owns the one Tokio
+//! A thin layer over the library: `source` exposes the token stack as `TokenSource`
+//! and `AsyncTokenSource` (keywords parsed in `settings`), `token` the `Token`,
+//! `errors` maps library errors onto the Python exception classes of
+//! `cctoken/_errors.py`, `emulator` runs the Rust emulator in-process, `logging`
+//! forwards `tracing` events to Python's `logging`, and `runtime` owns the one Tokio
 //! runtime and replaces it after `os.fork()`. The adapters (`requests`, `httpx`, the
 //! Genesys SDK) and the pytest fixture are pure Python beside it (`python/cctoken`).
 //!

@@ -277,11 +277,18 @@ fn a_handed_over_value_wins_and_is_normalised_like_every_source() {
     let src = plan_client_secret(&s, ProviderKind::Generic, &e, None).unwrap();
     assert_eq!(src.to_string(), "client_secret= of TokenSource.generic");
     let loaded = load(&src, &e).unwrap();
-    assert_eq!(loaded.secret.expose_secret(), CANARY, "the newline is stripped");
+    assert_eq!(
+        loaded.secret.expose_secret(),
+        CANARY,
+        "the newline is stripped"
+    );
     assert_eq!(loaded.origin, "client_secret= of TokenSource.generic");
     no_canary(&format!("{src:?} {:?} {:?}", loaded.notes, s));
     // Not a profile key: `profiles show` lists nothing for it.
-    assert!(s.keys().iter().all(|(k, _)| !k.starts_with("client_secret")));
+    assert!(s
+        .keys()
+        .iter()
+        .all(|(k, _)| !k.starts_with("client_secret")));
     let bad = ProfileSettings {
         client_secret: Some(SecretSetting::Value {
             origin: "client_secret=".into(),

@@ -48,7 +48,7 @@ impl TokenSource {
         self.inner.generation.load(Ordering::Acquire)
     }
 
-    /// Where the current token came from (the fetcher's [`Fetch::fetch_traced`]; a seeded
+    /// Where the current token came from (the fetcher's [`Fetch::fetch_traced`](crate::token::Fetch::fetch_traced); a seeded
     /// token counts as [`Origin::Cache`]).
     pub fn origin(&self) -> Origin {
         match self.inner.origin.load(Ordering::Acquire) {

@@ -180,7 +180,10 @@ async fn served_until_is_the_earlier_of_the_refresh_ahead_and_the_margin() {
     clock.advance(Duration::from_secs(1));
     assert!(src.invalidate(&t.access_token));
     let after = src.served_until().unwrap();
-    assert!(after <= clock_now(&clock), "an invalidated token is never served as is");
+    assert!(
+        after <= clock_now(&clock),
+        "an invalidated token is never served as is"
+    );
 }
 
 fn clock_now(clock: &ManualClock) -> SystemTime {
