@@ -17,6 +17,7 @@ use cctoken::config::{
     resolve, CacheSettings, ClientConfig, ConfigFile, ProcessEnv, ProfileKeys, ProfileSettings,
     ResolveOptions, SecretSetting,
 };
+use cctoken::pool::{ApiRateLimit, PoolSize};
 use cctoken::provider::genesys::lookup_region;
 use cctoken::provider::{parse_url, ProviderKind};
 use cctoken::secret::ClientSecret;
@@ -87,10 +88,12 @@ const COMMON: &[&str] = &[
     "default_lifetime",
     "min_ttl",
     "cache",
+    "pool_size",
+    "api_rate_limit",
 ];
 
 /// Keywords `from_profile` accepts besides the name and `config`.
-const PROFILE: &[&str] = &["min_ttl", "cache"];
+const PROFILE: &[&str] = &["min_ttl", "cache", "pool_size", "api_rate_limit"];
 
 /// Where the source's token comes from.
 #[derive(Debug, Clone)]
@@ -114,6 +117,19 @@ pub struct Spec {
     pub min_ttl: Option<Duration>,
     /// `api_base=`, or the profile's.
     pub api_base: Option<Url>,
+    /// `pool_size=` and `api_rate_limit=`: the source hands out the tokens of a paced
+    /// [`cctoken::pool::TokenPool`] (SPEC §13). Ignored when an agent serves the tokens
+    /// (its proxy paces).
+    pub pool: Option<Pool>,
+}
+
+/// `pool_size=` (1 when only `api_rate_limit=` is given) and `api_rate_limit=`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    /// The number of tokens.
+    pub size: PoolSize,
+    /// The per-token limit paced to.
+    pub limit: Option<ApiRateLimit>,
 }
 
 fn cfg(e: cctoken::Error) -> PyErr {
@@ -213,6 +229,8 @@ pub fn parse(
     let mut cache = CacheMode::Disk;
     let mut cache_url = None;
     let mut min_ttl = None;
+    let mut pool_size = None;
+    let mut api_rate_limit = None;
     for (k, v) in kw.iter() {
         let k: String = k.extract()?;
         if !allowed(&k) {
@@ -264,6 +282,18 @@ pub fn parse(
             }
             "default_lifetime" => keys.default_lifetime = Some(duration(&k, &v)?),
             "min_ttl" => min_ttl = Some(duration(&k, &v)?),
+            "pool_size" => {
+                if v.is_instance_of::<pyo3::types::PyBool>() {
+                    return Err(PyTypeError::new_err("pool_size= must be an int"));
+                }
+                let n: u64 = v
+                    .extract()
+                    .map_err(|_| PyTypeError::new_err("pool_size= must be an int of 1 or more"))?;
+                pool_size = Some(PoolSize::new(n).map_err(cfg)?);
+            }
+            "api_rate_limit" => {
+                api_rate_limit = Some(text(&k, &v)?.parse::<ApiRateLimit>().map_err(cfg)?)
+            }
             "cache" => {
                 let c = text(&k, &v)?;
                 match c.as_str() {
@@ -306,6 +336,10 @@ pub fn parse(
         cache,
         cache_url,
         min_ttl,
+        pool: (pool_size.is_some() || api_rate_limit.is_some()).then(|| Pool {
+            size: pool_size.unwrap_or_else(|| PoolSize::new(1).expect("1 is a pool size")),
+            limit: api_rate_limit,
+        }),
     })
 }
 
@@ -320,6 +354,7 @@ pub struct Parsed {
     cache: CacheMode,
     cache_url: Option<Url>,
     min_ttl: Option<Duration>,
+    pool: Option<Pool>,
 }
 
 impl Parsed {
@@ -336,6 +371,7 @@ impl Parsed {
             cache,
             cache_url,
             min_ttl,
+            pool,
         } = self;
         let env = &ProcessEnv;
         // The profile file is read for `from_profile`, and for everyone's `[cache]` table.
@@ -347,6 +383,12 @@ impl Parsed {
                 ConfigFile::default()
             }
         };
+        if pool.is_some() && min_ttl.is_some() {
+            return Err(cctoken::Error::config(
+                "min_ttl= cannot be combined with pool_size= / api_rate_limit= (the pool's \
+                 tokens are refreshed ahead with the safety margin)",
+            ));
+        }
         let mut cache_settings = file.cache.clone();
         if let Some(u) = cache_url {
             cache_settings.url = Some(u);
@@ -365,6 +407,7 @@ impl Parsed {
                         cache_settings,
                         min_ttl,
                         api_base,
+                        pool,
                     });
                 }
             }
@@ -409,6 +452,7 @@ impl Parsed {
             cache,
             cache_settings,
             min_ttl,
+            pool,
         })
     }
 }

@@ -25,6 +25,7 @@ use cctoken::agent::client::AgentFetch;
 use cctoken::client::Client;
 use cctoken::clock;
 use cctoken::config::ProcessEnv;
+use cctoken::pool::{Pacing, TokenPool};
 use cctoken::secret::AccessToken;
 use cctoken::source::TokenSource;
 use cctoken::stack::{CacheMode, Stack};
@@ -53,6 +54,9 @@ pub struct Core {
     handle: tokio::runtime::Handle,
     client: Option<Client>,
     agent: Option<AgentFetch>,
+    /// `pool_size=` / `api_rate_limit=`: every `token()` is a paced lease of the pool
+    /// (slot 0 is `source`), not the cached fast read.
+    pool: Option<TokenPool>,
     current: ArcSwapOption<Current>,
 }
 
@@ -60,6 +64,7 @@ impl Core {
     fn build(spec: &Spec) -> PyResult<Self> {
         let handle = runtime::handle()?;
         let _in_runtime = handle.enter();
+        let mut pool = None;
         let (source, client, agent) = match &spec.origin {
             Origin::Direct(config) => {
                 let direct = Stack::builder(&ProcessEnv)
@@ -67,7 +72,14 @@ impl Core {
                     .cache_settings(spec.cache_settings.clone())
                     .build()
                     .direct((**config).clone());
-                (direct.source(), Some(direct.client), None)
+                if let Some(p) = spec.pool {
+                    let made = direct.pool(p.size, Pacing::new(p.limit));
+                    let source = made.slot(0).clone();
+                    pool = Some(made);
+                    (source, Some(direct.client), None)
+                } else {
+                    (direct.source(), Some(direct.client), None)
+                }
             }
             Origin::Agent(client, profile) => {
                 let fetch = client.clone().fetcher(profile);
@@ -78,9 +90,9 @@ impl Core {
                 )
             }
         };
-        let source = match spec.min_ttl {
-            Some(m) => source.with_min_ttl(m),
-            None => source,
+        let source = match (spec.min_ttl, &pool) {
+            (Some(m), None) => source.with_min_ttl(m),
+            _ => source,
         };
         Ok(Self {
             fork: runtime::generation(),
@@ -88,6 +100,7 @@ impl Core {
             handle,
             client,
             agent,
+            pool,
             current: ArcSwapOption::const_empty(),
         })
     }
@@ -218,6 +231,10 @@ impl Shared {
             .filter(|v| !v.is_none())
             .map(|v| settings::duration("min_ttl", v))
             .transpose()?;
+        if let Some(pool) = &core.pool {
+            no_min_ttl_with_pool(min_ttl)?;
+            return leased(py, pool.clone());
+        }
         if min_ttl.is_none() {
             if let Some(t) = core.fresh(py)? {
                 return Ok(t);
@@ -248,6 +265,24 @@ impl Shared {
             .filter(|v| !v.is_none())
             .map(|v| settings::duration("min_ttl", v))
             .transpose()?;
+        if let Some(pool) = core.pool.clone() {
+            no_min_ttl_with_pool(min_ttl)?;
+            let task = core.handle.spawn(async move {
+                let lease = pool.acquire().await?;
+                let origin = pool.slot(lease.slot).origin();
+                Ok::<_, cctoken::pool::PoolError>((lease, origin))
+            });
+            return pyo3_async_runtimes::generic::future_into_py::<ForkSafeRt, _, _>(
+                py,
+                async move {
+                    let got = task.await.map_err(errors::internal)?;
+                    Python::attach(|py| match got {
+                        Ok((lease, origin)) => Py::new(py, PyToken::new(py, &lease.token, origin)),
+                        Err(e) => Err(errors::to_py(py, &e.into_error())),
+                    })
+                },
+            );
+        }
         if min_ttl.is_none() {
             if let Some(t) = core.fresh(py)? {
                 let event_loop = pyo3_async_runtimes::get_running_loop(py)?;
@@ -280,7 +315,21 @@ impl Shared {
         if let Some(agent) = &core.agent {
             agent.reject(&rejected);
         }
+        if let Some(pool) = &core.pool {
+            let mut dropped = false;
+            for i in 0..pool.size() {
+                dropped |= pool.slot(i).invalidate(&rejected);
+            }
+            return Ok(dropped);
+        }
         Ok(core.source.invalidate(&rejected))
+    }
+
+    fn pool_size(&self) -> usize {
+        match (&self.spec.origin, self.spec.pool) {
+            (Origin::Direct(_), Some(p)) => p.size.get(),
+            _ => 1,
+        }
     }
 
     fn api_base(&self, py: Python<'_>) -> PyResult<Option<String>> {
@@ -320,6 +369,32 @@ impl Shared {
                 std::mem::forget(core);
             }
         }
+    }
+}
+
+/// A paced lease of the pool (`pool_size=` / `api_rate_limit=`): waits for a slot up
+/// to the pool's `max_wait`, else raises the local refusal as a rate limit.
+fn leased(py: Python<'_>, pool: TokenPool) -> PyResult<Py<PyToken>> {
+    let got = py.detach(|| {
+        runtime::block_on(async move {
+            let lease = pool.acquire().await?;
+            let origin = pool.slot(lease.slot).origin();
+            Ok::<_, cctoken::pool::PoolError>((lease, origin))
+        })
+    })?;
+    match got {
+        Ok((lease, origin)) => Py::new(py, PyToken::new(py, &lease.token, origin)),
+        Err(e) => Err(errors::to_py(py, &e.into_error())),
+    }
+}
+
+/// A pool's tokens are leased per call: a per-call `min_ttl` has no single token to apply to.
+fn no_min_ttl_with_pool(min_ttl: Option<std::time::Duration>) -> PyResult<()> {
+    match min_ttl {
+        Some(_) => Err(PyValueError::new_err(
+            "min_ttl= is not supported with pool_size= / api_rate_limit= (each call leases one of the pool's tokens)",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -492,6 +567,13 @@ macro_rules! constructors {
             #[getter]
             fn api_base(&self, py: Python<'_>) -> PyResult<Option<String>> {
                 self.0.api_base(py)
+            }
+
+            /// The number of tokens the source hands out (``pool_size=``; 1 without a pool,
+            /// or when an agent serves the tokens).
+            #[getter]
+            fn pool_size(&self) -> usize {
+                self.0.pool_size()
             }
 
             /// Stop using the source; later calls raise ValueError.
