@@ -4,8 +4,14 @@
 //
 //   CLIENT_SECRET=... node oauth4webapi-client.mjs ISSUER CLIENT_ID [--auth basic|post]
 //       [--discovery oidc|oauth2] [--scope "a b"]
+//   node oauth4webapi-client.mjs ISSUER CLIENT_ID --auth private-key-jwt --key-file PEM
+//       --key-alg ES256|EdDSA [--kid KID]
+//   CLIENT_SECRET=... node oauth4webapi-client.mjs ISSUER CLIENT_ID --auth client-secret-jwt
 //
-// The secret comes only from the CLIENT_SECRET environment variable, never from argv.
+// The secret comes only from the CLIENT_SECRET environment variable, never from argv. For
+// private-key-jwt the PKCS#8 PEM key is imported with WebCrypto and handed to
+// oauth4webapi's PrivateKeyJwt (it signs: aud = issuer, exp = now + 60 s, a fresh jti, header
+// {alg, kid}); client-secret-jwt is its ClientSecretJwt (HS256).
 // Discovery `oidc` (default) fetches {issuer}/.well-known/openid-configuration, `oauth2` the
 // RFC 8414 {issuer}/.well-known/oauth-authorization-server; either way oauth4webapi checks that
 // the metadata's `issuer` equals ISSUER. oauth4webapi refuses http:// endpoints unless each
@@ -29,11 +35,11 @@ function usage(msg) {
 }
 
 const positional = [];
-const opts = { auth: 'basic', discovery: 'oidc', scope: undefined };
+const opts = { auth: 'basic', discovery: 'oidc', scope: undefined, 'key-file': undefined, 'key-alg': 'ES256', kid: undefined };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 1) {
   const a = argv[i];
-  if (a === '--auth' || a === '--discovery' || a === '--scope') {
+  if (['--auth', '--discovery', '--scope', '--key-file', '--key-alg', '--kid'].includes(a)) {
     if (i + 1 >= argv.length) usage(`${a} needs a value`);
     opts[a.slice(2)] = argv[i + 1];
     i += 1;
@@ -46,8 +52,23 @@ for (let i = 0; i < argv.length; i += 1) {
 if (positional.length !== 2) usage('ISSUER and CLIENT_ID are required');
 const [issuerArg, clientId] = positional;
 const secret = process.env.CLIENT_SECRET;
-if (!secret) usage('CLIENT_SECRET is not set');
-if (!['basic', 'post'].includes(opts.auth)) usage(`--auth must be basic or post, not ${opts.auth}`);
+if (!secret && opts.auth !== 'private-key-jwt') usage('CLIENT_SECRET is not set');
+if (!['basic', 'post', 'private-key-jwt', 'client-secret-jwt'].includes(opts.auth)) usage(`--auth must be basic, post, private-key-jwt or client-secret-jwt, not ${opts.auth}`);
+if (opts.auth === 'private-key-jwt' && !opts['key-file']) usage('--auth private-key-jwt needs --key-file');
+
+/** The PKCS#8 PEM private key as a WebCrypto key for `alg`. */
+async function importKey(file, alg) {
+  const { readFileSync } = await import('node:fs');
+  const pem = readFileSync(file, 'utf8');
+  const der = (await import('node:crypto')).createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' });
+  const algorithm = {
+    ES256: { name: 'ECDSA', namedCurve: 'P-256' },
+    ES384: { name: 'ECDSA', namedCurve: 'P-384' },
+    EdDSA: { name: 'Ed25519' },
+  }[alg];
+  if (!algorithm) usage(`--key-alg must be ES256, ES384 or EdDSA, not ${alg}`);
+  return crypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
+}
 if (!['oidc', 'oauth2'].includes(opts.discovery)) usage(`--discovery must be oidc or oauth2, not ${opts.discovery}`);
 
 const insecure = { [oauth.allowInsecureRequests]: true };
@@ -59,9 +80,17 @@ try {
     await oauth.discoveryRequest(issuer, { algorithm: opts.discovery, ...insecure }),
   );
   const client = { client_id: clientId };
-  const clientAuth = opts.auth === 'post'
-    ? oauth.ClientSecretPost(secret)
-    : oauth.ClientSecretBasic(secret);
+  let clientAuth;
+  if (opts.auth === 'post') {
+    clientAuth = oauth.ClientSecretPost(secret);
+  } else if (opts.auth === 'client-secret-jwt') {
+    clientAuth = oauth.ClientSecretJwt(secret);
+  } else if (opts.auth === 'private-key-jwt') {
+    const key = await importKey(opts['key-file'], opts['key-alg']);
+    clientAuth = oauth.PrivateKeyJwt(opts.kid ? { key, kid: opts.kid } : key);
+  } else {
+    clientAuth = oauth.ClientSecretBasic(secret);
+  }
   const parameters = new URLSearchParams();
   if (opts.scope) parameters.set('scope', opts.scope);
   const response = await oauth.clientCredentialsGrantRequest(as, client, clientAuth, parameters, insecure);

@@ -14,7 +14,11 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
+use cctoken::auth::assertion::AssertionAud;
+use cctoken::auth::external::AssertionFrom;
+use cctoken::auth::key::Alg;
 use cctoken::auth::AuthMethod;
+use cctoken::config::keys::AssertionTyp;
 use cctoken::config::{
     env, resolve, CacheSettings, ConfigFile, PoolSettings, ProcessEnv, ProfileKeys,
     ProfileSettings, ResolveOptions, ResolvedProfile,
@@ -75,6 +79,18 @@ impl clap::builder::TypedValueParser for UrlFlag {
             .ok_or_else(|| invalid(format!("{} is not valid UTF-8", self.0)))?;
         parse_url(self.0, s).map_err(|e| invalid(e.message))
     }
+}
+
+/// `--auth`: the names, with the RFC names (`private_key_jwt`, …) as aliases.
+fn auth_method() -> impl clap::builder::TypedValueParser<Value = AuthMethod> {
+    let values = AuthMethod::ALL.map(|m| {
+        let v = clap::builder::PossibleValue::new(m.as_str());
+        match m {
+            AuthMethod::Basic | AuthMethod::BasicRaw | AuthMethod::Post => v,
+            _ => v.alias(m.metadata_name()),
+        }
+    });
+    PossibleValuesParser::new(values).try_map(|s| s.parse::<AuthMethod>())
 }
 
 fn region(s: &str) -> Result<&'static Region, String> {
@@ -150,11 +166,55 @@ pub struct ProfileOpts {
 
     /// Client authentication: basic = RFC 6749 Basic (id and secret form-urlencoded),
     /// basic-raw = Basic without that encoding (what the Genesys SDKs send), post = id and
-    /// secret in the body [default: genesys basic-raw, cxone/generic basic or what
-    /// discovery advertises].
-    #[arg(long, value_name = "METHOD",
-          value_parser = one_of::<AuthMethod>(&["basic", "basic-raw", "post"]))]
+    /// secret in the body; private-key-jwt, client-secret-jwt (RFC 7523 assertions),
+    /// tls-client-auth, self-signed-tls-client-auth (RFC 8705 certificates) [default:
+    /// genesys basic-raw, cxone/generic basic or what discovery advertises; with a key,
+    /// private-key-jwt].
+    #[arg(long, value_name = "METHOD", value_parser = auth_method())]
     pub auth: Option<AuthMethod>,
+
+    /// private-key-jwt: the private key that signs the assertion (PEM PKCS#8/SEC1/PKCS#1,
+    /// or a JWK). Shown only as its public key's thumbprint.
+    #[arg(long, value_name = "PATH", help_heading = "Keys and certificates")]
+    pub private_key_file: Option<PathBuf>,
+
+    /// The assertion header's `kid` [default: the JWK's kid; a bare PEM sends none].
+    #[arg(long, value_name = "KID", help_heading = "Keys and certificates")]
+    pub key_id: Option<String>,
+
+    /// The assertion's signing algorithm [default: from the key: RSA RS256, P-256 ES256,
+    /// P-384 ES384, Ed25519 EdDSA].
+    #[arg(long, value_name = "ALG", help_heading = "Keys and certificates",
+          value_parser = one_of::<Alg>(&["RS256", "PS256", "ES256", "ES384", "EdDSA", "Ed25519", "HS256"]))]
+    pub alg: Option<Alg>,
+
+    /// The assertion's `aud`: issuer (RFC 10070; the token endpoint when no issuer is
+    /// known), token-endpoint, or a URL [default: issuer].
+    #[arg(long, value_name = "AUD", help_heading = "Keys and certificates")]
+    pub assertion_aud: Option<AssertionAud>,
+
+    /// The assertion header's `typ`: client-authentication+jwt, or none to drop it.
+    #[arg(long, value_name = "TYP", help_heading = "Keys and certificates")]
+    pub assertion_typ: Option<AssertionTyp>,
+
+    /// Client certificate (PEM): presented in TLS by tls-client-auth and
+    /// self-signed-tls-client-auth; with private-key-jwt it only adds `x5t#S256`.
+    #[arg(long, value_name = "PATH", help_heading = "Keys and certificates")]
+    pub client_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "PATH", help_heading = "Keys and certificates")]
+    pub client_key: Option<PathBuf>,
+
+    /// Send an external JWT as the assertion, no stored secret: github[:AUDIENCE] (GitHub
+    /// Actions OIDC), env:VAR (GitLab id_tokens), file:PATH (Kubernetes projected token).
+    #[arg(long, value_name = "SOURCE", help_heading = "Keys and certificates")]
+    pub client_assertion_from: Option<AssertionFrom>,
+
+    /// Trust this CA bundle (PEM) besides the built-in roots; SSL_CERT_FILE and
+    /// SSL_CERT_DIR are honoured too.
+    #[arg(long, value_name = "PATH", help_heading = "Keys and certificates")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Scope to request; repeat the flag or separate with spaces (commas are part of a
     /// scope).
@@ -229,6 +289,15 @@ impl ProfileOpts {
             client_secret_file: self.client_secret_file.clone(),
             client_secret_stdin: self.client_secret_stdin,
             auth: self.auth,
+            private_key_file: self.private_key_file.clone(),
+            key_id: self.key_id.clone(),
+            alg: self.alg,
+            assertion_aud: self.assertion_aud.clone(),
+            assertion_typ: self.assertion_typ,
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            client_assertion_from: self.client_assertion_from.clone(),
+            ca_cert: self.ca_cert.clone(),
             scopes: (!self.scopes.is_empty()).then(|| self.scopes.clone()),
             audience: self.audience.clone(),
             params: (!params.is_empty()).then_some(params),

@@ -167,3 +167,151 @@ fn client_without_the_grant_is_unauthorized_client() {
         describe(&output)
     );
 }
+
+/// A key-only `private_key_jwt` client (ES256 and EdDSA keys, strict and legacy audience)
+/// and a `client_secret_jwt` client in an emulator registry; the keys are made at test time.
+struct KeyClients {
+    dir: tempfile::TempDir,
+}
+
+const HS_SECRET: &str = "hs-s3cret-of-at-least-32-bytes!!!!!!";
+
+/// An Ed25519 PKCS#8 v1 PEM from `openssl genpkey` (ring writes v2, which the OpenSSL 3.0
+/// under Node cannot read); `None`, loudly, without openssl.
+fn openssl_ed25519() -> Option<String> {
+    let out = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap()),
+        other => {
+            peers::missing_peer("openssl", &format!("`openssl genpkey` failed: {other:?}"));
+            None
+        }
+    }
+}
+
+fn key_clients() -> Option<KeyClients> {
+    use cctoken::auth::key::SigningKey;
+    let dir = tempfile::tempdir().unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let ec = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .unwrap()
+        .serialize_pem();
+    let ed = openssl_ed25519()?;
+    w("ec.pem", &ec);
+    w("ed.pem", &ed);
+    // The public JWKs the emulator registers (the emulator verifies on its own).
+    let jwks = |pem: &str, kid: &str| {
+        let k = SigningKey::from_text(pem.as_bytes()).unwrap();
+        serde_json::json!({ "keys": [k.public_jwk(Some(kid))] }).to_string()
+    };
+    w("ec.jwks.json", &jwks(&ec, "ec1"));
+    w("ed.jwks.json", &jwks(&ed, "ed1"));
+    w(
+        "keys.toml",
+        &format!(
+            "[[clients]]\nid = \"o4w-ec\"\njwks_file = \"ec.jwks.json\"\n\n\
+             [[clients]]\nid = \"o4w-ec-legacy\"\njwks_file = \"ec.jwks.json\"\naudience_mode = \"legacy\"\n\n\
+             [[clients]]\nid = \"o4w-ed\"\njwks_file = \"ed.jwks.json\"\n\n\
+             [[clients]]\nid = \"o4w-hs\"\nsecret = \"{HS_SECRET}\"\nauth_methods = [\"client_secret_jwt\"]\n"
+        ),
+    );
+    Some(KeyClients { dir })
+}
+
+#[test]
+fn private_key_jwt_and_client_secret_jwt_from_oauth4webapi() {
+    if peers::require_peer("oauth4webapi").is_none() {
+        return;
+    }
+    let Some(k) = key_clients() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let config = k.dir.path().join("keys.toml");
+    let emu = start_emulator(
+        &["--config", config.to_str().unwrap(), "--flavor", "generic"],
+        home.path(),
+    );
+    let key = |n: &str| k.dir.path().join(n).display().to_string();
+    for (client, file, alg, kid) in [
+        ("o4w-ec", "ec.pem", "ES256", "ec1"),
+        ("o4w-ec-legacy", "ec.pem", "ES256", "ec1"),
+        ("o4w-ed", "ed.pem", "EdDSA", "ed1"),
+    ] {
+        let Some(output) = oauth4webapi(
+            emu.url(),
+            client,
+            "",
+            &[
+                "--auth",
+                "private-key-jwt",
+                "--key-file",
+                &key(file),
+                "--key-alg",
+                alg,
+                "--kid",
+                kid,
+            ],
+        ) else {
+            return;
+        };
+        assert_token(&output, emu.url());
+        let activity = http_get_json(&format!(
+            "{}/_emulator/activity?client_id={client}",
+            emu.url()
+        ));
+        let last = activity["entries"]
+            .as_array()
+            .and_then(|a| a.last())
+            .cloned()
+            .unwrap_or_else(|| panic!("no activity for {client}: {activity}"));
+        assert_eq!(last["outcome"], "issued", "{client}: {last}");
+        assert_eq!(last["auth_method"], "private_key_jwt", "{client}: {last}");
+    }
+    let Some(output) = oauth4webapi(
+        emu.url(),
+        "o4w-hs",
+        HS_SECRET,
+        &["--auth", "client-secret-jwt"],
+    ) else {
+        return;
+    };
+    assert_token(&output, emu.url());
+    // The wrong key for the client: refused, and the activity log says why.
+    let Some(output) = oauth4webapi(
+        emu.url(),
+        "o4w-ec",
+        "",
+        &[
+            "--auth",
+            "private-key-jwt",
+            "--key-file",
+            &key("ed.pem"),
+            "--key-alg",
+            "EdDSA",
+            "--kid",
+            "ec1",
+        ],
+    ) else {
+        return;
+    };
+    assert!(!output.status.success(), "{}", describe(&output));
+    let activity = http_get_json(&format!(
+        "{}/_emulator/activity?client_id=o4w-ec",
+        emu.url()
+    ));
+    let last = activity["entries"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap();
+    assert_eq!(last["outcome"], "invalid_client", "{last}");
+    assert!(
+        last["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Ed25519") || r.contains("EdDSA")),
+        "{last}"
+    );
+}

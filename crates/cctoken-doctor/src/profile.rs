@@ -121,8 +121,10 @@ pub fn diagnose_offline(
     match client.resolve_offline() {
         Some(resolved) => {
             encoding(&config, resolved.auth, &mut report);
-            let req = client.prepare(&resolved, &client.initial_grant());
-            checks::check(&Request::from_prepared(&req), &mut report);
+            // A key that cannot sign is reported by resolving; the request checks need one.
+            if let Ok(req) = client.prepare(&resolved, &client.initial_grant()) {
+                checks::check(&Request::from_prepared(&req), &mut report);
+            }
         }
         None => report.push(Finding::new(
             Code::Discovery,

@@ -100,7 +100,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     let resolved = good.resolve().await?.clone();
     print!(
         "{}",
-        good.prepare(&resolved, &good.initial_grant()).redacted()
+        good.prepare(&resolved, &good.initial_grant())?.redacted()
     );
 
     step(

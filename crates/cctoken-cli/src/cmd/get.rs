@@ -260,17 +260,27 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
             placeholder.set_path("/DISCOVERED-token_endpoint");
             let r = cctoken::client::Resolved {
                 token_url: placeholder,
-                auth: client
-                    .config()
-                    .auth
-                    .unwrap_or(cctoken::auth::AuthMethod::Basic),
+                auth: client.config().auth.unwrap_or_else(|| {
+                    cctoken::auth::material::default_method(
+                        &client.config().keys,
+                        client.config().has_secret(),
+                        cctoken::auth::AuthMethod::Basic,
+                    )
+                }),
                 api_base: None,
                 metadata: None,
             };
             (r, Some(format!("the token URL and auth method come from discovery of {issuer} (not contacted in --dry-run)")))
         }
     };
-    let req = client.prepare(&resolved, &grant);
+    let req = match client.prepare(&resolved, &grant) {
+        Ok(r) => r,
+        Err(e) => return Ok(fail(&e, json)),
+    };
+    let assertion = req.form.iter().find_map(|(_, v)| match v {
+        cctoken::auth::Value::Assertion(a) => Some(a),
+        _ => None,
+    });
     if json {
         let headers: serde_json::Map<String, serde_json::Value> = req
             .headers
@@ -284,6 +294,12 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
             "headers": headers,
             "body": req.redacted_body(),
             "discovery": discovery_note,
+            "assertion": assertion.map(|a| serde_json::json!({
+                "header": a.header,
+                "claims": a.claims,
+                "signature": "elided",
+                "origin": a.origin,
+            })),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -291,6 +307,11 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
             println!("# {n}");
         }
         println!("# client authentication: {}", resolved.auth);
+        if let Some(a) = assertion {
+            println!("# assertion ({}), signature elided:", a.origin);
+            println!("#   header: {}", a.header);
+            println!("#   claims: {}", a.claims);
+        }
         print!("{}", req.redacted());
     }
     Ok(0)

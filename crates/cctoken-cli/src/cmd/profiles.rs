@@ -304,14 +304,32 @@ fn resolved_rows(r: &ResolvedProfile) -> Vec<(&'static str, String)> {
         }
     }
     rows.push(("client id", r.config.client_id.clone()));
-    rows.push((
-        "client secret",
+    let secret = if r.config.has_secret() {
         format!(
             "{} from {}",
             r.config.client_secret.fingerprint(),
             r.secret_origin
-        ),
-    ));
+        )
+    } else {
+        r.secret_origin.clone()
+    };
+    rows.push(("client secret", secret));
+    let keys = &r.config.keys;
+    if let Some(k) = &keys.signing_key {
+        rows.push((
+            "private key",
+            format!("{} thumbprint {}", k.kind(), k.thumbprint()),
+        ));
+    }
+    if let Some(c) = &keys.client_cert {
+        rows.push((
+            "client certificate",
+            format!("{} x5t#S256 {}", c.subject(), c.thumbprint()),
+        ));
+    }
+    if let Some(src) = &keys.assertion_from {
+        rows.push(("client assertion", format!("from {}", src.describe())));
+    }
     if let ProviderConfig::Cxone { access_key, .. } = &r.config.provider {
         rows.push(("access key id", access_key.id.clone()));
         rows.push((

@@ -71,6 +71,11 @@ impl Emu {
         self.send_json("POST", "/_emulator/faults", json);
     }
 
+    /// The emulator's activity log.
+    pub fn activity(&self) -> Vec<cctoken_emulator::ActivityEntry> {
+        self.emu.as_ref().expect("running").activity()
+    }
+
     /// Clear all faults.
     pub fn clear_faults(&self) {
         self.send_json("DELETE", "/_emulator/faults", "");

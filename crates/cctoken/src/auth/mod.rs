@@ -6,6 +6,16 @@
 //! see is exactly what is sent, minus the secrets. Bodies are always
 //! `application/x-www-form-urlencoded`, produced by `serde_urlencoded` (no hand-built
 //! strings); credentials go either in the header or in the body, never both.
+//!
+//! The key and certificate methods of SPEC §14 live in submodules: [`key`] (signing keys),
+//! [`assertion`] (client assertions), [`tls`] (client certificates), [`external`] (CI
+//! tokens as assertions) and [`material`] (what a client holds, and which method it uses).
+
+pub mod assertion;
+pub mod external;
+pub mod key;
+pub mod material;
+pub mod tls;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,6 +35,15 @@ pub enum AuthMethod {
     BasicRaw,
     /// `client_id` and `client_secret` as form parameters (`client_secret_post`).
     Post,
+    /// A JWT signed with the client's private key (RFC 7523), or an external JWT
+    /// (`client_assertion_from`).
+    PrivateKeyJwt,
+    /// A JWT signed with the client secret (HS256).
+    ClientSecretJwt,
+    /// A CA-issued TLS client certificate (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed TLS client certificate registered as a JWK (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
@@ -34,15 +53,63 @@ impl AuthMethod {
             Self::Basic => "basic",
             Self::BasicRaw => "basic-raw",
             Self::Post => "post",
+            Self::PrivateKeyJwt => "private-key-jwt",
+            Self::ClientSecretJwt => "client-secret-jwt",
+            Self::TlsClientAuth => "tls-client-auth",
+            Self::SelfSignedTlsClientAuth => "self-signed-tls-client-auth",
         }
     }
 
-    /// The RFC 8414 / OIDC name (`client_secret_basic`, `client_secret_post`).
+    /// The RFC 8414 / OIDC name (`client_secret_basic`, `private_key_jwt`, …).
     pub fn metadata_name(self) -> &'static str {
         match self {
             Self::Basic | Self::BasicRaw => "client_secret_basic",
             Self::Post => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::TlsClientAuth => "tls_client_auth",
+            Self::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
+    }
+
+    /// Every method, in `--auth`'s order.
+    pub const ALL: [AuthMethod; 7] = [
+        Self::Basic,
+        Self::BasicRaw,
+        Self::Post,
+        Self::PrivateKeyJwt,
+        Self::ClientSecretJwt,
+        Self::TlsClientAuth,
+        Self::SelfSignedTlsClientAuth,
+    ];
+
+    /// The names `--auth` and the profile key `auth` accept.
+    pub const NAMES: [&'static str; 7] = [
+        "basic",
+        "basic-raw",
+        "post",
+        "private-key-jwt",
+        "client-secret-jwt",
+        "tls-client-auth",
+        "self-signed-tls-client-auth",
+    ];
+
+    /// Whether the method needs the client secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            Self::Basic | Self::BasicRaw | Self::Post | Self::ClientSecretJwt
+        )
+    }
+
+    /// Whether the method sends a `client_assertion`.
+    pub fn uses_assertion(self) -> bool {
+        matches!(self, Self::PrivateKeyJwt | Self::ClientSecretJwt)
+    }
+
+    /// Whether the method presents a TLS client certificate.
+    pub fn uses_tls(self) -> bool {
+        matches!(self, Self::TlsClientAuth | Self::SelfSignedTlsClientAuth)
     }
 }
 
@@ -59,8 +126,15 @@ impl FromStr for AuthMethod {
             "basic" | "client_secret_basic" => Ok(Self::Basic),
             "basic-raw" | "basic_raw" => Ok(Self::BasicRaw),
             "post" | "client_secret_post" => Ok(Self::Post),
+            "private-key-jwt" | "private_key_jwt" => Ok(Self::PrivateKeyJwt),
+            "client-secret-jwt" | "client_secret_jwt" => Ok(Self::ClientSecretJwt),
+            "tls-client-auth" | "tls_client_auth" => Ok(Self::TlsClientAuth),
+            "self-signed-tls-client-auth" | "self_signed_tls_client_auth" => {
+                Ok(Self::SelfSignedTlsClientAuth)
+            }
             _ => Err(format!(
-                "unknown client authentication '{s}': expected basic, basic-raw or post"
+                "unknown client authentication '{s}': expected {}",
+                Self::NAMES.join(", ")
             )),
         }
     }
@@ -80,6 +154,8 @@ pub enum Value {
         /// How to describe it, e.g. "Basic <client_id:secret>".
         label: &'static str,
     },
+    /// A client assertion: shown decoded, signature elided.
+    Assertion(assertion::Assertion),
 }
 
 impl Value {
@@ -88,6 +164,7 @@ impl Value {
         match self {
             Self::Plain(s) => s,
             Self::Secret { wire, .. } => wire.expose_secret(),
+            Self::Assertion(a) => a.jwt().expose_secret(),
         }
     }
 
@@ -98,6 +175,7 @@ impl Value {
             Self::Secret {
                 fingerprint, label, ..
             } => format!("{label}[secret {fingerprint}]"),
+            Self::Assertion(a) => a.shown(),
         }
     }
 }
@@ -154,6 +232,9 @@ pub struct RequestParts<'a> {
     pub audience: Option<&'a str>,
     /// Extra form parameters from the profile.
     pub extra: &'a [(String, String)],
+    /// The client assertion, for `private-key-jwt` and `client-secret-jwt` (signed for
+    /// this attempt).
+    pub assertion: Option<&'a assertion::Assertion>,
 }
 
 /// A token request exactly as it will be sent.
@@ -192,8 +273,9 @@ fn basic_value(id: &str, secret: &ClientSecret, rfc: bool) -> ClientSecret {
     ))
 }
 
-/// Build the token request. Credentials go in exactly one place.
-pub fn build_request(p: &RequestParts<'_>) -> PreparedRequest {
+/// Build the token request. Credentials go in exactly one place. A method that needs an
+/// assertion and has none is a programming error of the caller, reported as a config error.
+pub fn build_request(p: &RequestParts<'_>) -> Result<PreparedRequest, crate::Error> {
     let secret_fp = p.client_secret.fingerprint();
     let mut headers = vec![
         (
@@ -264,13 +346,30 @@ pub fn build_request(p: &RequestParts<'_>) -> PreparedRequest {
                 },
             ));
         }
+        AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt => {
+            let Some(a) = p.assertion else {
+                return Err(crate::Error::config(format!(
+                    "{} needs a client assertion, and none was made",
+                    p.auth
+                )));
+            };
+            form.push(("client_id".into(), Value::Plain(p.client_id.to_owned())));
+            form.push((
+                "client_assertion_type".into(),
+                Value::Plain(assertion::JWT_BEARER.into()),
+            ));
+            form.push(("client_assertion".into(), Value::Assertion(a.clone())));
+        }
+        AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => {
+            form.push(("client_id".into(), Value::Plain(p.client_id.to_owned())));
+        }
     }
-    PreparedRequest {
+    Ok(PreparedRequest {
         method: "POST",
         url: p.token_url.clone(),
         headers,
         form,
-    }
+    })
 }
 
 impl PreparedRequest {
@@ -291,7 +390,9 @@ impl PreparedRequest {
             .iter()
             .map(|(k, v)| match v {
                 Value::Plain(s) => format!("{}={}", form_urlencode(k), form_urlencode(s)),
-                Value::Secret { .. } => format!("{}={}", form_urlencode(k), v.shown()),
+                Value::Secret { .. } | Value::Assertion(_) => {
+                    format!("{}={}", form_urlencode(k), v.shown())
+                }
             })
             .collect::<Vec<_>>()
             .join("&")

@@ -16,7 +16,9 @@ fn build(auth: AuthMethod, secret: &str) -> PreparedRequest {
         scopes: &["read".into(), "write".into()],
         audience: Some("https://api"),
         extra: &[],
+        assertion: None,
     })
+    .unwrap()
 }
 
 fn basic_payload(r: &PreparedRequest) -> String {
@@ -90,7 +92,9 @@ fn password_grant_hides_password() {
         scopes: &[],
         audience: None,
         extra: &[],
-    });
+        assertion: None,
+    })
+    .unwrap();
     assert_eq!(
         r.body().expose_secret(),
         "grant_type=password&username=KEYID&password=demo%2Faccess%2Bkey%3D%3D%3D%3D"

@@ -54,6 +54,23 @@ impl DiskCache {
         Ok(Self { dir: Arc::new(dir) })
     }
 
+    /// The per-user random key that seals federated clients' entries (they hold no local
+    /// secret, SPEC §14): `federation.key` (0600) in the cache directory, made on first use.
+    pub fn federation_key(&self) -> Result<ClientSecret, Error> {
+        const NAME: &str = "federation.key";
+        let valid = |b: &[u8]| b.len() == 64 && b.iter().all(u8::is_ascii_hexdigit);
+        if let Some(b) = self.read(NAME).filter(|b| valid(b)) {
+            return Ok(ClientSecret::new(String::from_utf8_lossy(&b).into_owned()));
+        }
+        let fresh = hex::encode(rand::random::<[u8; 32]>());
+        self.write(NAME, fresh.as_bytes())?;
+        // Two processes may race to make it: both use whichever landed.
+        match self.read(NAME).filter(|b| valid(b)) {
+            Some(b) => Ok(ClientSecret::new(String::from_utf8_lossy(&b).into_owned())),
+            None => Ok(ClientSecret::new(fresh)),
+        }
+    }
+
     /// The cache directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -23,7 +23,7 @@ impl CachedClient {
         min_ttl: Duration,
         exclude: Option<&AccessToken>,
     ) -> Option<Result<(Token, Origin), Error>> {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         let lookup = shared
             .load(&self.key, secret, self.clock.now(), self.negative_ttl)
             .await
@@ -48,7 +48,7 @@ impl CachedClient {
         previous: Option<&Token>,
         deadline: Option<SystemTime>,
     ) -> Option<Result<(Token, Origin), Error>> {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         let give_up = Instant::now() + LOCK_WAIT;
         let mut pause = POLL_MIN;
         loop {
@@ -91,7 +91,7 @@ impl CachedClient {
         previous: Option<&Token>,
         deadline: Option<SystemTime>,
     ) -> Result<Token, Error> {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         let remembered = shared
             .rate_limited_until(&self.key, secret, self.clock.now())
             .await
@@ -136,7 +136,7 @@ impl CachedClient {
         e: &Error,
         now: SystemTime,
     ) -> Result<(), Unavailable> {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         if e.kind == ErrorKind::RateLimited {
             let wait = super::rate_limit_wait(e);
             shared
@@ -154,7 +154,7 @@ impl CachedClient {
 
     /// Copy a token found in Redis to the disk cache.
     fn write_through(&self, t: &Token) {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         if let Err(e) = self.cache.store_token(&self.key, secret, t) {
             tracing::warn!("could not write the token cache: {e}");
         }

@@ -24,7 +24,21 @@ impl CacheKey {
         part("cctoken-cache-key-v1");
         part(&endpoint_identity(config));
         part(&config.client_id);
-        part(&config.client_secret.fingerprint().to_string());
+        // The secret's fingerprint, or for key-based clients the public key's or
+        // certificate's thumbprint (SPEC §14): a new key is a new entry.
+        if config.has_secret() {
+            part(&config.client_secret.fingerprint().to_string());
+        }
+        let keys = &config.keys;
+        if let Some(k) = &keys.signing_key {
+            part(&format!("jwk:{}", k.thumbprint()));
+        }
+        if let Some(t) = &keys.tls {
+            part(&format!("x5t:{}", t.cert.thumbprint()));
+        }
+        if let Some(src) = &keys.assertion_from {
+            part(&format!("assertion-from:{}", src.describe()));
+        }
         let mut scopes: Vec<&str> = config.scopes.iter().map(String::as_str).collect();
         scopes.sort_unstable();
         scopes.dedup();

@@ -29,7 +29,7 @@ pub use key::CacheKey;
 use crate::client::Client;
 use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind};
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, ClientSecret};
 pub use crate::token::Origin;
 use crate::token::{safety_margin, BoxFuture, Fetch, Held, Token, MAX_RETRY_AFTER};
 
@@ -58,10 +58,40 @@ pub struct CachedClient {
     client: Client,
     cache: DiskCache,
     key: CacheKey,
+    /// What seals this client's entries: the secret, or a key derived from the private
+    /// key (SPEC §14), or the per-user federation key.
+    seal: ClientSecret,
     clock: SharedClock,
     negative_ttl: Duration,
     #[cfg(feature = "redis")]
     shared: Option<redis::RedisCache>,
+}
+
+/// The sealing secret of `config`'s entries: the client secret when there is one, else a
+/// key derived from the private key (or the TLS client key), else — a federated client,
+/// with no local secret — the per-user random key of the cache directory.
+pub fn sealing_secret(config: &crate::config::ClientConfig, cache: &DiskCache) -> ClientSecret {
+    use sha2::{Digest, Sha256};
+    if config.has_secret() {
+        return config.client_secret.clone();
+    }
+    let keys = &config.keys;
+    if let Some(k) = &keys.signing_key {
+        return ClientSecret::new(hex::encode(k.sealing_material()));
+    }
+    if let Some(t) = &keys.tls {
+        let mut h = Sha256::new();
+        h.update(b"cctoken-tls-key-seal-v1");
+        h.update(t.sealing_material().as_bytes());
+        return ClientSecret::new(hex::encode(h.finalize()));
+    }
+    match cache.federation_key() {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("cache: {e}; federated tokens are cached for this process only");
+            ClientSecret::new(hex::encode(rand::random::<[u8; 32]>()))
+        }
+    }
 }
 
 /// A cache lookup judged against what the caller needs.
@@ -76,10 +106,12 @@ impl CachedClient {
     /// Put `cache` in front of `client`.
     pub fn new(client: Client, cache: DiskCache, clock: SharedClock) -> Self {
         let key = CacheKey::for_config(client.config());
+        let seal = sealing_secret(client.config(), &cache);
         Self {
             client,
             cache,
             key,
+            seal,
             clock,
             negative_ttl: DEFAULT_NEGATIVE_TTL,
             #[cfg(feature = "redis")]
@@ -159,12 +191,8 @@ impl CachedClient {
     }
 
     fn load_disk(&self) -> Lookup {
-        self.cache.load(
-            &self.key,
-            &self.client.config().client_secret,
-            self.clock.now(),
-            self.negative_ttl,
-        )
+        self.cache
+            .load(&self.key, &self.seal, self.clock.now(), self.negative_ttl)
     }
 
     /// The cached token if it has the margin (and `min_ttl`) left; a remembered permanent
@@ -232,7 +260,7 @@ impl CachedClient {
         also_until: Option<SystemTime>,
         deadline: Option<SystemTime>,
     ) -> Result<Token, Error> {
-        let secret = &self.client.config().client_secret;
+        let secret = &self.seal;
         let now = self.clock.now();
         let limited = self
             .cache

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::auth::tls::TlsIdentity;
 use crate::auth::PreparedRequest;
 use crate::config::env::{self, EnvLookup, ProcessEnv};
 use crate::error::{excerpt, Error};
@@ -38,12 +39,38 @@ pub fn http_client_with_env(
     timeout: Duration,
     env: &dyn EnvLookup,
 ) -> Result<reqwest::Client, Error> {
-    let builder = reqwest::Client::builder()
+    http_client_full(timeout, env, &[], None)
+}
+
+/// [`http_client`] trusting `roots` besides the built-in ones, and presenting `identity`
+/// in the TLS handshake when given (RFC 8705); proxies from the process environment.
+pub fn http_client_with(
+    timeout: Duration,
+    roots: &[reqwest::Certificate],
+    identity: Option<&TlsIdentity>,
+) -> Result<reqwest::Client, Error> {
+    http_client_full(timeout, &ProcessEnv, roots, identity)
+}
+
+/// [`http_client_with`] with the proxies of `env`.
+pub fn http_client_full(
+    timeout: Duration,
+    env: &dyn EnvLookup,
+    roots: &[reqwest::Certificate],
+    identity: Option<&TlsIdentity>,
+) -> Result<reqwest::Client, Error> {
+    let mut b = reqwest::Client::builder()
         .user_agent(concat!("cctoken/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10).min(timeout))
         .timeout(timeout);
-    with_proxies(builder, env)
+    for r in roots {
+        b = b.add_root_certificate(r.clone());
+    }
+    if let Some(id) = identity {
+        b = b.identity(id.reqwest_identity().map_err(Error::config)?);
+    }
+    with_proxies(b, env)
         .build()
         .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))
 }

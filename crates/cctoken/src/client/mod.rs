@@ -6,6 +6,7 @@
 //! Its errors are where the provider's hint ([`ProviderKind::hint`]) is attached, once.
 //! It has no cache and no background work; `TokenSource` builds those on top of it.
 
+mod credentials;
 pub mod http;
 pub mod retry;
 pub mod trace;
@@ -18,6 +19,8 @@ use url::Url;
 pub use http::TraceSink;
 pub use retry::RetryPolicy;
 
+use crate::auth::assertion::Assertion;
+use crate::auth::material;
 use crate::auth::{build_request, AuthMethod, Grant, PreparedRequest, RequestParts};
 use crate::clock::{self, SharedClock};
 use crate::config::ClientConfig;
@@ -48,6 +51,8 @@ pub struct Client {
     config: ClientConfig,
     /// Built on first use: a cached `get` never pays for TLS setup.
     http: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// The HTTP client that presents the TLS client certificate (`tls-*` methods only).
+    mtls: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     clock: SharedClock,
     jitter: SharedJitter,
     retry: RetryPolicy,
@@ -78,6 +83,7 @@ impl Client {
         Self {
             config,
             http: Default::default(),
+            mtls: Default::default(),
             clock: clock::system(),
             jitter: jitter::system(),
             retry: RetryPolicy::default(),
@@ -107,7 +113,11 @@ impl Client {
 
     /// Use this HTTP client (shared by many `Client`s, e.g. the agent's profiles, so they
     /// share one connection pool and one TLS configuration). It should have a timeout.
+    /// Ignored when the configuration has trust roots of its own (`ca_cert`).
     pub fn with_http(mut self, http: reqwest::Client) -> Self {
+        if !self.config.keys.trust_roots.is_empty() {
+            return self;
+        }
         let cell = std::sync::OnceLock::new();
         let _ = cell.set(http);
         self.http = std::sync::Arc::new(cell);
@@ -129,8 +139,27 @@ impl Client {
         if let Some(c) = self.http.get() {
             return Ok(c);
         }
-        let c = http::http_client(DEFAULT_TIMEOUT)?;
+        let c = http::http_client_with(DEFAULT_TIMEOUT, &self.config.keys.trust_roots, None)?;
         Ok(self.http.get_or_init(|| c))
+    }
+
+    /// The HTTP client for token requests with `auth`: the one presenting the client
+    /// certificate for the `tls-*` methods, the plain one otherwise.
+    fn http_for(&self, auth: AuthMethod) -> Result<&reqwest::Client, Error> {
+        if !auth.uses_tls() {
+            return self.http();
+        }
+        if let Some(c) = self.mtls.get() {
+            return Ok(c);
+        }
+        let Some(id) = &self.config.keys.tls else {
+            return Err(Error::config(format!(
+                "{auth} needs a client certificate and its key: give --client-cert and \
+                 --client-key (client_cert, client_key)"
+            )));
+        };
+        let c = http::http_client_with(DEFAULT_TIMEOUT, &self.config.keys.trust_roots, Some(id))?;
+        Ok(self.mtls.get_or_init(|| c))
     }
 
     fn trace(&self) -> Option<&TraceSink> {
@@ -148,7 +177,13 @@ impl Client {
     /// What can be known without the network: the token URL (or `None` when discovery is
     /// needed), auth method and API base.
     pub fn resolve_offline(&self) -> Option<Resolved> {
-        let auth = self.config.auth.unwrap_or_else(|| self.default_auth());
+        let auth = self.config.auth.unwrap_or_else(|| {
+            material::default_method(
+                &self.config.keys,
+                self.config.has_secret(),
+                self.default_auth(),
+            )
+        });
         match &self.config.provider {
             ProviderConfig::Genesys {
                 region,
@@ -223,9 +258,21 @@ impl Client {
                     }
                 };
                 let meta = self.discover(issuer, order).await?;
+                let auth = material::choose(
+                    self.config.auth,
+                    meta.auth_methods.as_deref(),
+                    &self.config.keys,
+                    self.config.has_secret(),
+                    self.default_auth(),
+                )?;
+                // RFC 8705 §5: with a client certificate, the alias when there is one.
+                let token_url = match (&meta.mtls_token_endpoint, auth.uses_tls()) {
+                    (Some(alias), true) => alias.clone(),
+                    _ => meta.token_endpoint.clone(),
+                };
                 Ok(Resolved {
-                    token_url: meta.token_endpoint.clone(),
-                    auth: discovery::choose_auth(self.config.auth, &meta)?,
+                    token_url,
+                    auth,
                     api_base: api_base.clone(),
                     metadata: Some(meta),
                 })
@@ -258,8 +305,27 @@ impl Client {
 
     /// The request that [`fetch_token`](Self::fetch_token) would send, for `--dry-run`.
     /// `resolved` comes from [`resolve_offline`](Self::resolve_offline) or
-    /// [`resolve`](Self::resolve).
-    pub fn prepare(&self, resolved: &Resolved, grant: &Grant) -> PreparedRequest {
+    /// [`resolve`](Self::resolve). An assertion is signed as for a real attempt; one that
+    /// GitHub Actions would issue is shown as a placeholder (no network here).
+    pub fn prepare(&self, resolved: &Resolved, grant: &Grant) -> Result<PreparedRequest, Error> {
+        let assertion = match self.config.keys.assertion_from.as_ref() {
+            Some(src) if resolved.auth == AuthMethod::PrivateKeyJwt => {
+                Some(match src.read_local() {
+                    Some(a) => a?,
+                    None => Assertion::pending(src.describe()),
+                })
+            }
+            _ => self.sign_assertion(resolved)?,
+        };
+        self.prepare_with(resolved, grant, assertion.as_ref())
+    }
+
+    fn prepare_with(
+        &self,
+        resolved: &Resolved,
+        grant: &Grant,
+        assertion: Option<&Assertion>,
+    ) -> Result<PreparedRequest, Error> {
         build_request(&RequestParts {
             token_url: &resolved.token_url,
             client_id: &self.config.client_id,
@@ -269,6 +335,7 @@ impl Client {
             scopes: &self.config.scopes,
             audience: self.config.audience.as_deref(),
             extra: &self.config.extra_params,
+            assertion,
         })
     }
 
@@ -309,7 +376,7 @@ impl Client {
         held: Option<&Token>,
     ) -> Result<Token, Error> {
         let resolved = self.resolve().await?;
-        let req = self.prepare(resolved, grant);
+        let http = self.http_for(resolved.auth)?;
         let mut scrub = self.scrubber();
         if let Grant::RefreshToken(rt) = grant {
             scrub = scrub.with_secret(rt, "[token]");
@@ -320,9 +387,23 @@ impl Client {
                 scrub = scrub.with_token(t);
             }
         }
-        self.with_retries(deadline, || async {
-            let raw = http::send(self.http()?, &req, self.trace(), &scrub).await?;
-            parse_response(&raw, self.clock.now(), self.config.default_lifetime, &scrub)
+        let scrub = &scrub;
+        self.with_retries(deadline, || async move {
+            // Every attempt signs anew: a retry never replays a `jti` (SPEC §14).
+            let assertion = self.attempt_assertion(resolved).await?;
+            let req = self.prepare_with(resolved, grant, assertion.as_ref())?;
+            // The assertion is sent like a secret, so it is scrubbed like one.
+            let scrub = match &assertion {
+                Some(a) => scrub.clone().with_secret(a.jwt(), "[client-assertion]"),
+                None => scrub.clone(),
+            };
+            let raw = http::send(http, &req, self.trace(), &scrub).await?;
+            let token =
+                parse_response(&raw, self.clock.now(), self.config.default_lifetime, &scrub)?;
+            if let (true, Some(id)) = (resolved.auth.uses_tls(), &self.config.keys.tls) {
+                crate::auth::tls::check_cnf(&token.access_token, &id.cert)?;
+            }
+            Ok(token)
         })
         .await
         .map_err(|e| self.explain(e))
@@ -344,7 +425,8 @@ impl Client {
     /// What a human needs besides the failure itself: the provider's hint, and for
     /// `invalid_client` the fingerprint of the secret that was presented.
     fn explain(&self, mut e: Error) -> Error {
-        if e.kind == ErrorKind::InvalidClient {
+        let secret_based = self.resolved.get().is_none_or(|r| r.auth.uses_secret());
+        if e.kind == ErrorKind::InvalidClient && secret_based && self.config.has_secret() {
             e.presented_secret = Some(self.config.client_secret.fingerprint());
         }
         if e.hint.is_none() {

@@ -82,6 +82,15 @@ pub const DEFAULT_SECRET_VARS: &[&str] = &[
     GENESYSCLOUD_OAUTHCLIENT_SECRET,
 ];
 
+/// GitHub Actions: the URL that issues the job's OIDC token (`permissions: id-token: write`).
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// GitHub Actions: the bearer token for [`ACTIONS_ID_TOKEN_REQUEST_URL`].
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// A PEM bundle of extra trust roots, as OpenSSL-based tools read it.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// A directory of PEM trust roots, as OpenSSL-based tools read it.
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+
 /// The token cache's directory under `$XDG_CACHE_HOME` (and the agent's under the runtime
 /// directory).
 pub const APP_DIR: &str = "cctoken";

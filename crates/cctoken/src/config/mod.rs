@@ -8,6 +8,7 @@
 //! - [`profile`]: one profile's [`ProfileSettings`], typed and grouped, and how flags go
 //!   on top;
 //! - [`resolve`](mod@resolve): settings → [`ClientConfig`], one function per provider;
+//! - [`keys`]: the key and certificate settings (SPEC §14) and loading them;
 //! - [`sources`]: where secrets come from, [`keyring`] and [`gc`] (the Genesys CLI's
 //!   profiles) among them;
 //! - [`env`](mod@env): every environment variable name, default path and limit, and [`EnvLookup`];
@@ -17,6 +18,7 @@ pub mod env;
 pub mod file;
 pub mod gc;
 pub mod keyring;
+pub mod keys;
 pub mod profile;
 pub mod resolve;
 pub mod sources;
@@ -29,6 +31,7 @@ pub use resolve::{resolve, ResolveOptions, ResolvedProfile};
 
 use std::time::Duration;
 
+use crate::auth::material::KeyAuth;
 use crate::auth::AuthMethod;
 use crate::provider::{ProviderConfig, ProviderKind};
 use crate::secret::ClientSecret;
@@ -52,6 +55,8 @@ pub struct ClientConfig {
     pub extra_params: Vec<(String, String)>,
     /// Lifetime assumed when the server sends no `expires_in`.
     pub default_lifetime: Option<Duration>,
+    /// Keys, certificates and assertion sources (SPEC §14); empty for secret-only clients.
+    pub keys: KeyAuth,
 }
 
 impl ClientConfig {
@@ -70,7 +75,14 @@ impl ClientConfig {
             audience: None,
             extra_params: Vec::new(),
             default_lifetime: None,
+            keys: KeyAuth::default(),
         }
+    }
+
+    /// Whether a client secret was given (key- and certificate-only clients have none;
+    /// their `client_secret` is empty, which no secret source ever yields).
+    pub fn has_secret(&self) -> bool {
+        !self.client_secret.expose_secret().is_empty()
     }
 
     /// The provider family.

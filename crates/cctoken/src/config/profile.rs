@@ -26,7 +26,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::auth::assertion::AssertionAud;
+use crate::auth::external::AssertionFrom;
+use crate::auth::key::Alg;
 use crate::auth::AuthMethod;
+use crate::config::keys::{AssertionTyp, KeySettings};
 use crate::pool::{ApiRateLimit, Pacing, PoolSize};
 use crate::provider::genesys::{lookup_region, Region};
 use crate::provider::{parse_url, Endpoint, ProviderKind};
@@ -69,9 +73,34 @@ pub struct ProfileKeys {
     /// Read the client secret from stdin (`--client-secret-stdin`; not a TOML key).
     #[serde(skip)]
     pub client_secret_stdin: bool,
-    /// Client authentication: `basic`, `basic-raw` or `post`.
+    /// Client authentication: `basic`, `basic-raw`, `post`, `private-key-jwt`,
+    /// `client-secret-jwt`, `tls-client-auth` or `self-signed-tls-client-auth` (the RFC
+    /// names are aliases).
     #[serde(default, deserialize_with = "de_from_str")]
     pub auth: Option<AuthMethod>,
+    /// The private key that signs `private_key_jwt` assertions (PEM or JWK).
+    pub private_key_file: Option<PathBuf>,
+    /// The assertion header's `kid`.
+    pub key_id: Option<String>,
+    /// The assertion's signing algorithm (default: from the key).
+    #[serde(default, deserialize_with = "de_from_str")]
+    pub alg: Option<Alg>,
+    /// The assertion's `aud`: `issuer`, `token-endpoint` or a URL.
+    #[serde(default, deserialize_with = "de_from_str")]
+    pub assertion_aud: Option<AssertionAud>,
+    /// The assertion header's `typ`: `client-authentication+jwt` or `none`.
+    #[serde(default, deserialize_with = "de_from_str")]
+    pub assertion_typ: Option<AssertionTyp>,
+    /// The client certificate (PEM): TLS client authentication, or `x5t#S256` for
+    /// `private_key_jwt`.
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub client_key: Option<PathBuf>,
+    /// An external JWT as the assertion: `github[:AUDIENCE]`, `env:VAR` or `file:PATH`.
+    #[serde(default, deserialize_with = "de_from_str")]
+    pub client_assertion_from: Option<AssertionFrom>,
+    /// Extra trust roots (a PEM bundle), e.g. a test or corporate CA.
+    pub ca_cert: Option<PathBuf>,
     /// Scopes to request (sent space-separated). The key is `scopes` or `scope` (the flag's
     /// spelling); the value a list or one space-separated string.
     #[serde(default, alias = "scope", deserialize_with = "de_scopes")]
@@ -187,6 +216,8 @@ pub struct ProfileSettings {
     pub client_secret: Option<SecretSetting>,
     /// Client authentication.
     pub auth: Option<AuthMethod>,
+    /// Keys, certificates, assertion sources and trust roots (SPEC §14).
+    pub keys: KeySettings,
     /// Scopes to request (sent space-separated).
     pub scopes: Option<Vec<String>>,
     /// `audience` parameter.
@@ -263,6 +294,17 @@ impl TryFrom<ProfileKeys> for ProfileSettings {
             client_id: k.client_id,
             client_secret,
             auth: k.auth,
+            keys: KeySettings {
+                private_key_file: k.private_key_file,
+                key_id: k.key_id,
+                alg: k.alg,
+                assertion_aud: k.assertion_aud,
+                assertion_typ: k.assertion_typ,
+                client_cert: k.client_cert,
+                client_key: k.client_key,
+                client_assertion_from: k.client_assertion_from,
+                ca_cert: k.ca_cert,
+            },
             scopes: k.scopes,
             audience: k.audience,
             params: k.params,
@@ -334,6 +376,7 @@ impl ProfileSettings {
             client_id: hi.client_id.or(lo.client_id),
             client_secret: hi.client_secret.or(lo.client_secret),
             auth: hi.auth.or(lo.auth),
+            keys: lo.keys.overlay(hi.keys),
             scopes: hi.scopes.or(lo.scopes),
             audience: hi.audience.or(lo.audience),
             params,
@@ -372,6 +415,9 @@ impl ProfileSettings {
             push(k, Some(v));
         }
         push("auth", self.auth.map(|a| a.to_string()));
+        for (k, v) in self.keys.rows() {
+            push(k, Some(v));
+        }
         push("scopes", self.scopes.as_ref().map(|v| v.join(" ")));
         push("audience", self.audience.clone());
         let params = self.params.as_ref().map(|m| {

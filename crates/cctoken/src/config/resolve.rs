@@ -16,6 +16,8 @@ use std::io::Read;
 
 use url::Url;
 
+use crate::auth::material::KeyAuth;
+use crate::auth::AuthMethod;
 use crate::config::env::{self, EnvLookup};
 use crate::config::gc::{self, GcProfile};
 use crate::config::profile::{ProfileSettings, SecretSetting};
@@ -23,6 +25,7 @@ use crate::config::sources::{self, SecretKind, SecretSource};
 use crate::config::ClientConfig;
 use crate::provider::genesys::{lookup_region, Region};
 use crate::provider::{parse_url, AccessKey, Endpoint, ProviderConfig, ProviderKind, CXONE_ISSUER};
+use crate::secret::ClientSecret;
 use crate::Error;
 
 /// Form parameters that cctoken sets itself and `params` must not override.
@@ -35,6 +38,8 @@ const RESERVED_PARAMS: &[&str] = &[
     "username",
     "password",
     "refresh_token",
+    "client_assertion",
+    "client_assertion_type",
 ];
 
 /// How secrets are read while resolving.
@@ -185,11 +190,38 @@ pub fn resolve(
         ProviderKind::Generic => generic(s)?,
         ProviderKind::Cxone => cxone(s, &mut cx)?,
     };
-    let src =
-        sources::plan_client_secret(s, kind, env, gc.as_ref().and_then(GcProfile::secret_source))
+    let keys = s.keys.load(env)?;
+    let (secret, secret_origin) = match (s.auth, keys.has_key() || keys.has_tls()) {
+        // A key- or certificate-only method reads no secret at all.
+        (Some(m), _) if !m.uses_secret() => (ClientSecret::new(""), NO_SECRET.to_owned()),
+        // Material for several methods: a secret is optional, discovery picks (SPEC §14).
+        (None, true) => match sources::plan_client_secret(
+            s,
+            kind,
+            env,
+            gc.as_ref().and_then(GcProfile::secret_source),
+        ) {
+            Ok(src) => {
+                let l = cx.load(SecretKind::Client, &src)?;
+                (l.secret, l.origin)
+            }
+            Err(_) => (ClientSecret::new(""), NO_SECRET.to_owned()),
+        },
+        _ => {
+            let src = sources::plan_client_secret(
+                s,
+                kind,
+                env,
+                gc.as_ref().and_then(GcProfile::secret_source),
+            )
             .map_err(|e| inferred(e, kind, why.as_deref(), env))?;
-    let secret = cx.load(SecretKind::Client, &src)?;
-    let mut config = ClientConfig::new(provider.config, client_id, secret.secret);
+            let l = cx.load(SecretKind::Client, &src)?;
+            (l.secret, l.origin)
+        }
+    };
+    check_material(s.auth, &keys)?;
+    let mut config = ClientConfig::new(provider.config, client_id, secret);
+    config.keys = keys;
     config.auth = s.auth;
     config.scopes = scopes(s.scopes.as_deref().unwrap_or_default())?;
     config.audience = s.audience.clone().filter(|a| !a.is_empty());
@@ -198,7 +230,7 @@ pub fn resolve(
     Ok(ResolvedProfile {
         name: s.name.clone(),
         config,
-        secret_origin: secret.origin,
+        secret_origin,
         access_key_origin: provider.access_key_origin,
         notes: cx.notes,
         secret_vars: cx.secret_vars,
@@ -235,6 +267,23 @@ fn inferred(mut e: Error, kind: ProviderKind, why: Option<&str>, env: &dyn EnvLo
         ));
     }
     e
+}
+
+/// `secret_origin` of a client that authenticates without a secret.
+pub const NO_SECRET: &str = "none (key or certificate authentication)";
+
+/// An explicit key or certificate method has its material.
+fn check_material(auth: Option<AuthMethod>, keys: &KeyAuth) -> Result<(), Error> {
+    match auth {
+        Some(AuthMethod::PrivateKeyJwt) if !keys.has_key() => Err(Error::config(
+            "auth = private-key-jwt needs --private-key-file (private_key_file) or \
+             --client-assertion-from (client_assertion_from)",
+        )),
+        Some(m) if m.uses_tls() && !keys.has_tls() => Err(Error::config(format!(
+            "auth = {m} needs --client-cert and --client-key (client_cert, client_key)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn client_id(

@@ -22,6 +22,10 @@ pub struct Metadata {
     pub auth_methods: Option<Vec<String>>,
     /// `grant_types_supported`
     pub grant_types: Option<Vec<String>>,
+    /// `token_endpoint_auth_signing_alg_values_supported`
+    pub signing_algs: Option<Vec<String>>,
+    /// `mtls_endpoint_aliases.token_endpoint` (RFC 8705 §5), used by the `tls-*` methods.
+    pub mtls_token_endpoint: Option<Url>,
     /// The URL the document came from.
     pub source: Url,
 }
@@ -94,7 +98,20 @@ pub fn parse_metadata(body: &[u8], source: &Url, issuer: &Url) -> Result<Metadat
     let named = obj.get("issuer").and_then(Value::as_str);
     check_issuer(named, issuer, source)?;
     let token_endpoint = crate::provider::parse_url("the discovered token_endpoint", te)?;
+    let mtls_token_endpoint = match obj
+        .get("mtls_endpoint_aliases")
+        .and_then(|a| a.get("token_endpoint"))
+        .and_then(Value::as_str)
+    {
+        Some(u) => Some(crate::provider::parse_url(
+            "the discovered mtls_endpoint_aliases.token_endpoint",
+            u,
+        )?),
+        None => None,
+    };
     Ok(Metadata {
+        signing_algs: string_list(obj.get("token_endpoint_auth_signing_alg_values_supported")),
+        mtls_token_endpoint,
         issuer: named.map(str::to_owned),
         token_endpoint,
         auth_methods: string_list(obj.get("token_endpoint_auth_methods_supported")),
@@ -124,36 +141,19 @@ fn check_issuer(named: Option<&str>, asked: &Url, source: &Url) -> Result<(), Er
     )))
 }
 
-/// Choose the client authentication method: an explicit choice wins; otherwise the first
-/// of `client_secret_basic`, `client_secret_post` that the server supports; Basic when it
-/// lists only `none`; an error naming what it supports when it lists only methods cctoken
-/// lacks (e.g. `private_key_jwt`).
+/// Choose the client authentication method for a secret-only client: an explicit choice
+/// wins; otherwise the first of `client_secret_basic`, `client_secret_post`,
+/// `client_secret_jwt` that the server supports; Basic when it lists only `none`; an error
+/// naming what it supports otherwise. Clients with keys or certificates use
+/// [`crate::auth::material::choose`].
 pub fn choose_auth(explicit: Option<AuthMethod>, meta: &Metadata) -> Result<AuthMethod, Error> {
-    if let Some(m) = explicit {
-        return Ok(m);
-    }
-    let Some(methods) = &meta.auth_methods else {
-        return Ok(AuthMethod::Basic);
-    };
-    if methods.iter().any(|m| m == "client_secret_basic") {
-        Ok(AuthMethod::Basic)
-    } else if methods.iter().any(|m| m == "client_secret_post") {
-        Ok(AuthMethod::Post)
-    } else if methods.is_empty() || methods.iter().any(|m| m == "none") {
-        // Test servers (oauth2-mock-server) advertise only `none` and ignore credentials;
-        // sending Basic is harmless there and right everywhere a secret exists.
-        tracing::warn!(
-            advertised = %methods.join(","),
-            "the server advertises no secret-based client authentication; sending client_secret_basic"
-        );
-        Ok(AuthMethod::Basic)
-    } else {
-        Err(Error::config(format!(
-            "the server supports only {} for client authentication; cctoken supports \
-             client_secret_basic and client_secret_post (private_key_jwt is planned)",
-            methods.join(", ")
-        )))
-    }
+    crate::auth::material::choose(
+        explicit,
+        meta.auth_methods.as_deref(),
+        &crate::auth::material::KeyAuth::default(),
+        true,
+        AuthMethod::Basic,
+    )
 }
 
 #[cfg(test)]
