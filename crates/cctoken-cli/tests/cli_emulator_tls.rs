@@ -11,10 +11,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use common::peers::{cctoken_cmd, describe, run, start_emulator};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
+use common::pki::Ca;
+use rcgen::KeyPair;
 
 struct Files {
     dir: tempfile::TempDir,
@@ -23,42 +21,16 @@ struct Files {
     client_der: Vec<u8>,
 }
 
-fn dn(cn: &str, org: Option<&str>) -> DistinguishedName {
-    let mut d = DistinguishedName::new();
-    if let Some(o) = org {
-        d.push(DnType::OrganizationName, o);
-    }
-    d.push(DnType::CommonName, cn);
-    d
-}
-
 /// A CA, the server certificate (127.0.0.1), a client certificate and a registry with a
 /// tls_client_auth client and a key-only client whose JWKS file sits next to it.
 fn files() -> Files {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name = dn("cctoken test CA", None);
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let srv_key = KeyPair::generate().unwrap();
-    let mut srv = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-    srv.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let srv = srv.signed_by(&srv_key, &issuer).unwrap();
-    let cli_key = KeyPair::generate().unwrap();
-    let mut cli = CertificateParams::new(Vec::<String>::new()).unwrap();
-    cli.distinguished_name = dn("cctoken-client", Some("cctoken tests"));
-    cli.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let cli = cli.signed_by(&cli_key, &issuer).unwrap();
+    let ca = Ca::new("cctoken test CA");
+    let srv = ca.server();
+    let cli = ca.client("cctoken-client", Some("cctoken tests"));
     let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-    w("ca.pem", &ca_pem);
-    w("srv.pem", &srv.pem());
-    w("srv-key.pem", &srv_key.serialize_pem());
+    ca.write(dir.path());
+    srv.write(dir.path(), "srv");
     let point = KeyPair::generate().unwrap().public_key_raw().to_vec();
     w(
         "pk.jwks.json",
@@ -73,9 +45,9 @@ fn files() -> Files {
          id = \"pk\"\njwks_file = \"pk.jwks.json\"\naudience_mode = \"legacy\"\n",
     );
     Files {
-        client_pem: format!("{}\n{}", cli.pem(), cli_key.serialize_pem()),
-        client_der: cli.der().to_vec(),
-        ca_pem,
+        client_pem: cli.identity_pem(),
+        client_der: cli.der,
+        ca_pem: ca.pem,
         dir,
     }
 }

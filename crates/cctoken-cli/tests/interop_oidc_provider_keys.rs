@@ -10,6 +10,8 @@
 
 #[path = "common/peers.rs"]
 mod peers;
+#[path = "common/pki.rs"]
+mod pki;
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +19,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use cctoken::auth::key::SigningKey;
 use peers::{cctoken_cmd, describe, node_script, run, stdout_json, PeerProcess};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
-};
+use pki::{self_signed, Ca};
+use rcgen::KeyPair;
 use serde_json::{json, Value};
 
 const HS_SECRET: &str = "oidc-hs-s3cret-of-at-least-32-bytes!!!!";
@@ -184,15 +184,6 @@ fn private_key_jwt_rs256_es256_eddsa_and_client_secret_jwt() {
     );
 }
 
-fn dn(cn: &str, org: Option<&str>) -> DistinguishedName {
-    let mut d = DistinguishedName::new();
-    if let Some(o) = org {
-        d.push(DnType::OrganizationName, o);
-    }
-    d.push(DnType::CommonName, cn);
-    d
-}
-
 #[test]
 fn tls_client_auth_and_self_signed_behind_node_https() {
     if peers::require_peer("oidc-provider").is_none() {
@@ -200,40 +191,18 @@ fn tls_client_auth_and_self_signed_behind_node_https() {
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name = dn("cctoken interop CA", None);
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let srv_key = KeyPair::generate().unwrap();
-    let mut srv = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
-    srv.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let srv = srv.signed_by(&srv_key, &issuer).unwrap();
-    let cli_key = KeyPair::generate().unwrap();
-    let mut cli = CertificateParams::new(Vec::<String>::new()).unwrap();
-    cli.distinguished_name = dn("mtls-bot", Some("acme"));
-    cli.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let cli = cli.signed_by(&cli_key, &issuer).unwrap();
-    let ss_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut ss = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ss.distinguished_name = dn("self-bot", None);
-    let ss = ss.self_signed(&ss_key).unwrap();
-    let ca_path = write(d, "ca.pem", &ca_pem);
-    let srv_cert = write(d, "srv.pem", &srv.pem());
-    let srv_key_path = write(d, "srv-key.pem", &srv_key.serialize_pem());
-    let cli_cert = write(d, "cli.pem", &cli.pem());
-    let cli_key_path = write(d, "cli-key.pem", &cli_key.serialize_pem());
-    let ss_cert = write(d, "ss.pem", &ss.pem());
-    let ss_key_path = write(d, "ss-key.pem", &ss_key.serialize_pem());
-    let mut ss_jwk = SigningKey::from_text(ss_key.serialize_pem().as_bytes())
+    let ca = Ca::new("cctoken interop CA");
+    let srv = ca.server();
+    let cli = ca.client("mtls-bot", Some("acme"));
+    let ss = self_signed("self-bot");
+    let ca_path = ca.write(d);
+    let (srv_cert, srv_key_path) = srv.write(d, "srv");
+    let (cli_cert, cli_key_path) = cli.write(d, "cli");
+    let (ss_cert, ss_key_path) = ss.write(d, "ss");
+    let mut ss_jwk = SigningKey::from_text(ss.key_pem.as_bytes())
         .unwrap()
         .public_jwk(Some("ss1"));
-    ss_jwk["x5c"] = json!([STANDARD.encode(ss.der())]);
+    ss_jwk["x5c"] = json!([STANDARD.encode(&ss.der)]);
     let clients = json!([
         {"client_id": "mtls-bot", "token_endpoint_auth_method": "tls_client_auth",
          "tls_client_auth_subject_dn": "CN=mtls-bot,O=acme"},

@@ -67,13 +67,16 @@ pub fn diagnose_offline(
     };
     let mut config = rp.config.clone();
     let genesys = config.kind() == ProviderKind::Genesys;
-    config.client_secret = examine(
-        &config.client_secret,
-        Kind::ClientSecret,
-        &rp.secret_origin,
-        keep_secret_bytes,
-        &mut report,
-    );
+    // A key or certificate client has no secret to examine.
+    if rp.secret_origin != cctoken::config::resolve::NO_SECRET {
+        config.client_secret = examine(
+            &config.client_secret,
+            Kind::ClientSecret,
+            &rp.secret_origin,
+            keep_secret_bytes,
+            &mut report,
+        );
+    }
     if let ProviderConfig::Cxone { access_key, .. } = &mut config.provider {
         let origin = rp
             .access_key_origin
@@ -143,7 +146,10 @@ pub fn diagnose_offline(
 /// configured.
 fn encoding(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
     let secret = config.client_secret.expose_secret();
-    if !secrets::encoding_sensitive(secret) || auth == AuthMethod::Post {
+    // Only Basic encodes the secret; an HS256 assertion signs its bytes as they are.
+    if !secrets::encoding_sensitive(secret)
+        || !matches!(auth, AuthMethod::Basic | AuthMethod::BasicRaw)
+    {
         return;
     }
     let other = if auth == AuthMethod::Basic {

@@ -240,6 +240,7 @@ pub fn app(state: AppState) -> Router {
         .route("/_emulator/stats", get(control::get_stats))
         .route("/_emulator/clients", get(control::get_clients))
         .fallback(not_found)
+        .layer(map_response(respond::server_name))
         .with_state(state)
 }
 

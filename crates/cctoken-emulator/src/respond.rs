@@ -75,6 +75,17 @@ pub async fn no_store(mut r: Response<Body>) -> Response<Body> {
     r
 }
 
+/// The emulator names itself in `Server` on every answer, so that `cctoken doctor` knows
+/// it may ask `/_emulator/activity` for the exact reason of a refusal (SPEC §14).
+pub const SERVER_NAME: &str = concat!("cctoken-emulator/", env!("CARGO_PKG_VERSION"));
+
+/// Add [`SERVER_NAME`] as `Server`.
+pub async fn server_name(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut()
+        .insert(header::SERVER, HeaderValue::from_static(SERVER_NAME));
+    r
+}
+
 /// A `401` for a protected resource (RFC 6750 §3).
 pub fn bearer_challenge(mut r: Response<Body>, error: Option<&str>) -> Response<Body> {
     let v = match error {

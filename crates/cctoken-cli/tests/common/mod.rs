@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod keys;
 pub mod peers;
+pub mod pki;
 
 use assert_cmd::Command;
 use cctoken_emulator::{EmulatorConfig, Flavor, RunningEmulator};

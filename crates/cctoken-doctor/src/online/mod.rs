@@ -10,6 +10,7 @@
 //! (a diagnosis must not hammer a failing endpoint). Time comes from the injected clock.
 
 pub mod assertion;
+mod emulator;
 mod network;
 mod tenant;
 
@@ -89,9 +90,11 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
         },
     };
     proxies(opts.env, &first, report);
-    if !reachable(&first, opts.timeout, &opts.clock, report).await {
+    let roots = &config.keys.trust_roots;
+    let Some(mut reached) = reachable(&first, roots, opts.timeout, &opts.clock, report).await
+    else {
         return;
-    }
+    };
     let resolved = match client.resolve().await {
         Ok(r) => r.clone(),
         Err(e) => {
@@ -142,10 +145,19 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
                 ));
             }
         }
-        if meta.token_endpoint.host_str() != first.host_str()
-            && !reachable(&meta.token_endpoint, opts.timeout, &opts.clock, report).await
-        {
-            return;
+        if meta.token_endpoint.origin() != first.origin() {
+            match reachable(
+                &meta.token_endpoint,
+                roots,
+                opts.timeout,
+                &opts.clock,
+                report,
+            )
+            .await
+            {
+                Some(r) => reached = r,
+                None => return,
+            }
         }
     }
     let method = resolved.auth;
@@ -178,35 +190,65 @@ pub async fn diagnose(config: &ClientConfig, opts: &OnlineOptions<'_>, report: &
             }
         }
         Err(e) => {
-            verdict(
-                &client,
-                config,
-                &resolved.token_url,
+            // The emulator keeps the exact reason of a refusal (SPEC §14): ask it.
+            let reason = match (reached.emulator, e.status) {
+                (true, Some(400..=499)) => {
+                    emulator::last_refusal(
+                        &resolved.token_url,
+                        &config.client_id,
+                        roots,
+                        opts.timeout,
+                        &client.scrubber(),
+                    )
+                    .await
+                }
+                _ => None,
+            };
+            let refused = Refusal {
+                url: &resolved.token_url,
                 method,
                 e,
-                opts,
-                report,
-            )
-            .await
+                emulator_reason: reason,
+            };
+            verdict(&client, config, refused, opts, report).await
         }
     }
+}
+
+/// A failed token request: where, how, the error, and the emulator's own reason for it.
+struct Refusal<'a> {
+    url: &'a Url,
+    method: AuthMethod,
+    e: Error,
+    emulator_reason: Option<String>,
 }
 
 async fn verdict(
     client: &Client,
     config: &ClientConfig,
-    url: &Url,
-    method: AuthMethod,
-    e: Error,
+    refused: Refusal<'_>,
     opts: &OnlineOptions<'_>,
     report: &mut Report,
 ) {
+    let Refusal {
+        url,
+        method,
+        e,
+        emulator_reason,
+    } = refused;
     let status = e.status.map(|s| format!("HTTP {s} ")).unwrap_or_default();
-    let server = e
+    let mut server = e
         .description
         .as_ref()
         .map(|d| format!(" — server says: {d}"))
         .unwrap_or_default();
+    // The emulator's reason, when it has no code of its own below, joins the message.
+    let reason_code = emulator_reason
+        .as_deref()
+        .and_then(crate::assertion::verdict::classify);
+    if let (Some(r), None) = (&emulator_reason, reason_code) {
+        server.push_str(&format!(" — the emulator's reason: {r}"));
+    }
     let grant = client.initial_grant().grant_type();
     match e.kind {
         ErrorKind::UnauthorizedClient => report.push(Finding::new(
@@ -216,36 +258,51 @@ async fn verdict(
         )),
         ErrorKind::InvalidClient => {
             let fp = config.client_secret.fingerprint();
+            let key = config.keys.presented(method);
             report.push(Finding::new(
                 Code::AuthInvalidClient,
                 Text::from(format!(
-                    "{status}invalid_client from {url}: client id {}, presented secret {fp}, ",
-                    config.client_id
+                    "{status}invalid_client from {url}: client id {}, presented {}, ",
+                    config.client_id,
+                    key.clone().unwrap_or_else(|| format!("secret {fp}")),
                 )) + Term::Auth(method)
                     + server.as_str(),
-                e.hint.as_deref().map_or_else(
-                    || {
+                match (e.hint.as_deref(), &key) {
+                    (Some(h), _) => Text::from(without_referral(h)),
+                    (None, Some(_)) => Text::from(
+                        "compare the key or certificate the server holds for this client with the thumbprint shown",
+                    ),
+                    (None, None) => {
                         Text::from("compare the secret's fingerprint with the server's (")
                             + Term::ShowProfile
                             + ")"
-                    },
-                    |h| Text::from(without_referral(h)),
-                ),
+                    }
+                },
             ));
-            // A server that names why (the emulator does, SPEC §14): the offline code for it.
-            if let Some(d) = e.description.as_deref() {
-                if let Some((code, fix)) = crate::assertion::verdict::classify(d) {
-                    report.push(Finding::new(
-                        code,
-                        format!(
-                            "the server's reason for invalid_client: {}",
-                            cctoken::error::excerpt(d, 300)
-                        ),
-                        fix,
-                    ));
-                }
+            // A server that names why (SPEC §14): the offline code for it.
+            let said = e
+                .description
+                .as_deref()
+                .and_then(|d| Some((d, crate::assertion::verdict::classify(d)?)));
+            if let Some((d, (code, fix))) = said {
+                report.push(Finding::new(
+                    code,
+                    format!(
+                        "the server's reason for invalid_client: {}",
+                        cctoken::error::excerpt(d, 300)
+                    ),
+                    fix,
+                ));
             }
-            if opts.probe_auth {
+            if opts.probe_auth && !method.uses_secret() {
+                report.push(Finding::new(
+                    Code::AuthProbe,
+                    Text::from("--probe-auth tries the secret methods; ")
+                        + Term::Auth(method)
+                        + " is not one, so nothing was probed",
+                    "check the key or certificate the server holds for this client",
+                ).severity(Severity::Info));
+            } else if opts.probe_auth {
                 probe(config, method, opts, report).await;
             } else if cctoken::auth::form_urlencode(config.client_secret.expose_secret())
                 != config.client_secret.expose_secret()
@@ -268,6 +325,13 @@ async fn verdict(
             format!("{status}{}: {}{server}", e.kind, e.message),
             e.hint.as_deref().map_or_else(|| "see the server's message".into(), without_referral),
         )),
+    }
+    if let (Some(r), Some((code, fix))) = (emulator_reason, reason_code) {
+        report.push(Finding::new(
+            code,
+            format!("the emulator's reason for the refusal: {r}"),
+            fix,
+        ));
     }
 }
 

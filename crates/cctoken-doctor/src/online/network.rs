@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::report::{Code, Finding, Report};
 use cctoken::clock::SharedClock;
-use cctoken::config::EnvLookup;
+use cctoken::config::{env, EnvLookup};
 
 /// Largest clock difference tolerated before `clock.skew` (SPEC §8).
 pub const MAX_SKEW: Duration = Duration::from_secs(60);
@@ -29,33 +29,28 @@ pub(super) fn transport_code(msg: &str) -> Code {
     }
 }
 
-/// Proxy variables in effect, userinfo removed.
+/// Proxy variables in effect, userinfo removed. Loopback targets are always reached
+/// directly, whatever the variables say (`NO_PROXY_ALWAYS`), as cctoken's clients do.
 pub(super) fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
     let mut seen = Vec::new();
-    for name in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        if let Some(v) = env.non_empty(name) {
-            let shown = match Url::parse(&v) {
-                Ok(mut u) => {
-                    let _ = u.set_username("");
-                    let _ = u.set_password(None);
-                    u.to_string()
-                }
-                Err(_) => "(not a URL)".into(),
-            };
-            seen.push(format!("{name}={shown}"));
+    for names in [env::HTTPS_PROXY, env::HTTP_PROXY, env::ALL_PROXY] {
+        for name in names {
+            if let Some(v) = env.non_empty(name) {
+                let shown = match Url::parse(&v) {
+                    Ok(mut u) => {
+                        let _ = u.set_username("");
+                        let _ = u.set_password(None);
+                        u.to_string()
+                    }
+                    Err(_) => "(not a URL)".into(),
+                };
+                seen.push(format!("{name}={shown}"));
+            }
         }
     }
-    let no_proxy = env
-        .non_empty("NO_PROXY")
-        .or_else(|| env.non_empty("no_proxy"));
+    let no_proxy = env::NO_PROXY.iter().find_map(|n| env.non_empty(n));
     let host = target.host_str().unwrap_or_default();
+    let loopback = is_loopback(target);
     let bypass = no_proxy.as_deref().is_some_and(|np| {
         np.split(',').map(str::trim).any(|p| {
             p == "*"
@@ -69,6 +64,11 @@ pub(super) fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
     }
     let via = if seen.is_empty() {
         "no proxy variable is set".to_owned()
+    } else if loopback {
+        format!(
+            "{} is set, but {host} is loopback, which cctoken always reaches directly",
+            seen.join(", ")
+        )
     } else if bypass {
         format!("{} is set, but NO_PROXY exempts {host}", seen.join(", "))
     } else {
@@ -81,16 +81,33 @@ pub(super) fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
     ));
 }
 
-/// DNS, connection, TLS and clock skew for `url`'s origin. False when unreachable.
+/// `localhost`, 127.0.0.0/8 or `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// What answering the origin told: whether it is the cctoken emulator, which names itself
+/// in `Server` (see [`super::emulator`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Reached {
+    pub emulator: bool,
+}
+
+/// DNS, connection, TLS (trusting `roots` too: the profile's `ca_cert`) and clock skew for
+/// `url`'s origin. `None` when unreachable.
 pub(super) async fn reachable(
     url: &Url,
+    roots: &[reqwest::Certificate],
     timeout: Duration,
     clock: &SharedClock,
     report: &mut Report,
-) -> bool {
-    let Some(host) = url.host_str().map(str::to_owned) else {
-        return false;
-    };
+) -> Option<Reached> {
+    let host = url.host_str().map(str::to_owned)?;
     let port = url.port_or_known_default().unwrap_or(443);
     if url
         .host()
@@ -106,7 +123,7 @@ pub(super) async fn reachable(
                     format!("{host} does not resolve (DNS)"),
                     "check the host/region spelling (Genesys: login.<region domain>, e.g. login.mypurecloud.ie), and the machine's DNS or VPN",
                 ));
-                return false;
+                return None;
             }
             Err(_) => {
                 report.push(Finding::new(
@@ -117,11 +134,11 @@ pub(super) async fn reachable(
                     ),
                     "check the machine's DNS configuration or VPN",
                 ));
-                return false;
+                return None;
             }
         }
     }
-    let http = match cctoken::client::http::http_client(timeout) {
+    let http = match cctoken::client::http::http_client_with(timeout, roots, None) {
         Ok(h) => h,
         Err(e) => {
             report.push(Finding::new(
@@ -129,7 +146,7 @@ pub(super) async fn reachable(
                 e.message,
                 "report this as a bug",
             ));
-            return false;
+            return None;
         }
     };
     let mut origin = url.clone();
@@ -150,8 +167,11 @@ pub(super) async fn reachable(
                 format!("cannot reach {origin}: {}", err.message),
                 fix,
             ));
-            return false;
+            return None;
         }
+    };
+    let reached = Reached {
+        emulator: super::emulator::names_itself(resp.headers()),
     };
     if let Some(date) = resp.headers().get("date").and_then(|d| d.to_str().ok()) {
         if let Some(server) = parse_http_date(date) {
@@ -173,7 +193,7 @@ pub(super) async fn reachable(
             }
         }
     }
-    true
+    Some(reached)
 }
 
 /// Parse an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7).

@@ -128,6 +128,35 @@ impl KeyAuth {
         Ok(alg)
     }
 
+    /// The credential `method` presents, for humans: a key or certificate by its
+    /// thumbprint, an external assertion by its source; `None` for the secret methods.
+    pub fn presented(&self, method: AuthMethod) -> Option<String> {
+        match method {
+            AuthMethod::PrivateKeyJwt => match (&self.signing_key, &self.assertion_from) {
+                (_, Some(src)) => Some(format!("an assertion from {}", src.describe())),
+                (Some(k), None) => Some(format!(
+                    "an assertion signed with the {} key thumbprint {}{}",
+                    k.kind(),
+                    k.thumbprint(),
+                    self.kid()
+                        .map(|k| format!(" (kid {k})"))
+                        .unwrap_or_default()
+                )),
+                (None, None) => None,
+            },
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => {
+                self.tls.as_ref().map(|t| {
+                    format!(
+                        "the certificate {} (x5t#S256 {})",
+                        t.cert.subject(),
+                        t.cert.thumbprint()
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// What identifies the credential in a cache key instead of the secret's fingerprint:
     /// the public key's or certificate's thumbprint, or the external source.
     pub fn cache_identity(&self, method: AuthMethod) -> Option<String> {

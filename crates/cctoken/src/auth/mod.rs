@@ -414,3 +414,24 @@ impl PreparedRequest {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+/// The hint for `invalid_client` after `method` presented a key, an external assertion or
+/// a certificate: the provider hints speak of secrets. `None` for the secret methods.
+pub fn key_refused_hint(method: AuthMethod) -> Option<&'static str> {
+    match method {
+        AuthMethod::PrivateKeyJwt => Some(
+            "The server did not accept the client assertion: the key is not one registered \
+             for the client id, or the assertion's aud, kid, alg or times are not what the \
+             server expects, or the client is registered for another authentication method. \
+             Run `cctoken doctor` with the same flags: it names the key by its thumbprint and \
+             checks the assertion against discovery and the server's clock.",
+        ),
+        AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => Some(
+            "The server did not accept the client certificate: it is not the one registered \
+             for the client id (compare the subject DN and the SHA-256 thumbprint), it has \
+             expired, or the server did not receive it (a TLS-terminating proxy in between, \
+             or the endpoint is not the mTLS alias). Run `cctoken doctor` with the same flags.",
+        ),
+        _ => None,
+    }
+}

@@ -412,7 +412,7 @@ impl Client {
     /// Everything this client sends to authenticate, to be taken out of server text: the
     /// client secret in all its encodings and both Basic forms, and the CXone access key
     /// secret.
-    fn scrubber(&self) -> Scrubber {
+    pub fn scrubber(&self) -> Scrubber {
         let s = Scrubber::for_client(&self.config.client_id, &self.config.client_secret);
         match &self.config.provider {
             ProviderConfig::Cxone { access_key, .. } => {
@@ -428,6 +428,12 @@ impl Client {
         let secret_based = self.resolved.get().is_none_or(|r| r.auth.uses_secret());
         if e.kind == ErrorKind::InvalidClient && secret_based && self.config.has_secret() {
             e.presented_secret = Some(self.config.client_secret.fingerprint());
+        }
+        if e.kind == ErrorKind::InvalidClient && !secret_based {
+            let method = self.resolved.get().map(|r| r.auth);
+            e.hint = method
+                .and_then(crate::auth::key_refused_hint)
+                .map(str::to_owned);
         }
         if e.hint.is_none() {
             e.hint = self.config.kind().hint(e.kind).map(str::to_owned);
