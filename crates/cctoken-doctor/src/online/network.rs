@@ -250,6 +250,34 @@ mod tests {
     }
 
     #[test]
+    fn proxies_say_when_loopback_goes_direct() {
+        let env: std::collections::HashMap<String, String> = [
+            ("https_proxy", "http://user:pw@proxy.corp:3128"),
+            ("NO_PROXY", ".corp"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let said = |url: &str| {
+            let mut r = Report::default();
+            proxies(&env, &Url::parse(url).unwrap(), &mut r);
+            let f = r.findings().into_iter().next().unwrap();
+            assert_eq!(f.code, Code::NetProxy);
+            f.message.to_string()
+        };
+        let m = said("http://127.0.0.1:8080/oauth/token");
+        assert!(m.contains("127.0.0.1 is loopback"), "{m}");
+        assert!(!m.contains("pw"), "{m}");
+        let m = said("https://login.mypurecloud.ie/oauth/token");
+        assert!(
+            m.contains("go through https_proxy=http://proxy.corp:3128/"),
+            "{m}"
+        );
+        let m = said("https://idp.corp/oauth/token");
+        assert!(m.contains("NO_PROXY exempts idp.corp"), "{m}");
+    }
+
+    #[test]
     fn transport_codes() {
         assert_eq!(
             transport_code("invalid peer certificate: UnknownIssuer"),
