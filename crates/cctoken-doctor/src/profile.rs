@@ -10,6 +10,7 @@
 //! asked whether the rest is right. Nothing here touches the network.
 
 use std::io::Read;
+use std::time::SystemTime;
 
 use super::checks;
 use super::report::{Code, Finding, Report, Severity};
@@ -41,6 +42,24 @@ pub fn diagnose_offline(
     env: &dyn EnvLookup,
     stdin: Option<Box<dyn Read + '_>>,
     keep_secret_bytes: bool,
+) -> Offline {
+    diagnose_offline_at(
+        settings,
+        env,
+        stdin,
+        keep_secret_bytes,
+        std::time::SystemTime::now(),
+    )
+}
+
+/// [`diagnose_offline`] with "now" given (the client certificate's validity is held
+/// against it).
+pub fn diagnose_offline_at(
+    settings: &ProfileSettings,
+    env: &dyn EnvLookup,
+    stdin: Option<Box<dyn Read + '_>>,
+    keep_secret_bytes: bool,
+    now: SystemTime,
 ) -> Offline {
     let mut report = Report::default();
     let rp = match resolve(
@@ -120,6 +139,7 @@ pub fn diagnose_offline(
             ));
         }
     }
+    certificate(&config, now, &mut report);
     let client = Client::new(config.clone());
     match client.resolve_offline() {
         Some(resolved) => {
@@ -140,6 +160,63 @@ pub fn diagnose_offline(
         config: Some(config),
         secret_origin: Some(rp.secret_origin),
     }
+}
+
+/// The client certificate (`client_cert`, for mTLS or `x5t#S256`) must be valid now: a
+/// server refuses an expired one, often in the TLS handshake with no reason given.
+fn certificate(config: &ClientConfig, now: SystemTime, report: &mut Report) {
+    let keys = &config.keys;
+    let Some(cert) = keys
+        .client_cert
+        .as_ref()
+        .or(keys.tls.as_ref().map(|t| &t.cert))
+    else {
+        return;
+    };
+    let (from, until) = cert.validity();
+    let date = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
+    let (what, fix) = if until < now {
+        (
+            format!(
+                "expired {} ago (notAfter {})",
+                coarse(whole_secs(now, until)),
+                date(until)
+            ),
+            "renew the client certificate and register the new one (its DN or thumbprint) with the server",
+        )
+    } else if from > now {
+        (
+            format!(
+                "is not valid for another {} (notBefore {}): check this machine's clock",
+                coarse(whole_secs(from, now)),
+                date(from)
+            ),
+            "wait until it is valid, or synchronise this machine's clock (NTP)",
+        )
+    } else {
+        return;
+    };
+    report.push(Finding::new(
+        Code::CertExpired,
+        format!(
+            "the client certificate {} (x5t#S256 {}) {what}",
+            cert.subject(),
+            cert.thumbprint()
+        ),
+        fix,
+    ));
+}
+
+/// Days beyond two days, else [`cctoken::duration::Human`].
+fn coarse(d: std::time::Duration) -> String {
+    match d.as_secs() / 86_400 {
+        days @ 2.. => format!("{days} days"),
+        _ => cctoken::duration::Human(d).to_string(),
+    }
+}
+
+fn whole_secs(later: SystemTime, earlier: SystemTime) -> std::time::Duration {
+    std::time::Duration::from_secs(later.duration_since(earlier).unwrap_or_default().as_secs())
 }
 
 /// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is

@@ -210,7 +210,7 @@ async fn tls_client_auth_refusals_name_the_cause() {
         .mtls(Some(&fake), &p.ca, "/mtls/oauth/token", "tls-client")
         .await;
     refused(&a);
-    assert!(live.last_reason().starts_with("certificate not issued by the --tls-client-ca: invalid peer certificate: UnknownIssuer"), "{}", live.last_reason());
+    assert!(live.last_reason().starts_with("certificate does not verify against the --tls-client-ca: invalid peer certificate: UnknownIssuer"), "{}", live.last_reason());
     // The right CA, another subject.
     let other = p.ca.client("someone-else", "cctoken tests", 2030);
     let a = live
@@ -227,7 +227,7 @@ async fn tls_client_auth_refusals_name_the_cause() {
         .mtls(Some(&old), &p.ca, "/mtls/oauth/token", "tls-client")
         .await;
     refused(&a);
-    assert!(live.last_reason().starts_with("certificate not issued by the --tls-client-ca: invalid peer certificate: certificate expired"), "{}", live.last_reason());
+    assert!(live.last_reason().starts_with("certificate does not verify against the --tls-client-ca: invalid peer certificate: certificate expired"), "{}", live.last_reason());
     // A self-signed certificate is no CA-issued one.
     let a = live
         .mtls(Some(&p.ss), &p.ca, "/mtls/oauth/token", "tls-client")
@@ -235,7 +235,7 @@ async fn tls_client_auth_refusals_name_the_cause() {
     refused(&a);
     assert!(live
         .last_reason()
-        .starts_with("certificate not issued by the --tls-client-ca"));
+        .starts_with("certificate does not verify against the --tls-client-ca"));
 }
 
 #[tokio::test]

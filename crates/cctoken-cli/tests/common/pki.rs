@@ -45,6 +45,9 @@ impl Cert {
     }
 }
 
+/// A date: year, month, day.
+type Ymd = (i32, u8, u8);
+
 /// A test CA.
 pub struct Ca {
     /// The CA certificate, PEM.
@@ -85,8 +88,26 @@ impl Ca {
 
     /// A client certificate for `CN=cn[,O=org]`.
     pub fn client(&self, cn: &str, org: Option<&str>) -> Cert {
+        self.client_valid(cn, org, None)
+    }
+
+    /// A client certificate for `CN=cn[,O=org]` that expired at the end of 2021.
+    pub fn expired_client(&self, cn: &str, org: Option<&str>) -> Cert {
+        self.client_valid(cn, org, Some(((2021, 1, 1), (2021, 12, 31))))
+    }
+
+    fn client_valid(
+        &self,
+        cn: &str,
+        org: Option<&str>,
+        validity: Option<(Ymd, Ymd)>,
+    ) -> Cert {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        if let Some(((y0, m0, d0), (y1, m1, d1))) = validity {
+            params.not_before = rcgen::date_time_ymd(y0, m0, d0);
+            params.not_after = rcgen::date_time_ymd(y1, m1, d1);
+        }
         params.distinguished_name = dn(cn, org);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let cert = params.signed_by(&key, &self.issuer).unwrap();

@@ -127,7 +127,7 @@ mod tests {
             ("client c1 does not accept certificate authentication (it accepts private_key_jwt)", Code::AuthMethodUnsupported),
             ("certificate thumbprint abc does not match the registered def", Code::CertMismatch),
             ("certificate subject 'CN=a' does not match the registered 'CN=b'", Code::CertMismatch),
-            ("certificate not issued by the --tls-client-ca: UnknownIssuer", Code::CertMismatch),
+            ("certificate does not verify against the --tls-client-ca: UnknownIssuer", Code::CertMismatch),
             ("client certificate expired 2 days ago", Code::CertExpired),
             ("assertion iss 'a' is not the client id 'b'", Code::AssertionClaims),
             ("client_id in body (a) differs from the assertion's sub ('b')", Code::AssertionClaims),

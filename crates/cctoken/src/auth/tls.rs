@@ -27,6 +27,8 @@ pub struct ClientCertificate {
     thumbprint: String,
     self_signed: bool,
     subject: String,
+    not_before: std::time::SystemTime,
+    not_after: std::time::SystemTime,
 }
 
 impl fmt::Debug for ClientCertificate {
@@ -60,8 +62,15 @@ impl ClientCertificate {
             thumbprint: x5t_s256(&der),
             self_signed: tbs.issuer == tbs.subject,
             subject: tbs.subject.to_string(),
+            not_before: tbs.validity.not_before.to_system_time(),
+            not_after: tbs.validity.not_after.to_system_time(),
             der,
         })
+    }
+
+    /// The validity period, `notBefore` to `notAfter`.
+    pub fn validity(&self) -> (std::time::SystemTime, std::time::SystemTime) {
+        (self.not_before, self.not_after)
     }
 
     /// `x5t#S256`.

@@ -72,7 +72,7 @@ fn pki(st: &AppState, client: &RegisteredClient, peer: &PeerCertificate) -> Resu
         return Err("tls_client_auth needs HTTPS with --tls-client-ca".into());
     };
     tls.check_client_chain(&peer.chain, st.now())
-        .map_err(|e| format!("certificate not issued by the --tls-client-ca: {e}"))?;
+        .map_err(|e| format!("certificate does not verify against the --tls-client-ca: {e}"))?;
     let subject = SubjectDn::of_certificate(&peer.chain[0])?;
     match &client.entry.tls_client_auth_subject_dn {
         Some(dn) if *dn == subject => Ok(()),
