@@ -27,7 +27,7 @@ fn files() -> Files {
     let dir = tempfile::tempdir().unwrap();
     let ca = Ca::new("cctoken test CA");
     let srv = ca.server();
-    let cli = ca.client("cctoken-client", Some("cctoken tests"));
+    let cli = ca.client("cctoken-client", "cctoken tests", 2099);
     let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
     ca.write(dir.path());
     srv.write(dir.path(), "srv");
@@ -47,7 +47,7 @@ fn files() -> Files {
     Files {
         client_pem: cli.identity_pem(),
         client_der: cli.der,
-        ca_pem: ca.pem,
+        ca_pem: ca.cert_pem,
         dir,
     }
 }

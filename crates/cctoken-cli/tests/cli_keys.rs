@@ -24,15 +24,7 @@ fn private_key_jwt_every_algorithm_and_both_audience_modes() {
         ("pk-ed", &s.ed, "EdDSA"),
     ] {
         let token = get_ok(
-            cctoken(home.path())
-                .args([
-                    "get",
-                    "--no-cache",
-                    "--issuer",
-                    &emu.base,
-                    "--client-id",
-                    id,
-                ])
+            get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", id])
                 .arg("--private-key-file")
                 .arg(&k.pem_path),
         );
@@ -47,32 +39,22 @@ fn private_key_jwt_every_algorithm_and_both_audience_modes() {
     }
     // Only a token URL: aud = the token endpoint, which a legacy client accepts...
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--token-url",
-                &emu.token_url(),
-                "--client-id",
-                "pk-legacy",
-            ])
-            .arg("--private-key-file")
-            .arg(&s.ec.pem_path),
+        get_cmd(
+            home.path(),
+            &["--token-url", &emu.token_url(), "--client-id", "pk-legacy"],
+        )
+        .arg("--private-key-file")
+        .arg(&s.ec.pem_path),
     );
     assert_eq!(emu.last_activity().outcome, "issued");
     // ...and a strict one refuses, with the exact reason in the activity log.
     let err = get_err(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--token-url",
-                &emu.token_url(),
-                "--client-id",
-                "pk-ec",
-            ])
-            .arg("--private-key-file")
-            .arg(&s.ec.pem_path),
+        get_cmd(
+            home.path(),
+            &["--token-url", &emu.token_url(), "--client-id", "pk-ec"],
+        )
+        .arg("--private-key-file")
+        .arg(&s.ec.pem_path),
     );
     assert!(err.contains("invalid_client"), "{err}");
     let e = emu.last_activity();
@@ -85,32 +67,22 @@ fn private_key_jwt_every_algorithm_and_both_audience_modes() {
     // --assertion-aud issuer with a token URL only has no issuer to name: the token URL;
     // an explicit URL fixes it.
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--token-url",
-                &emu.token_url(),
-                "--client-id",
-                "pk-ec",
-            ])
-            .args(["--assertion-aud", &emu.base])
-            .arg("--private-key-file")
-            .arg(&s.ec.pem_path),
+        get_cmd(
+            home.path(),
+            &["--token-url", &emu.token_url(), "--client-id", "pk-ec"],
+        )
+        .args(["--assertion-aud", &emu.base])
+        .arg("--private-key-file")
+        .arg(&s.ec.pem_path),
     );
     // Legacy mode accepts the issuer too.
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "pk-legacy",
-            ])
-            .arg("--private-key-file")
-            .arg(&s.ec.pem_path),
+        get_cmd(
+            home.path(),
+            &["--issuer", &emu.base, "--client-id", "pk-legacy"],
+        )
+        .arg("--private-key-file")
+        .arg(&s.ec.pem_path),
     );
 }
 
@@ -122,15 +94,7 @@ fn client_secret_jwt_and_the_method_from_discovery() {
     // The emulator lists every method; with only a secret, Basic is chosen and this client
     // refuses it. --auth client-secret-jwt signs HS256 with the secret.
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "cs",
-            ])
+        get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", "cs"])
             .args(["--auth", "client-secret-jwt", "--client-secret-env", "S"])
             .env("S", CS_SECRET),
     );
@@ -141,18 +105,13 @@ fn client_secret_jwt_and_the_method_from_discovery() {
     );
     // The RFC name is an alias.
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--token-url",
-                &emu.token_url(),
-                "--client-id",
-                "cs",
-            ])
-            .args(["--auth", "client_secret_jwt", "--client-secret-env", "S"])
-            .args(["--assertion-aud", &emu.base])
-            .env("S", CS_SECRET),
+        get_cmd(
+            home.path(),
+            &["--token-url", &emu.token_url(), "--client-id", "cs"],
+        )
+        .args(["--auth", "client_secret_jwt", "--client-secret-env", "S"])
+        .args(["--assertion-aud", &emu.base])
+        .env("S", CS_SECRET),
     );
     // Both audience modes: with only a token URL, aud is the token endpoint, which a
     // legacy client accepts and a strict one refuses.
@@ -299,19 +258,14 @@ fn canary_key_never_leaves_its_file() {
     }
     assert!(files > 0, "the token was cached");
     // A refused key's error does not show it either.
-    let out = cctoken(home.path())
-        .args([
-            "get",
-            "--no-cache",
-            "--issuer",
-            &emu.base,
-            "--client-id",
-            "pk-ed",
-        ])
-        .arg("--private-key-file")
-        .arg(&s.ec.pem_path)
-        .output()
-        .unwrap();
+    let out = get_cmd(
+        home.path(),
+        &["--issuer", &emu.base, "--client-id", "pk-ed"],
+    )
+    .arg("--private-key-file")
+    .arg(&s.ec.pem_path)
+    .output()
+    .unwrap();
     assert!(!out.status.success());
     assert_no_key_material("error", &out.stderr, &s.ec.pem);
 }

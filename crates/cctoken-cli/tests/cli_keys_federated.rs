@@ -9,7 +9,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 
 use common::keys::*;
-use common::{cctoken, Emu};
+use common::Emu;
 use serde_json::{json, Value};
 
 /// A GitHub-Actions-style OIDC token endpoint on loopback: answers `count` requests that
@@ -82,21 +82,15 @@ fn github_oidc_token_through_a_federated_entry() {
     let home = tempfile::tempdir().unwrap();
     let (url, server) = github_oidc(s.ci.pem.clone(), 2);
     for _ in 0..2 {
-        let out = cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--trace",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "fed",
-            ])
-            .args(["--client-assertion-from", &format!("github:{CI_AUDIENCE}")])
-            .env("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "REQ-TOKEN-canary")
-            .output()
-            .unwrap();
+        let out = get_cmd(
+            home.path(),
+            &["--trace", "--issuer", &emu.base, "--client-id", "fed"],
+        )
+        .args(["--client-assertion-from", &format!("github:{CI_AUDIENCE}")])
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "REQ-TOKEN-canary")
+        .output()
+        .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
         assert!(
@@ -124,15 +118,7 @@ fn github_oidc_token_through_a_federated_entry() {
     // The wrong audience is refused with the emulator's reason.
     let (url, server) = github_oidc(s.ci.pem.clone(), 1);
     get_err(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "fed",
-            ])
+        get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", "fed"])
             .args(["--client-assertion-from", "github:api://elsewhere"])
             .env("ACTIONS_ID_TOKEN_REQUEST_URL", &url)
             .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "REQ-TOKEN-canary"),
@@ -156,15 +142,7 @@ fn github_oidc_token_through_a_federated_entry() {
         .collect();
     server.join().unwrap();
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "fed",
-            ])
+        get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", "fed"])
             .args(["--client-assertion-from", "env:CI_JWT"])
             .env("CI_JWT", &jwts[0]),
     );
@@ -172,15 +150,7 @@ fn github_oidc_token_through_a_federated_entry() {
     let file = s.dir.path().join("projected-token");
     std::fs::write(&file, format!("{}\n", jwts[1])).unwrap();
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "fed",
-            ])
+        get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", "fed"])
             .arg("--client-assertion-from")
             .arg(format!("file:{}", file.display())),
     );
@@ -188,15 +158,7 @@ fn github_oidc_token_through_a_federated_entry() {
     // The file is re-read on every request (a projected token is rotated in place).
     std::fs::write(&file, "not-a-jwt\n").unwrap();
     let err = get_err(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "fed",
-            ])
+        get_cmd(home.path(), &["--issuer", &emu.base, "--client-id", "fed"])
             .arg("--client-assertion-from")
             .arg(format!("file:{}", file.display())),
     );

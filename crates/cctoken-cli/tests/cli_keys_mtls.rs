@@ -9,9 +9,9 @@ mod common;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cctoken_emulator::{ClientEntry, EmulatorConfig, Flavor, SubjectDn, TlsSettings};
-use common::keys::{get_err, get_ok};
-use common::pki::{self_signed, Ca};
-use common::{cctoken, Emu};
+use common::keys::{get_cmd, get_err, get_ok};
+use common::pki::{self_signed_ec, Ca};
+use common::Emu;
 use serde_json::Value;
 
 #[test]
@@ -20,13 +20,13 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     let d = dir.path();
     let ca = Ca::new("cctoken test CA");
     let srv = ca.server();
-    let cli = ca.client("mtls-bot", Some("acme"));
-    let ss = self_signed("self-bot");
+    let cli = ca.client("mtls-bot", "acme", 2099);
+    let ss = self_signed_ec("self-bot");
     let ca_path = ca.write(d);
     let (cli_cert, cli_key_path) = cli.write(d, "cli");
     let (ss_cert, ss_key_path) = ss.write(d, "ss");
-    let mut tls = TlsSettings::from_pem(srv.pem.as_bytes(), srv.key_pem.as_bytes()).unwrap();
-    tls.set_client_ca_pem(ca.pem.as_bytes()).unwrap();
+    let mut tls = TlsSettings::from_pem(srv.cert_pem.as_bytes(), srv.key_pem.as_bytes()).unwrap();
+    tls.set_client_ca_pem(ca.cert_pem.as_bytes()).unwrap();
     let ss_thumb = cctoken_emulator::thumbprint(&ss.der);
     let mut config = EmulatorConfig::new(Flavor::Generic)
         .with_client(
@@ -41,23 +41,23 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     let home = tempfile::tempdir().unwrap();
     // tls_client_auth: the certificate alone picks the method; discovery's alias is used.
     let out = get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
+        get_cmd(
+            home.path(),
+            &[
                 "--format",
                 "json",
                 "--issuer",
                 &emu.base,
                 "--client-id",
                 "mtls-bot",
-            ])
-            .arg("--client-cert")
-            .arg(&cli_cert)
-            .arg("--client-key")
-            .arg(&cli_key_path)
-            .arg("--ca-cert")
-            .arg(&ca_path),
+            ],
+        )
+        .arg("--client-cert")
+        .arg(&cli_cert)
+        .arg("--client-key")
+        .arg(&cli_key_path)
+        .arg("--ca-cert")
+        .arg(&ca_path),
     );
     let e = emu.last_activity();
     assert_eq!(
@@ -80,21 +80,16 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     );
     // self_signed_tls_client_auth, trusting the CA through SSL_CERT_FILE.
     get_ok(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "self-bot",
-            ])
-            .args(["--auth", "self-signed-tls-client-auth"])
-            .arg("--client-cert")
-            .arg(&ss_cert)
-            .arg("--client-key")
-            .arg(&ss_key_path)
-            .env("SSL_CERT_FILE", &ca_path),
+        get_cmd(
+            home.path(),
+            &["--issuer", &emu.base, "--client-id", "self-bot"],
+        )
+        .args(["--auth", "self-signed-tls-client-auth"])
+        .arg("--client-cert")
+        .arg(&ss_cert)
+        .arg("--client-key")
+        .arg(&ss_key_path)
+        .env("SSL_CERT_FILE", &ca_path),
     );
     let e = emu.last_activity();
     assert_eq!(
@@ -105,21 +100,16 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     );
     // The wrong certificate for the client: the emulator says why.
     get_err(
-        cctoken(home.path())
-            .args([
-                "get",
-                "--no-cache",
-                "--issuer",
-                &emu.base,
-                "--client-id",
-                "self-bot",
-            ])
-            .args(["--auth", "self-signed-tls-client-auth"])
-            .arg("--client-cert")
-            .arg(&cli_cert)
-            .arg("--client-key")
-            .arg(&cli_key_path)
-            .env("SSL_CERT_FILE", &ca_path),
+        get_cmd(
+            home.path(),
+            &["--issuer", &emu.base, "--client-id", "self-bot"],
+        )
+        .args(["--auth", "self-signed-tls-client-auth"])
+        .arg("--client-cert")
+        .arg(&cli_cert)
+        .arg("--client-key")
+        .arg(&cli_key_path)
+        .env("SSL_CERT_FILE", &ca_path),
     );
     let r = emu.last_activity().reason;
     assert!(r.contains("thumbprint") && r.contains(&ss_thumb), "{r}");

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use cctoken_emulator::{ClientEntry, EmulatorConfig, Flavor, SubjectDn, TlsSettings};
 use common::keys::*;
-use common::pki::{self_signed, Ca};
+use common::pki::{self_signed_ec, Ca, Identity};
 use common::{cctoken, Emu};
 use serde_json::{json, Value};
 
@@ -205,38 +205,55 @@ fn each_refused_assertion_gets_the_emulators_reason_and_doctors_code() {
     assert_refused(&emu, home.path(), &replay, &s.ec.pem);
 }
 
-#[test]
-fn the_wrong_certificate_gets_the_emulators_reason_and_doctors_code() {
+/// An HTTPS emulator asking for client certificates (CA `ca`) with `client` registered,
+/// and the `get` flags presenting the certificate `cert` as `client_id`.
+struct Mtls {
+    emu: Emu,
+    _dir: tempfile::TempDir,
+    args: Vec<OsString>,
+}
+
+fn mtls(ca: &Ca, client: ClientEntry, cert: &Identity) -> Mtls {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let ca = Ca::new("cctoken test CA");
     let srv = ca.server();
-    let ca_path = ca.write(d);
-    let registered = self_signed("self-bot");
-    let other = self_signed("self-bot");
-    let (cert, key) = other.write(d, "other");
-    let mut tls = TlsSettings::from_pem(srv.pem.as_bytes(), srv.key_pem.as_bytes()).unwrap();
-    tls.set_client_ca_pem(ca.pem.as_bytes()).unwrap();
-    let thumb = cctoken_emulator::thumbprint(&registered.der);
-    let mut config = EmulatorConfig::new(Flavor::Generic)
-        .with_client(ClientEntry::keyed("self-bot").with_certificate_thumbprint(thumb.clone()));
+    let ca_path = ca.write(dir.path());
+    let (cert, key) = cert.write(dir.path(), "client");
+    let mut tls = TlsSettings::from_pem(srv.cert_pem.as_bytes(), srv.key_pem.as_bytes()).unwrap();
+    tls.set_client_ca_pem(ca.cert_pem.as_bytes()).unwrap();
+    let id = client.id.clone();
+    let mut config = EmulatorConfig::new(Flavor::Generic).with_client(client);
     config.tls = Some(tls);
     let emu = Emu::start(config);
+    let args = args(&[
+        &"--issuer",
+        &emu.base,
+        &"--client-id",
+        &id,
+        &"--client-cert",
+        &cert,
+        &"--client-key",
+        &key,
+        &"--ca-cert",
+        &ca_path,
+    ]);
+    Mtls {
+        emu,
+        _dir: dir,
+        args,
+    }
+}
+
+#[test]
+fn the_wrong_certificate_gets_the_emulators_reason_and_doctors_code() {
+    let registered = self_signed_ec("self-bot");
+    let other = self_signed_ec("self-bot");
+    let thumb = cctoken_emulator::thumbprint(&registered.der);
+    let client = ClientEntry::keyed("self-bot").with_certificate_thumbprint(thumb.clone());
+    let m = mtls(&Ca::new("cctoken test CA"), client, &other);
     let home = tempfile::tempdir().unwrap();
     let refusal = Refusal {
         what: "wrong certificate",
-        args: args(&[
-            &"--issuer",
-            &emu.base,
-            &"--client-id",
-            &"self-bot",
-            &"--client-cert",
-            &cert,
-            &"--client-key",
-            &key,
-            &"--ca-cert",
-            &ca_path,
-        ]),
+        args: m.args.clone(),
         env: vec![],
         reason: format!(
             "certificate thumbprint {} does not match the registered {thumb}",
@@ -245,47 +262,26 @@ fn the_wrong_certificate_gets_the_emulators_reason_and_doctors_code() {
         code: "cert.mismatch",
         presented: "x5t#S256",
     };
-    assert_refused(&emu, home.path(), &refusal, &other.key_pem);
+    assert_refused(&m.emu, home.path(), &refusal, &other.key_pem);
 }
 
 #[test]
 fn an_expired_certificate_gets_cert_expired_offline_and_from_the_emulator() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     let ca = Ca::new("cctoken test CA");
-    let srv = ca.server();
-    let ca_path = ca.write(d);
-    let old = ca.expired_client("mtls-bot", Some("acme"));
-    let (cert, key) = old.write(d, "old");
-    let mut tls = TlsSettings::from_pem(srv.pem.as_bytes(), srv.key_pem.as_bytes()).unwrap();
-    tls.set_client_ca_pem(ca.pem.as_bytes()).unwrap();
-    let mut config = EmulatorConfig::new(Flavor::Generic).with_client(
-        ClientEntry::keyed("mtls-bot")
-            .with_subject_dn("CN=mtls-bot,O=acme".parse::<SubjectDn>().unwrap()),
-    );
-    config.tls = Some(tls);
-    let emu = Emu::start(config);
+    let old = ca.client("mtls-bot", "acme", 2021);
+    let client = ClientEntry::keyed("mtls-bot")
+        .with_subject_dn("CN=mtls-bot,O=acme".parse::<SubjectDn>().unwrap());
+    let m = mtls(&ca, client, &old);
     let home = tempfile::tempdir().unwrap();
     let refusal = Refusal {
         what: "expired certificate",
-        args: args(&[
-            &"--issuer",
-            &emu.base,
-            &"--client-id",
-            &"mtls-bot",
-            &"--client-cert",
-            &cert,
-            &"--client-key",
-            &key,
-            &"--ca-cert",
-            &ca_path,
-        ]),
+        args: m.args.clone(),
         env: vec![],
         reason: "certificate does not verify against the --tls-client-ca: invalid peer certificate: certificate expired".into(),
         code: "cert.expired",
         presented: "x5t#S256",
     };
-    assert_refused(&emu, home.path(), &refusal, &old.key_pem);
+    assert_refused(&m.emu, home.path(), &refusal, &old.key_pem);
     // Offline, from the certificate itself.
     let out = cctoken(home.path())
         .args(["doctor", "--offline", "--json"])
@@ -302,7 +298,7 @@ fn an_expired_certificate_gets_cert_expired_offline_and_from_the_emulator() {
         .clone();
     let m = f["message"].as_str().unwrap();
     assert!(
-        m.contains("CN=mtls-bot") && m.contains("notAfter 2021-12-31T00:00:00Z"),
+        m.contains("CN=mtls-bot") && m.contains("notAfter 2021-01-01T00:00:00Z"),
         "{m}"
     );
     assert_eq!(out.status.code(), Some(1), "{v:#}");

@@ -10,7 +10,7 @@
 
 #[path = "common/peers.rs"]
 mod peers;
-#[path = "common/pki.rs"]
+#[path = "../../cctoken-emulator/tests/common/pki.rs"]
 mod pki;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use cctoken::auth::key::SigningKey;
 use peers::{cctoken_cmd, describe, node_script, run, stdout_json, PeerProcess};
-use pki::{self_signed, Ca};
+use pki::{self_signed_ec, Ca};
 use rcgen::KeyPair;
 use serde_json::{json, Value};
 
@@ -193,8 +193,8 @@ fn tls_client_auth_and_self_signed_behind_node_https() {
     let d = dir.path();
     let ca = Ca::new("cctoken interop CA");
     let srv = ca.server();
-    let cli = ca.client("mtls-bot", Some("acme"));
-    let ss = self_signed("self-bot");
+    let cli = ca.client("mtls-bot", "acme", 2099);
+    let ss = self_signed_ec("self-bot");
     let ca_path = ca.write(d);
     let (srv_cert, srv_key_path) = srv.write(d, "srv");
     let (cli_cert, cli_key_path) = cli.write(d, "cli");

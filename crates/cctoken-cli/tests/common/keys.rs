@@ -100,6 +100,13 @@ impl Emu {
     }
 }
 
+/// `cctoken get --no-cache FLAGS…` (more arguments may follow).
+pub fn get_cmd(home: &Path, flags: &[&str]) -> assert_cmd::Command {
+    let mut c = super::cctoken(home);
+    c.args(["get", "--no-cache"]).args(flags);
+    c
+}
+
 #[track_caller]
 pub fn get_ok(cmd: &mut assert_cmd::Command) -> String {
     let out = cmd.output().unwrap();

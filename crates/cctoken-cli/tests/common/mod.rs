@@ -4,6 +4,7 @@
 pub mod hostile;
 pub mod keys;
 pub mod peers;
+#[path = "../../../cctoken-emulator/tests/common/pki.rs"]
 pub mod pki;
 
 use assert_cmd::Command;

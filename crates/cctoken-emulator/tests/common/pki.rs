@@ -1,7 +1,10 @@
 //! Test certificates made at test time with rcgen (never committed keys): a CA, the
 //! emulator's server certificate for 127.0.0.1, CA-issued client certificates and
-//! self-signed ones, plus reqwest clients that present them.
+//! self-signed ones, plus reqwest clients that present them. The CLI's tests use this file
+//! too (`#[path]`), so that the workspace has one test PKI.
+#![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
@@ -27,6 +30,20 @@ impl Identity {
     /// The certificate as a JWK `x5c` member (standard base64 DER).
     pub fn x5c(&self) -> String {
         STANDARD.encode(&self.der)
+    }
+
+    /// Certificate and key in one PEM text (reqwest's `Identity::from_pem`).
+    pub fn identity_pem(&self) -> String {
+        format!("{}\n{}", self.cert_pem, self.key_pem)
+    }
+
+    /// Write `NAME.pem` and `NAME-key.pem` into `dir`; their paths.
+    pub fn write(&self, dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+        let cert = dir.join(format!("{name}.pem"));
+        let key = dir.join(format!("{name}-key.pem"));
+        std::fs::write(&cert, &self.cert_pem).unwrap();
+        std::fs::write(&key, &self.key_pem).unwrap();
+        (cert, key)
     }
 }
 
@@ -63,6 +80,13 @@ impl Ca {
         }
     }
 
+    /// Write the CA certificate as `ca.pem` into `dir`; its path.
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        let p = dir.join("ca.pem");
+        std::fs::write(&p, &self.cert_pem).unwrap();
+        p
+    }
+
     /// The emulator's certificate for `127.0.0.1` and `localhost`.
     pub fn server(&self) -> Identity {
         let key = KeyPair::generate().unwrap();
@@ -93,6 +117,20 @@ impl Ca {
     }
 }
 
+/// A self-signed client certificate for `CN=cn` with a P-256 key (what TLS stacks
+/// everywhere accept, Node's included).
+pub fn self_signed_ec(cn: &str) -> Identity {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name = dn(cn, None);
+    let cert = p.self_signed(&key).unwrap();
+    Identity {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        der: cert.der().to_vec(),
+    }
+}
+
 /// A self-signed Ed25519 client certificate, and the key's public JWK with `x5c`.
 pub fn self_signed(cn: &str) -> (Identity, serde_json::Value) {
     let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
@@ -118,8 +156,7 @@ pub fn client(ca_pem: &str, identity: Option<&Identity>) -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap());
     if let Some(id) = identity {
-        let pem = format!("{}\n{}", id.cert_pem, id.key_pem);
-        b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+        b = b.identity(reqwest::Identity::from_pem(id.identity_pem().as_bytes()).unwrap());
     }
     b.build().unwrap()
 }
