@@ -121,12 +121,7 @@ async fn https_with_client_certificates_from_the_registry_and_flags() {
     let (status, v) = token(true).await;
     assert_eq!(status, 200, "{v}");
     let jwt = v["access_token"].as_str().unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = common::jwt_claims(jwt);
     assert_eq!(
         claims["cnf"]["x5t#S256"],
         cctoken_emulator::thumbprint(&f.client_der).as_str()

@@ -6,8 +6,6 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use cctoken_emulator::{ClientEntry, EmulatorConfig, Flavor, SubjectDn, TlsSettings};
 use common::keys::{get_cmd, get_err, get_ok};
 use common::pki::{self_signed_ec, Ca};
@@ -68,12 +66,7 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     );
     let token: Value = serde_json::from_str(&out).unwrap();
     let jwt = token["access_token"].as_str().unwrap();
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(jwt.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = common::jwt_claims(jwt);
     assert_eq!(
         claims["cnf"]["x5t#S256"],
         cctoken_emulator::thumbprint(&cli.der)

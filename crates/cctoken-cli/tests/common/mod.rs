@@ -140,3 +140,13 @@ pub fn planted_negative(message: &str) -> (String, String) {
     );
     (negative, until.to_string())
 }
+
+/// The claims of a compact JWT (not verified: the tests read what the server issued).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(1).expect("a compact JWT");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url claims");
+    serde_json::from_slice(&raw).expect("JSON claims")
+}
