@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::cctoken;
-use common::hostile::{Hostile, ECHO_SHAPES};
+use common::hostile::{Answer, Hostile, ECHO_SHAPES};
 use common::peers::{self, PeerProcess};
 
 const ID: &str = "c";
@@ -206,12 +206,12 @@ fn the_agent_relays_no_echo_in_its_log_or_its_503() {
 
 #[test]
 fn a_proxy_never_carries_loopback_requests() {
-    let proxy = Hostile::start(|_| (502, "text/plain", "proxied".into()));
-    let token_server = Hostile::start(|_| {
-        (
+    let proxy = Hostile::answering(|_| Answer::new(502, "text/plain", "proxied"));
+    let token_server = Hostile::answering(|_| {
+        Answer::new(
             200,
             "application/json",
-            r#"{"access_token":"t0k3n","token_type":"Bearer","expires_in":600}"#.into(),
+            r#"{"access_token":"t0k3n","token_type":"Bearer","expires_in":600}"#,
         )
     });
     let home = tempfile::tempdir().unwrap();
@@ -238,7 +238,8 @@ fn a_proxy_never_carries_loopback_requests() {
 fn a_token_carrying_code_is_never_written_as_dotenv() {
     let evil = r#"a$(touch x)`touch y`"#;
     let body = serde_json::json!({"access_token": evil, "token_type": "Bearer", "expires_in": 600});
-    let server = Hostile::start(move |_| (200, "application/json", body.to_string()));
+    let server =
+        Hostile::answering(move |_| Answer::new(200, "application/json", body.to_string()));
     let home = tempfile::tempdir().unwrap();
     let out = cctoken(home.path())
         .args([
@@ -326,21 +327,20 @@ fn userinfo_in_urls_is_refused_without_echoing_it() {
 
 #[test]
 fn an_api_echoing_the_request_gets_no_token_shown() {
-    let token_server = Hostile::start(|_| {
-        (
+    let token_server = Hostile::answering(|_| {
+        Answer::new(
             200,
             "application/json",
-            r#"{"access_token":"TOKCANARY-0123456789","token_type":"Bearer","expires_in":600}"#
-                .into(),
+            r#"{"access_token":"TOKCANARY-0123456789","token_type":"Bearer","expires_in":600}"#,
         )
     });
-    let api = Hostile::start(|r| {
+    let api = Hostile::answering(|r| {
         let status = if r.starts_with("GET /denied") {
             403
         } else {
             200
         };
-        (status, "text/plain", r.to_owned())
+        Answer::new(status, "text/plain", r)
     });
     let home = tempfile::tempdir().unwrap();
     for path in ["/denied", "/ok"] {

@@ -19,7 +19,7 @@ use cctoken::error::{Class, ErrorKind};
 use cctoken::jitter::FixedJitter;
 use cctoken::provider::{Endpoint, ProviderConfig};
 use cctoken::secret::ClientSecret;
-use hostile::{Answer, Behaviour, Hostile};
+use hostile::{Answer, Behaviour, Hostile, ECHO_SHAPES};
 
 const CANARY: &str = "CANARY/s3cret+x=";
 
@@ -48,42 +48,12 @@ fn canaries() -> Vec<String> {
     ]
 }
 
-fn echoing(shape: fn(&str) -> Answer) -> Behaviour {
-    Behaviour::Answer(Arc::new(shape))
-}
-
-/// The request as a one-line string that survives inside JSON.
-fn flat(req: &str) -> String {
-    req.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace(['\r', '\n'], " ")
-}
-
 #[tokio::test]
 async fn a_server_echoing_the_request_gets_nothing_into_errors_or_the_trace() {
-    let shapes: [fn(&str) -> Answer; 4] = [
-        |r| {
-            Answer::new(
-                401,
-                "application/json",
-                format!(
-                    r#"{{"error":"invalid_client","error_description":"you sent {}"}}"#,
-                    flat(r)
-                ),
-            )
-        },
-        |r| {
-            Answer::new(
-                400,
-                "text/html",
-                format!("<html><title>{}</title></html>", flat(r)),
-            )
-        },
-        |r| Answer::new(400, "text/plain", r.to_owned()),
-        |r| Answer::new(502, "text/plain", r.to_owned()),
-    ];
-    for shape in shapes {
-        let server = Hostile::start(echoing(shape)).await;
+    // The CLI's shapes, and a transient text/plain echo (a 502 from a gateway).
+    let gateway: fn(&str) -> Answer = |r| Answer::new(502, "text/plain", r);
+    for shape in ECHO_SHAPES.into_iter().chain([gateway]) {
+        let server = Hostile::echo(shape);
         for auth in [AuthMethod::Basic, AuthMethod::BasicRaw, AuthMethod::Post] {
             let lines = Arc::new(Mutex::new(Vec::<String>::new()));
             let sink = lines.clone();
@@ -112,24 +82,20 @@ async fn a_server_echoing_the_request_gets_nothing_into_errors_or_the_trace() {
 }
 
 /// A loopback "proxy" that answers 502 and records every request it got.
-async fn recording_proxy() -> Hostile {
-    Hostile::start(Behaviour::Answer(Arc::new(|_| {
-        Answer::new(502, "text/plain", "proxied")
-    })))
-    .await
+fn recording_proxy() -> Hostile {
+    Hostile::answering(|_| Answer::new(502, "text/plain", "proxied"))
 }
 
 #[tokio::test]
 async fn loopback_targets_never_go_through_a_proxy() {
-    let proxy = recording_proxy().await;
-    let token_server = Hostile::start(Behaviour::Answer(Arc::new(|_| {
+    let proxy = recording_proxy();
+    let token_server = Hostile::answering(|_| {
         Answer::new(
             200,
             "application/json",
             r#"{"access_token":"t0k","token_type":"Bearer","expires_in":60}"#,
         )
-    })))
-    .await;
+    });
     let port = token_server.addr.port();
     let mut env = HashMap::new();
     for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy"] {
@@ -150,8 +116,7 @@ async fn loopback_targets_never_go_through_a_proxy() {
                 r#"{"access_token":"t0k","token_type":"Bearer"}"#,
             )
         })),
-    )
-    .await;
+    );
     if let Ok(v6) = &v6 {
         targets.push(format!("http://[::1]:{}/t", v6.addr.port()));
     }
@@ -173,14 +138,13 @@ async fn loopback_targets_never_go_through_a_proxy() {
 
 #[tokio::test]
 async fn discovery_naming_another_issuer_is_a_config_error() {
-    let server = Hostile::start(Behaviour::Answer(Arc::new(|_| {
+    let server = Hostile::answering(|_| {
         Answer::new(
             200,
             "application/json",
             r#"{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}"#,
         )
-    })))
-    .await;
+    });
     let issuer = url::Url::parse(&server.url("")).unwrap();
     let c = Client::new(ClientConfig::new(
         ProviderConfig::Generic {
@@ -211,8 +175,7 @@ async fn a_slow_drip_server_fails_within_the_retry_budget() {
     let server = Hostile::start(Behaviour::Drip {
         every: Duration::from_millis(50),
         max: 100_000,
-    })
-    .await;
+    });
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
     let c = client(&server.url("/t"), AuthMethod::Basic)
         .with_clock(Arc::new(clock.clone()))

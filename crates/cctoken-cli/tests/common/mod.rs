@@ -1,6 +1,7 @@
 //! Shared helpers for CLI tests: an in-process emulator and the real `cctoken` binary.
 #![allow(dead_code)]
 
+#[path = "../../../cctoken/tests/support/hostile.rs"]
 pub mod hostile;
 pub mod keys;
 pub mod peers;
