@@ -34,40 +34,67 @@ use http::header::AUTHORIZATION;
 use tower::{Layer, Service};
 
 use crate::pool::TokenPool;
+use crate::secret::AccessToken;
 use crate::source::TokenSource;
 
 /// The error type of [`BearerService`]: the inner service's error or the token error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A layer that sets `authorization: Bearer <token>` from `source` on every request.
-#[derive(Debug, Clone)]
-pub struct BearerLayer {
-    source: TokenSource,
-}
-
-impl BearerLayer {
-    /// A layer over a shared token source.
-    pub fn new(source: TokenSource) -> Self {
-        Self { source }
-    }
-}
-
-impl<S> Layer<S> for BearerLayer {
-    type Service = BearerService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        BearerService {
-            inner,
-            source: self.source.clone(),
+/// A layer (`$layer`, holding `$field`) and the service it wraps around an inner one
+/// (`$service`): the same shape for both ways of authorizing a request below.
+macro_rules! layer_and_service {
+    ($(#[$doc:meta])* $layer:ident => $service:ident { $field:ident: $ty:ty }, $new_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $layer {
+            $field: $ty,
         }
-    }
+
+        impl $layer {
+            #[doc = $new_doc]
+            pub fn new($field: $ty) -> Self {
+                Self { $field }
+            }
+        }
+
+        impl<S> Layer<S> for $layer {
+            type Service = $service<S>;
+
+            fn layer(&self, inner: S) -> Self::Service {
+                $service {
+                    inner,
+                    $field: self.$field.clone(),
+                }
+            }
+        }
+
+        #[doc = concat!("The service produced by [`", stringify!($layer), "`].")]
+        #[derive(Debug, Clone)]
+        pub struct $service<S> {
+            inner: S,
+            $field: $ty,
+        }
+    };
 }
 
-/// The service produced by [`BearerLayer`].
-#[derive(Debug, Clone)]
-pub struct BearerService<S> {
-    inner: S,
-    source: TokenSource,
+/// The inner service that `poll_ready` prepared, leaving a fresh clone in its place
+/// (tower's documented pattern for services that call their inner one later).
+fn take_ready<S: Clone>(inner: &mut S) -> S {
+    let clone = inner.clone();
+    std::mem::replace(inner, clone)
+}
+
+/// Set `authorization: Bearer <token>` on `req`.
+fn authorize<B>(req: &mut http::Request<B>, token: &AccessToken) -> Result<(), crate::Error> {
+    let value = super::bearer_value(token)?;
+    req.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+layer_and_service! {
+    /// A layer that sets `authorization: Bearer <token>` from `source` on every request.
+    BearerLayer => BearerService { source: TokenSource },
+    "A layer over a shared token source."
 }
 
 impl<S> BearerService<S> {
@@ -98,54 +125,24 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        // Use the service that poll_ready prepared and leave a fresh clone in its place
-        // (tower's documented pattern for services that call their inner one later).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let source = self.source.clone();
         Box::pin(async move {
-            let token = source.access_token().await?;
-            let value = super::bearer_value(&token)?;
-            req.headers_mut().insert(AUTHORIZATION, value);
+            authorize(&mut req, &source.access_token().await?)?;
             inner.call(req).await.map_err(Into::into)
         })
     }
 }
 
-/// A layer that sends every request through a [`TokenPool`] (SPEC §13): each request waits
-/// for room in a token's window (up to the pool's `max_wait`, else it fails with
-/// [`crate::pool::PoolError::Refused`], carrying the exact wait, and is never sent) and goes
-/// out with that token. A streamed body cannot be replayed, so nothing is retried here: a
-/// `429` cools its token (a second token's within one window cools the profile) and a `401`
-/// re-mints it, for the requests that follow.
-#[derive(Debug, Clone)]
-pub struct PoolLayer {
-    pool: TokenPool,
-}
-
-impl PoolLayer {
-    /// A layer over a shared pool.
-    pub fn new(pool: TokenPool) -> Self {
-        Self { pool }
-    }
-}
-
-impl<S> Layer<S> for PoolLayer {
-    type Service = PoolService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        PoolService {
-            inner,
-            pool: self.pool.clone(),
-        }
-    }
-}
-
-/// The service produced by [`PoolLayer`].
-#[derive(Debug, Clone)]
-pub struct PoolService<S> {
-    inner: S,
-    pool: TokenPool,
+layer_and_service! {
+    /// A layer that sends every request through a [`TokenPool`] (SPEC §13): each request waits
+    /// for room in a token's window (up to the pool's `max_wait`, else it fails with
+    /// [`crate::pool::PoolError::Refused`], carrying the exact wait, and is never sent) and goes
+    /// out with that token. A streamed body cannot be replayed, so nothing is retried here: a
+    /// `429` cools its token (a second token's within one window cools the profile) and a `401`
+    /// re-mints it, for the requests that follow.
+    PoolLayer => PoolService { pool: TokenPool },
+    "A layer over a shared pool."
 }
 
 impl<S, B, RB> Service<http::Request<B>> for PoolService<S>
@@ -165,13 +162,11 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut inner = take_ready(&mut self.inner);
         let pool = self.pool.clone();
         Box::pin(async move {
             let lease = pool.acquire().await?;
-            let value = super::bearer_value(&lease.token.access_token)?;
-            req.headers_mut().insert(AUTHORIZATION, value);
+            authorize(&mut req, &lease.token.access_token)?;
             let resp = inner.call(req).await.map_err(Into::into)?;
             match resp.status() {
                 http::StatusCode::TOO_MANY_REQUESTS => {
