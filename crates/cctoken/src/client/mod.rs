@@ -215,13 +215,8 @@ impl Client {
             ProviderConfig::Generic {
                 endpoint: Endpoint::TokenUrl(u),
                 api_base,
-            } => Some(Resolved {
-                token_url: u.clone(),
-                auth,
-                api_base: api_base.clone(),
-                metadata: None,
-            }),
-            ProviderConfig::Cxone {
+            }
+            | ProviderConfig::Cxone {
                 token_url: Some(u),
                 api_base,
                 ..

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{to_ms, Held, Origin, TokenSource};
+use super::{to_ms, Origin, TokenSource};
 use crate::error::{Class, Error, ErrorKind};
 use crate::secret::AccessToken;
 use crate::token::Token;
@@ -75,15 +75,7 @@ impl TokenSource {
             let cur = self.inner.current.load_full();
             match cur.as_deref() {
                 Some(t) if enough(t) => t.clone(),
-                _ => {
-                    let (token, origin) = self
-                        .inner
-                        .fetcher
-                        .fetch_traced(Held::stale(cur.as_deref()))
-                        .await?;
-                    self.store(token.clone(), origin);
-                    token
-                }
+                _ => self.fetch_and_store(cur.as_deref()).await?,
             }
         };
         if enough(&token) {

@@ -239,10 +239,16 @@ impl TokenSource {
                 return Ok(t.clone()); // already replaced by a concurrent caller
             }
         }
+        self.fetch_and_store(cur.as_deref()).await
+    }
+
+    /// A new token from the fetcher (handed the token it replaces) made current. Call it
+    /// holding the flight lock.
+    async fn fetch_and_store(&self, replaced: Option<&Token>) -> Result<Token, Error> {
         let (token, origin) = self
             .inner
             .fetcher
-            .fetch_traced(Held::stale(cur.as_deref()))
+            .fetch_traced(Held::stale(replaced))
             .await?;
         self.store(token.clone(), origin);
         Ok(token)
