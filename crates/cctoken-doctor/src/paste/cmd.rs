@@ -251,16 +251,10 @@ fn percent_var(s: &[char]) -> Option<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paste::shell::words_of;
 
     fn words(s: &str) -> Vec<RawWord> {
-        tokenize(s)
-            .unwrap()
-            .into_iter()
-            .filter_map(|t| match t {
-                Token::Word(w) => Some(w),
-                Token::Op(_) => None,
-            })
-            .collect()
+        words_of(tokenize(s).unwrap())
     }
 
     fn lits(s: &str) -> Vec<String> {

@@ -379,16 +379,10 @@ fn vars_in(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paste::shell::words_of;
 
     fn words(s: &str) -> Vec<RawWord> {
-        tokenize(s)
-            .unwrap()
-            .into_iter()
-            .filter_map(|t| match t {
-                Token::Word(w) => Some(w),
-                Token::Op(_) => None,
-            })
-            .collect()
+        words_of(tokenize(s).unwrap())
     }
 
     #[test]

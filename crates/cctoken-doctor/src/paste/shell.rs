@@ -404,6 +404,19 @@ pub fn commands(tokens: &[Token]) -> Vec<SimpleCommand> {
     out
 }
 
+/// The words of `tokens`, the operators left out: what the tokenizers' unit tests
+/// compare (this module's, `cmd`'s and `powershell`'s).
+#[cfg(test)]
+pub(super) fn words_of(tokens: Vec<Token>) -> Vec<RawWord> {
+    tokens
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w),
+            Token::Op(_) => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "shell_tests.rs"]
 mod tests;

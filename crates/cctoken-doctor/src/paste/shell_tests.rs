@@ -3,14 +3,7 @@
 use super::*;
 
 fn words(s: &str) -> Vec<RawWord> {
-    tokenize(s)
-        .unwrap()
-        .into_iter()
-        .filter_map(|t| match t {
-            Token::Word(w) => Some(w),
-            Token::Op(_) => None,
-        })
-        .collect()
+    words_of(tokenize(s).unwrap())
 }
 
 fn lits(s: &str) -> Vec<String> {
