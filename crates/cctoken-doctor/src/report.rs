@@ -326,6 +326,11 @@ impl Report {
         v
     }
 
+    /// The most severe finding of `code`, if any.
+    pub fn finding(&self, code: Code) -> Option<&Finding> {
+        self.findings().into_iter().find(|f| f.code == code)
+    }
+
     /// True when `code` is present.
     pub fn has(&self, code: Code) -> bool {
         self.findings.iter().any(|f| f.code == code)

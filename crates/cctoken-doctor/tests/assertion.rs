@@ -72,9 +72,7 @@ fn a_good_assertion_in_a_curl_command_has_no_errors_and_shows_its_claims() {
     let r = diagnose_curl_at(&curl(&a), now());
     assert!(!r.has_errors(), "{}", r.render_human(&Plain));
     let decoded = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionDecoded)
+        .finding(Code::AssertionDecoded)
         .expect("decoded")
         .message
         .to_string();
@@ -145,9 +143,7 @@ fn the_assertion_type_and_mixed_credentials_are_checked() {
         now(),
     );
     let f = wrong
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::ParamAssertionType)
+        .finding(Code::ParamAssertionType)
         .expect("param.assertion-type")
         .message
         .to_string();
@@ -209,12 +205,7 @@ fn aud_is_held_against_the_issuer_exactly() {
     let mut claims = good_claims("https://idp.example.com/");
     claims["jti"] = json!("j");
     assertion::check_text(&jwt(good_header(), claims), &typed, &mut r);
-    let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionAud)
-        .unwrap()
-        .clone();
+    let f = r.finding(Code::AssertionAud).unwrap().clone();
     assert_eq!(f.severity, Severity::Info, "{}", f.message);
     let token = check(json!(TOKEN));
     assert_eq!(token[0].0, Severity::Warning, "{token:?}");
@@ -233,9 +224,7 @@ fn the_key_file_decides_alg_and_kid() {
     let mut r = Report::default();
     assertion::diagnose(&a, Some(rsa), &ctx(), &mut r);
     let alg = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionAlg)
+        .finding(Code::AssertionAlg)
         .expect("assertion.alg")
         .clone();
     assert_eq!(alg.severity, Severity::Error);
@@ -256,9 +245,7 @@ fn the_key_file_decides_alg_and_kid() {
         &mut r,
     );
     let kid = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionKid)
+        .finding(Code::AssertionKid)
         .expect("assertion.kid")
         .message
         .to_string();
@@ -292,12 +279,7 @@ fn a_federated_token_is_read_as_one() {
     let mut r = Report::default();
     assertion::check_text(&gh, &ctx(), &mut r);
     assert!(!r.has_errors(), "{}", r.render_human(&Plain));
-    let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionClaims)
-        .expect("claims")
-        .clone();
+    let f = r.finding(Code::AssertionClaims).expect("claims").clone();
     assert_eq!(f.severity, Severity::Info);
     assert!(f.message.to_string().contains("federated"));
 }
@@ -340,9 +322,7 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
     assertion::check_text(&a, &ctx, &mut r);
     let text = r.render_human(&Plain);
     let expired = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionExpired)
+        .finding(Code::AssertionExpired)
         .unwrap_or_else(|| panic!("{text}"))
         .message
         .to_string();
@@ -352,9 +332,7 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
     );
     assert!(expired.contains("though it is valid here"), "{expired}");
     let aud = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionAud)
+        .finding(Code::AssertionAud)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
     assert_eq!(aud.severity, Severity::Warning);
@@ -367,9 +345,7 @@ async fn online_the_servers_discovery_and_clock_judge_the_assertion() {
     );
     // The emulator lists only secret methods: a private_key_jwt assertion is not among them.
     let m = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthMethodUnsupported)
+        .finding(Code::AuthMethodUnsupported)
         .unwrap_or_else(|| panic!("{text}"))
         .message
         .to_string();
@@ -396,9 +372,7 @@ fn a_vendors_lifetime_limit_is_an_error() {
         now(),
     );
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AssertionLifetime)
+        .finding(Code::AssertionLifetime)
         .expect("assertion.lifetime")
         .clone();
     assert_eq!(f.severity, Severity::Error);

@@ -29,11 +29,7 @@ fn a_password_grant_to_genesys_names_the_grants_genesys_serves() {
          urn:ietf:params:oauth:grant-type:saml2-bearer | for back-end access send -d \
          grant_type=client_credentials"
     );
-    let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::ParamGrantType)
-        .unwrap();
+    let f = r.finding(Code::ParamGrantType).unwrap();
     assert_eq!(f.severity, Severity::Error);
     assert!(!r.has(Code::EndpointPlatformMismatch), "{text}");
 }

@@ -72,11 +72,7 @@ async fn unauthorized_client_is_grant_not_enabled() {
     let emu = emulator().await;
     let r = doctor(&settings(&emu, "demo-nogrant", None), SECRET, false, now()).await;
     assert!(r.has(Code::GrantNotEnabled), "{}", r.render_human(&Plain));
-    let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::GrantNotEnabled)
-        .unwrap();
+    let f = r.finding(Code::GrantNotEnabled).unwrap();
     assert_eq!(f.severity, Severity::Error);
     assert!(f.message.to_string().contains("demo-nogrant"));
     assert!(r.has_errors());
@@ -90,9 +86,7 @@ async fn invalid_client_is_explained_with_the_presented_fingerprint() {
     let r = doctor(&settings(&emu, "demo-client", None), wrong, true, now()).await;
     let text = r.render_human(&Plain);
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthInvalidClient)
+        .finding(Code::AuthInvalidClient)
         .unwrap_or_else(|| panic!("no invalid_client finding:\n{text}"))
         .clone();
     assert!(
@@ -105,12 +99,7 @@ async fn invalid_client_is_explained_with_the_presented_fingerprint() {
     assert!(f.message.to_string().contains("demo-client"));
     assert!(!f.fix.to_string().is_empty());
     // --probe-auth: no other method helps, so the secret itself is wrong.
-    let probe = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthProbe)
-        .unwrap()
-        .clone();
+    let probe = r.finding(Code::AuthProbe).unwrap().clone();
     assert_eq!(probe.severity, Severity::Info, "{text}");
     assert!(!text.contains(wrong));
     emu.shutdown().await;
@@ -129,12 +118,7 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
     .await;
     let text = r.render_human(&Plain);
     assert!(r.has(Code::AuthInvalidClient), "{text}");
-    let probe = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthProbe)
-        .unwrap()
-        .clone();
+    let probe = r.finding(Code::AuthProbe).unwrap().clone();
     assert_eq!(probe.severity, Severity::Warning, "{text}");
     assert!(
         probe
@@ -151,9 +135,7 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
         "{probe:?}"
     );
     let enc = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::SecretEncodingSensitive)
+        .finding(Code::SecretEncodingSensitive)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
     // The fingerprint is the secret's own, not that of its urlencoded form.
@@ -215,9 +197,7 @@ async fn server_clock_difference_is_clock_skew() {
     )
     .await;
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::ClockSkew)
+        .finding(Code::ClockSkew)
         .unwrap_or_else(|| panic!("{}", r.render_human(&Plain)))
         .clone();
     assert!(f.message.to_string().contains("ahead of"), "{}", f.message);
@@ -269,9 +249,7 @@ async fn discovery_is_reported_and_followed() {
     let r = doctor(&s, SECRET, false, now()).await;
     let text = r.render_human(&Plain);
     let d = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::Discovery)
+        .finding(Code::Discovery)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
     assert!(
@@ -380,9 +358,7 @@ async fn a_token_the_server_issued_outranks_the_client_id_format() {
     // Offline, a non-UUID Genesys client id is an error: nothing says otherwise yet.
     let off = profile::diagnose_offline(&s, &[("S", SECRET)], None, false).report;
     let f = off
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::ClientIdFormat)
+        .finding(Code::ClientIdFormat)
         .expect("client-id.format")
         .clone();
     assert_eq!(f.severity, Severity::Error);
@@ -391,9 +367,7 @@ async fn a_token_the_server_issued_outranks_the_client_id_format() {
     let text = r.render_human(&Plain);
     assert!(r.has(Code::TokenOk), "{text}");
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::ClientIdFormat)
+        .finding(Code::ClientIdFormat)
         .expect("client-id.format")
         .clone();
     assert_eq!(f.severity, Severity::Warning, "{text}");
@@ -415,9 +389,7 @@ async fn the_invalid_client_hint_does_not_send_doctor_to_doctor() {
         .expect("emulator");
     let r = doctor(&genesys(&emu, "demo-client"), "wrong-secret", false, now()).await;
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthInvalidClient)
+        .finding(Code::AuthInvalidClient)
         .unwrap_or_else(|| panic!("{}", r.render_human(&Plain)))
         .clone();
     let fix = f.fix.to_string();
@@ -443,9 +415,7 @@ async fn an_auth_method_the_server_does_not_list_is_auth_method_unsupported() {
     let r = doctor(&issuer, SECRET, false, now()).await;
     let text = r.render_human(&Plain);
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthMethodUnsupported)
+        .finding(Code::AuthMethodUnsupported)
         .unwrap_or_else(|| panic!("{text}"))
         .clone();
     assert_eq!(f.severity, Severity::Error);

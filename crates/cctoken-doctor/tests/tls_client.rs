@@ -15,9 +15,7 @@ fn a_client_certificate_is_client_authentication() {
     assert!(!r.has_errors(), "{text}");
     assert!(!r.has(Code::AuthMissing), "{text}");
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthTlsClient)
+        .finding(Code::AuthTlsClient)
         .expect("auth.tls-client")
         .clone();
     assert_eq!(f.severity, Severity::Info);
@@ -43,9 +41,7 @@ fn without_client_id_or_over_http_it_cannot_work() {
         "curl -X POST {URL} --cert client.pem --key client.key -d grant_type=client_credentials"
     ));
     let f = r
-        .findings()
-        .into_iter()
-        .find(|f| f.code == Code::AuthMissing)
+        .finding(Code::AuthMissing)
         .unwrap_or_else(|| panic!("{}", r.render_human(&Plain)))
         .clone();
     assert!(f
