@@ -212,6 +212,16 @@ fn dry_run_shows_the_assertion_decoded_and_no_key() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["assertion"]["header"], json!({"alg": "ES256"}));
+    // With --issuer and no network, aud is the issuer as the real request names it (a
+    // bare origin without the `/` URL parsing adds), not a guess that differs from it.
+    let dry = cctoken(home.path())
+        .args(["get", "--dry-run", "--json", "--issuer", &emu.base])
+        .args(["--client-id", "pk-ec", "--private-key-file"])
+        .arg(&s.ec.pem_path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(v["assertion"]["claims"]["aud"], emu.base.as_str(), "{v}");
 }
 
 #[test]

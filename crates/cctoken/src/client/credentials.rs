@@ -19,7 +19,7 @@ impl Client {
             ProviderConfig::Generic {
                 endpoint: Endpoint::Issuer(i),
                 ..
-            } => Some(i.as_str().to_owned()),
+            } => Some(issuer_identifier(i)),
             _ => None,
         }
     }
@@ -83,5 +83,36 @@ impl Client {
             }
             _ => self.sign_assertion(resolved),
         }
+    }
+}
+
+/// The issuer as an identifier when discovery did not name it (`--dry-run`, no network):
+/// a bare origin without the `/` that URL parsing adds (`https://as.example`, as issuers
+/// are written and as discovery documents name them, RFC 8414 §2), anything else as given.
+fn issuer_identifier(issuer: &url::Url) -> String {
+    let s = issuer.as_str();
+    match (issuer.path(), issuer.query(), issuer.fragment()) {
+        ("/", None, None) => s.trim_end_matches('/').to_owned(),
+        _ => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod issuer_tests {
+    use super::issuer_identifier;
+
+    #[test]
+    fn a_bare_origin_issuer_has_no_trailing_slash() {
+        let id = |s: &str| issuer_identifier(&url::Url::parse(s).unwrap());
+        assert_eq!(id("http://127.0.0.1:41043"), "http://127.0.0.1:41043");
+        assert_eq!(id("https://as.example/"), "https://as.example");
+        assert_eq!(
+            id("https://kc.example/realms/ci"),
+            "https://kc.example/realms/ci"
+        );
+        assert_eq!(
+            id("https://kc.example/realms/ci/"),
+            "https://kc.example/realms/ci/"
+        );
     }
 }
