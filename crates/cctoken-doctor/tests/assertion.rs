@@ -126,6 +126,28 @@ fn the_classic_assertion_mistakes_each_get_their_code() {
 }
 
 #[test]
+fn a_token_url_with_a_port_is_the_token_endpoint_aud() {
+    // The port is part of the endpoint: aud = the URL curl posts to is the token endpoint.
+    for url in [
+        "http://127.0.0.1:41043/oauth/token",
+        "http://[::1]:8443/oauth/token",
+    ] {
+        let a = jwt(good_header(), good_claims(url));
+        let cmd = curl(&a).replace(TOKEN, url);
+        let r = diagnose_curl_at(&cmd, now());
+        let f = r.finding(Code::AssertionAud).expect("an aud finding");
+        assert_eq!(f.severity, Severity::Warning, "{url}: {}", f.message);
+        assert!(
+            f.message
+                .to_string()
+                .starts_with(&format!("aud is the token endpoint {url};")),
+            "{url}: {}",
+            f.message
+        );
+    }
+}
+
+#[test]
 fn the_assertion_type_and_mixed_credentials_are_checked() {
     let a = jwt(good_header(), good_claims("https://idp.example.com"));
     let r = diagnose_curl_at(

@@ -37,6 +37,8 @@ pub struct UrlParts {
     pub scheme_guessed: bool,
     /// Host, lower-case; may contain `${VAR}` when symbolic.
     pub host: String,
+    /// The port as written (empty when none).
+    pub port: String,
     /// Path (`/` when empty).
     pub path: String,
     /// Query string without `?`.
@@ -58,14 +60,14 @@ impl UrlParts {
             None => (rest, ""),
         };
         let host_port = authority.rsplit('@').next().unwrap_or_default();
-        let host = if host_port.starts_with('[') {
-            host_port
-                .split(']')
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches('[')
+        let (host, port) = if host_port.starts_with('[') {
+            let (h, rest) = host_port.split_once(']').unwrap_or((host_port, ""));
+            (
+                h.trim_start_matches('['),
+                rest.strip_prefix(':').unwrap_or(""),
+            )
         } else {
-            host_port.split(':').next().unwrap_or_default()
+            host_port.split_once(':').unwrap_or((host_port, ""))
         };
         let (path, query) = match path_query.split_once('?') {
             Some((p, q)) => (p, q),
@@ -75,6 +77,7 @@ impl UrlParts {
             scheme,
             scheme_guessed: guessed,
             host: host.trim_end_matches('.').to_ascii_lowercase(),
+            port: port.to_owned(),
             path: if path.is_empty() {
                 "/".into()
             } else {
@@ -85,9 +88,18 @@ impl UrlParts {
         }
     }
 
-    /// `scheme://host/path` without the query.
+    /// `scheme://host[:port]/path` without the query.
     pub fn without_query(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.host, self.path)
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let port = match self.port.as_str() {
+            "" => String::new(),
+            p => format!(":{p}"),
+        };
+        format!("{}://{host}{port}{}", self.scheme, self.path)
     }
 }
 
@@ -273,7 +285,13 @@ impl Request {
         let parts = UrlParts {
             scheme: url.scheme().to_owned(),
             scheme_guessed: false,
-            host: url.host_str().unwrap_or_default().to_ascii_lowercase(),
+            host: url
+                .host_str()
+                .unwrap_or_default()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+            port: url.port().map(|p| p.to_string()).unwrap_or_default(),
             path: url.path().to_owned(),
             query: url.query().unwrap_or_default().to_owned(),
             symbolic: false,
