@@ -107,3 +107,32 @@ fn tls_client_auth_and_self_signed_over_https_with_the_alias_and_cnf() {
     let r = emu.last_activity().reason;
     assert!(r.contains("thumbprint") && r.contains(&ss_thumb), "{r}");
 }
+
+#[test]
+fn a_key_that_is_not_the_certificates_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("cctoken test CA");
+    let (cert, _) = ca.client("mtls-bot", "acme", 2099).write(dir.path(), "cli");
+    let other = self_signed_ec("other");
+    let (_, wrong_key) = other.write(dir.path(), "other");
+    let home = tempfile::tempdir().unwrap();
+    let out = get_cmd(
+        home.path(),
+        &["--token-url", "https://127.0.0.1:9/oauth/token"],
+    )
+    .args(["--client-id", "mtls-bot", "--auth", "tls-client-auth"])
+    .arg("--client-cert")
+    .arg(&cert)
+    .arg("--client-key")
+    .arg(&wrong_key)
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("CN=mtls-bot,O=acme")
+            && stderr.contains("the key does not belong to the certificate"),
+        "{stderr}"
+    );
+    common::keys::assert_no_key_material("the error", &out.stderr, &other.key_pem);
+}

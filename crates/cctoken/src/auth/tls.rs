@@ -112,8 +112,27 @@ impl TlsIdentity {
     /// The certificate with its PEM private key (PKCS#8, SEC1 or PKCS#1).
     pub fn new(cert: ClientCertificate, key_pem: ClientSecret) -> Result<TlsIdentity, String> {
         let id = TlsIdentity { cert, key_pem };
-        // Fail at the edge, not at the first request.
-        id.reqwest_identity()?;
+        // Fail at the edge, not at the first request: rustls checks the pair only when a
+        // client is built (the key must belong to the certificate, which must be X.509 v3).
+        let built = reqwest::Client::builder()
+            .identity(id.reqwest_identity()?)
+            .build();
+        if let Err(e) = built {
+            let why = causes(&e);
+            let advice = if why.contains("UnsupportedCertVersion") {
+                "the certificate is X.509 version 1, which TLS stacks refuse: issue a version 3 \
+                 one (`openssl x509 -req` makes version 1 unless given -extfile with extensions)"
+            } else if why.contains("KeyMismatch") || why.contains("consistent") {
+                "the key does not belong to the certificate: compare `openssl x509 -noout -pubkey \
+                 -in CERT` with `openssl pkey -pubout -in KEY`"
+            } else {
+                "the key must be the certificate's, and the certificate X.509 version 3"
+            };
+            return Err(format!(
+                "the client certificate {} and its key cannot be used for TLS ({why}): {advice}",
+                id.cert.subject()
+            ));
+        }
         Ok(id)
     }
 
@@ -135,6 +154,21 @@ impl TlsIdentity {
     pub fn sealing_material(&self) -> &str {
         self.key_pem.expose_secret()
     }
+}
+
+/// An error's causes, outermost first, without repeats (rustls says what is wrong only
+/// in the innermost one).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !out.iter().any(|o| o.contains(&t)) {
+            out.push(t);
+        }
+        cur = c.source();
+    }
+    out.join(": ")
 }
 
 /// The token's `cnf.x5t#S256`, when it is a JWT that has one, must name `cert`.
