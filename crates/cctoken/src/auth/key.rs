@@ -256,6 +256,43 @@ fn from_jwk(jwk: &Value) -> Result<Pair, KeyError> {
     }
 }
 
+/// Why PEM text holds no usable private key, from its block labels (labels are not secret).
+fn unreadable(text: &[u8], e: &dyn std::fmt::Display) -> KeyError {
+    let text = String::from_utf8_lossy(text);
+    let labels: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
+        .collect();
+    let has = |l: &str| labels.contains(&l);
+    KeyError(
+        if has("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
+            "the private key is encrypted with a passphrase, which cctoken does not ask for; write an \
+         unencrypted copy (`openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem`), mode 0600"
+            .to_owned()
+        } else if has("OPENSSH PRIVATE KEY") {
+            "the key is in OpenSSH's format; convert it to PKCS#8 (`ssh-keygen -p -m PKCS8 -f KEY`)"
+                .to_owned()
+        } else if has("PUBLIC KEY") || has("RSA PUBLIC KEY") {
+            "the file holds a public key; give the private key (the server registers the public one)"
+            .to_owned()
+        } else if has("CERTIFICATE") {
+            "the file holds a certificate, not a private key; give the key (a certificate goes to \
+         --client-cert)"
+                .to_owned()
+        } else if labels.is_empty() {
+            "no PEM block (-----BEGIN PRIVATE KEY-----, EC PRIVATE KEY or RSA PRIVATE KEY) and no \
+         JSON JWK in the file"
+                .to_owned()
+        } else {
+            format!(
+                "no PEM private key (PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY) or JWK found \
+             (blocks: {}): {e}",
+                labels.join(", ")
+            )
+        },
+    )
+}
+
 impl SigningKey {
     /// Read a key from PEM or JWK text (a JWK Set with one key is accepted too).
     pub fn from_text(text: &[u8]) -> Result<SigningKey, KeyError> {
@@ -277,12 +314,7 @@ impl SigningKey {
             let kid = jwk.get("kid").and_then(Value::as_str).map(str::to_owned);
             return Ok(Self::new(pair, kid, text));
         }
-        let der = PrivateKeyDer::from_pem_slice(text).map_err(|e| {
-            KeyError(format!(
-                "no PEM private key (PRIVATE KEY, EC PRIVATE KEY or RSA PRIVATE KEY) or JWK \
-                 found: {e}"
-            ))
-        })?;
+        let der = PrivateKeyDer::from_pem_slice(text).map_err(|e| unreadable(text, &e))?;
         let pair = match &der {
             PrivateKeyDer::Pkcs8(k) => from_pkcs8(k.secret_pkcs8_der())?,
             PrivateKeyDer::Sec1(k) => from_sec1(k.secret_sec1_der())?,

@@ -188,3 +188,27 @@ fn garbage_is_a_clear_error_without_the_bytes() {
     assert_eq!("Ed25519".parse::<Alg>().unwrap(), Alg::EdDsa);
     assert!(Alg::EdDsa.is_named("Ed25519"));
 }
+
+#[test]
+fn files_that_hold_no_usable_private_key_say_what_they_hold() {
+    let err = |text: &str| {
+        SigningKey::from_text(text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    let block = |label: &str| format!("-----BEGIN {label}-----\nQ0FOQVJZ\n-----END {label}-----\n");
+    for (text, says) in [
+        (
+            block("ENCRYPTED PRIVATE KEY"),
+            "encrypted with a passphrase",
+        ),
+        (block("PUBLIC KEY"), "holds a public key"),
+        (block("CERTIFICATE"), "holds a certificate"),
+        (block("OPENSSH PRIVATE KEY"), "OpenSSH's format"),
+        ("my-host\n".to_owned(), "no PEM block"),
+    ] {
+        let e = err(&text);
+        assert!(e.contains(says), "{e}");
+        assert!(!e.contains("Q0FOQVJZ"), "{e}");
+    }
+}
