@@ -43,6 +43,12 @@ fn assert_refused(emu: &Emu, home: &Path, r: &Refusal<'_>, key_pem: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{}: get succeeded", r.what);
     assert!(stderr.contains("invalid_client"), "{}: {stderr}", r.what);
+    assert!(
+        stderr.contains(r.presented),
+        "{}: get names what was presented ({}): {stderr}",
+        r.what,
+        r.presented
+    );
     assert_no_key_material("get's error", &out.stderr, key_pem);
     let said = emu.last_activity().reason;
     assert!(
@@ -166,7 +172,7 @@ fn each_refused_assertion_gets_the_emulators_reason_and_doctors_code() {
             env: vec![("S", CS_SECRET)],
             reason: "alg HS256 not allowed for private_key_jwt".into(),
             code: "assertion.alg",
-            presented: "secret len=",
+            presented: "len=40 sha256:",
         },
         Refusal {
             what: "expired",
@@ -302,4 +308,34 @@ fn an_expired_certificate_gets_cert_expired_offline_and_from_the_emulator() {
         "{m}"
     );
     assert_eq!(out.status.code(), Some(1), "{v:#}");
+}
+
+#[test]
+fn a_remembered_refusal_names_the_key_not_a_secret() {
+    let (s, config) = setup();
+    let emu = Emu::start(config);
+    let home = tempfile::tempdir().unwrap();
+    let get = || {
+        cctoken(home.path())
+            .args(["get", "--issuer", &emu.base, "--client-id", "pk-ec"])
+            .args(["--key-id", "k2", "--private-key-file"])
+            .arg(&s.ec.pem_path)
+            .output()
+            .unwrap()
+    };
+    let first = get();
+    let second = get();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!first.status.success() && !second.status.success());
+    assert!(stderr.contains("remembered"), "{stderr}");
+    assert!(
+        stderr.contains("presented: an assertion signed with the EC P-256 key thumbprint"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("presented secret"), "{stderr}");
+    assert_eq!(
+        emu.get_json("/_emulator/stats")["token_requests_total"],
+        1,
+        "the second get sent nothing"
+    );
 }

@@ -130,6 +130,9 @@ pub struct Error {
     pub retry_after: Option<Duration>,
     /// Fingerprint of the secret that was presented, for `invalid_client`.
     pub presented_secret: Option<Fingerprint>,
+    /// The key, certificate or external assertion that was presented instead of a secret,
+    /// for `invalid_client`: by its thumbprint (and `kid`) or its source, never its bytes.
+    pub presented_key: Option<String>,
     /// Not the server's answer now, but a recent one remembered in the token cache (a
     /// negative entry or a rate limit), so nothing was sent. How to ask anyway depends on
     /// the caller (the CLI has `--no-cache`), so the message does not say.
@@ -149,6 +152,7 @@ impl Error {
             hint: None,
             retry_after: None,
             presented_secret: None,
+            presented_key: None,
             remembered: false,
         }
     }
@@ -223,6 +227,9 @@ impl fmt::Display for Error {
         }
         if let Some(fp) = &self.presented_secret {
             write!(f, "\n  presented secret: {fp}")?;
+        }
+        if let Some(k) = &self.presented_key {
+            write!(f, "\n  presented: {k}")?;
         }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;

@@ -329,6 +329,7 @@ pub fn fail(e: &Error, json: bool) -> i32 {
                 "description": e.description,
                 "hint": e.hint,
                 "presented_secret": e.presented_secret.as_ref().map(|f| f.to_string()),
+                "presented_key": e.presented_key,
                 "retry_after": e.retry_after.map(|d| d.as_secs()),
                 "remembered": e.remembered,
             }

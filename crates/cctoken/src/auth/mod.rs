@@ -415,10 +415,17 @@ impl PreparedRequest {
 #[path = "tests.rs"]
 mod tests;
 
-/// The hint for `invalid_client` after `method` presented a key, an external assertion or
-/// a certificate: the provider hints speak of secrets. `None` for the secret methods.
+/// The hint for `invalid_client` after `method` presented an assertion or a certificate:
+/// the provider hints speak of secrets sent as such. `None` for the plain secret methods.
 pub fn key_refused_hint(method: AuthMethod) -> Option<&'static str> {
     match method {
+        AuthMethod::ClientSecretJwt => Some(
+            "The server did not accept the assertion signed with the client secret (HS256): the \
+             secret is not the one the server holds for the client id (compare the presented \
+             fingerprint) or shorter than HS256 requires (32 bytes), the assertion's aud or \
+             times are not what the server expects, or the client is registered for another \
+             authentication method. Run `cctoken doctor` with the same flags.",
+        ),
         AuthMethod::PrivateKeyJwt => Some(
             "The server did not accept the client assertion: the key is not one registered \
              for the client id, or the assertion's aud, kid, alg or times are not what the \

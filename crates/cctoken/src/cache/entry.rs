@@ -87,6 +87,10 @@ struct Failure {
     status: Option<u16>,
     message: String,
     hint: Option<String>,
+    /// What a key-based client presented (its thumbprint); `None` for a secret, whose
+    /// fingerprint is recomputed from the secret at hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    presented_key: Option<String>,
 }
 
 const NEGATIVE: &str = "negative";
@@ -232,6 +236,7 @@ pub(crate) fn encode_negative(
         status: err.status,
         message: err.message.clone(),
         hint: err.hint.clone(),
+        presented_key: err.presented_key.clone(),
     })
     .map_err(|e| Error::config(format!("cache: {e}")))?;
     let sealed = Remembered::seal(key, secret, NEGATIVE, until, &failure);
@@ -305,7 +310,11 @@ pub(crate) fn decode(
                 ),
                 hint: failure.hint,
                 retry_after: None,
-                presented_secret: Some(secret.fingerprint()),
+                presented_secret: failure
+                    .presented_key
+                    .is_none()
+                    .then(|| secret.fingerprint()),
+                presented_key: failure.presented_key,
                 remembered: true,
             }))
         }

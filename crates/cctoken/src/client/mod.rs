@@ -423,11 +423,14 @@ impl Client {
         if e.kind == ErrorKind::InvalidClient && secret_based && self.config.has_secret() {
             e.presented_secret = Some(self.config.client_secret.fingerprint());
         }
-        if e.kind == ErrorKind::InvalidClient && !secret_based {
+        if e.kind == ErrorKind::InvalidClient {
             let method = self.resolved.get().map(|r| r.auth);
-            e.hint = method
-                .and_then(crate::auth::key_refused_hint)
-                .map(str::to_owned);
+            if !secret_based {
+                e.presented_key = method.and_then(|m| self.config.keys.presented(m));
+            }
+            if let Some(h) = method.and_then(crate::auth::key_refused_hint) {
+                e.hint = Some(h.to_owned());
+            }
         }
         if e.hint.is_none() {
             e.hint = self.config.kind().hint(e.kind).map(str::to_owned);
