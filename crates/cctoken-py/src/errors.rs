@@ -50,10 +50,10 @@ pub fn to_py(py: Python<'_>, e: &cctoken::Error) -> PyErr {
     let (i, exit_code) = class_of(e);
     let build = || -> PyResult<PyErr> {
         let cls = class(py, i)?;
-        let text = e.to_string();
+        let text = pythonic(&e.to_string());
         let kw = PyDict::new(py);
         kw.set_item("kind", e.kind.as_str())?;
-        kw.set_item("hint", e.hint.as_deref())?;
+        kw.set_item("hint", e.hint.as_deref().map(pythonic))?;
         kw.set_item("status", e.status)?;
         kw.set_item(
             "fingerprint",
@@ -67,6 +67,49 @@ pub fn to_py(py: Python<'_>, e: &cctoken::Error) -> PyErr {
         Ok(PyErr::from_value(cls.call((text,), Some(&kw))?))
     };
     build().unwrap_or_else(|err| err)
+}
+
+/// The library's messages name the CLI's flags; in Python the same settings are keywords
+/// named like the profile keys: `--auth post` → `auth="post"`, `--client-id` →
+/// `client_id=`, `--no-cache` → `cache="memory"`. A flag Python has no keyword for goes.
+pub fn pythonic(text: &str) -> String {
+    let text = text
+        .replace(
+            ", or pass --keep-secret-bytes if the server really expects it",
+            "",
+        )
+        .replace("--no-cache", "cache=\"memory\"");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("--") {
+        let (before, flag) = rest.split_at(at);
+        out.push_str(before);
+        let name_len = flag[2..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+            .unwrap_or(flag.len() - 2);
+        let name = &flag[2..2 + name_len];
+        if name.is_empty() || !before.is_empty() && !before.ends_with([' ', '(', '`', '\'']) {
+            out.push_str("--");
+            rest = &flag[2..];
+            continue;
+        }
+        let key = name.replace('-', "_");
+        rest = &flag[2 + name_len..];
+        // `--auth post`: the value follows, quoted as a Python string.
+        let value_len = rest
+            .strip_prefix(' ')
+            .map(|r| r.find([' ', ';', ')', ',', '`']).unwrap_or(r.len()))
+            .unwrap_or(0);
+        if key == "auth" && value_len > 0 {
+            out.push_str(&format!("auth=\"{}\"", &rest[1..=value_len]));
+            rest = &rest[1 + value_len..];
+        } else {
+            out.push_str(&key);
+            out.push('=');
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A failure of the binding's own machinery (a panicked task), never of a token request.

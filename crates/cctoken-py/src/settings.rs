@@ -90,6 +90,16 @@ const COMMON: &[&str] = &[
     "cache",
     "pool_size",
     "api_rate_limit",
+    // SPEC §14: keys, certificates and external assertions.
+    "private_key_file",
+    "key_id",
+    "alg",
+    "assertion_aud",
+    "assertion_typ",
+    "client_cert",
+    "client_key",
+    "client_assertion_from",
+    "ca_cert",
 ];
 
 /// Keywords `from_profile` accepts besides the name and `config`.
@@ -144,6 +154,23 @@ fn text(key: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
     v.cast::<PyString>()
         .map(|s| s.to_string())
         .map_err(|_| PyTypeError::new_err(format!("{key}= must be a str")))
+}
+
+/// A path: `str` or `os.PathLike`.
+fn path(key: &str, v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    v.extract::<PathBuf>()
+        .map_err(|_| PyTypeError::new_err(format!("{key}= must be a str or os.PathLike")))
+}
+
+/// A value the profile file spells as text (`alg`, `assertion_aud`, …), parsed as there.
+fn parsed<T>(key: &str, v: &Bound<'_, PyAny>) -> PyResult<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    text(key, v)?
+        .parse()
+        .map_err(|e: T::Err| bad(format!("{key}=: {e}")))
 }
 
 fn url(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Url> {
@@ -270,6 +297,15 @@ pub fn parse(
                 )
             }
             "audience" => keys.audience = Some(text(&k, &v)?),
+            "private_key_file" => keys.private_key_file = Some(path(&k, &v)?),
+            "key_id" => keys.key_id = Some(text(&k, &v)?),
+            "alg" => keys.alg = Some(parsed(&k, &v)?),
+            "assertion_aud" => keys.assertion_aud = Some(parsed(&k, &v)?),
+            "assertion_typ" => keys.assertion_typ = Some(parsed(&k, &v)?),
+            "client_cert" => keys.client_cert = Some(path(&k, &v)?),
+            "client_key" => keys.client_key = Some(path(&k, &v)?),
+            "client_assertion_from" => keys.client_assertion_from = Some(parsed(&k, &v)?),
+            "ca_cert" => keys.ca_cert = Some(path(&k, &v)?),
             "params" => {
                 let d = v
                     .cast::<PyDict>()

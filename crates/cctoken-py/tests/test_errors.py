@@ -38,6 +38,15 @@ def test_invalid_client(emu: Emulator) -> None:
     assert "wrong-secret" not in str(err) and err.hint in str(err)
     again = pickle.loads(pickle.dumps(err))
     assert type(again) is cctoken.InvalidClient and again.kind == err.kind
+    # The hint speaks Python: keywords, not the CLI's flags.
+    assert 'auth="post"' in err.hint and "--auth" not in str(err), err.hint
+
+
+def test_messages_name_keywords_not_flags() -> None:
+    with pytest.raises(cctoken.ConfigError) as e:
+        cctoken.TokenSource.generic(token_url="http://127.0.0.1:9/t", client_id="c", client_secret="s3cret\t")
+    text = str(e.value)
+    assert "--keep-secret-bytes" not in text and "tab" in text, text
 
 
 def test_unauthorized_client(emu: Emulator) -> None:
