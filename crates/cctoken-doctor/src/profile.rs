@@ -144,6 +144,7 @@ pub fn diagnose_offline_at(
     match client.resolve_offline() {
         Some(resolved) => {
             encoding(&config, resolved.auth, &mut report);
+            hs256_length(&config, resolved.auth, &mut report);
             // A key that cannot sign is reported by resolving; the request checks need one.
             if let Ok(req) = client.prepare(&resolved, &client.initial_grant()) {
                 checks::check(&Request::from_prepared(&req), &mut report);
@@ -217,6 +218,23 @@ fn coarse(d: std::time::Duration) -> String {
 
 fn whole_secs(later: SystemTime, earlier: SystemTime) -> std::time::Duration {
     std::time::Duration::from_secs(later.duration_since(earlier).unwrap_or_default().as_secs())
+}
+
+/// HS256 wants a key at least as long as its hash (RFC 7518 §3.2): servers refuse a
+/// `client_secret_jwt` assertion signed with a shorter secret.
+fn hs256_length(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
+    let len = config.client_secret.expose_secret().len();
+    if auth != AuthMethod::ClientSecretJwt || len >= 32 || len == 0 {
+        return;
+    }
+    report.push(Finding::new(
+        Code::AssertionKey,
+        format!(
+            "the client secret ({}) has {len} bytes; HS256 needs at least 32 (RFC 7518 §3.2), and servers that check (oidc-provider, the emulator) refuse the assertion",
+            config.client_secret.fingerprint()
+        ),
+        "use a client secret of 32 bytes or more (regenerate it on the server), or another method",
+    ).severity(Severity::Warning));
 }
 
 /// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is
@@ -373,6 +391,21 @@ mod tests {
             off.report.render_human(&crate::Plain)
         );
         assert!(off.report.has(Code::SecretTrailingNewline));
+    }
+
+    #[test]
+    fn a_short_hs256_secret_is_a_warning() {
+        let mut s = settings("S");
+        s.auth = Some(AuthMethod::ClientSecretJwt);
+        for (secret, warned) in [("short-secret-22-bytes!", true), (&*"x".repeat(32), false)] {
+            let env = [("S", secret)];
+            let off = diagnose_offline(&s, &env, None, false);
+            assert_eq!(off.report.has(Code::AssertionKey), warned, "{secret}");
+        }
+        // Basic with a short secret is fine.
+        let env = [("S", "short-secret-22-bytes!")];
+        let off = diagnose_offline(&settings("S"), &env, None, false);
+        assert!(!off.report.has(Code::AssertionKey));
     }
 
     #[test]

@@ -73,6 +73,13 @@ fn is_uuid(w: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// A URN (`urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, raw or form-encoded):
+/// a public name, never a token, however long.
+fn is_urn(word: &str) -> bool {
+    let w = word.to_ascii_lowercase();
+    w.starts_with("urn:") || w.starts_with("urn%3a")
+}
+
 /// True for a JWT-like string or a long opaque one (base64, base64url or hex with
 /// letters and digits, not a UUID, not a path of short segments).
 pub fn looks_like_token(word: &str) -> bool {
@@ -131,7 +138,7 @@ pub fn withhold(text: &str) -> String {
             Some(Key::Scheme) => word.len() >= 8,
             None => false,
         };
-        if secret_value || looks_like_token(word) {
+        if (secret_value || looks_like_token(word)) && !is_urn(word) {
             out.push_str(&withheld(word.len()));
         } else {
             out.push_str(word);

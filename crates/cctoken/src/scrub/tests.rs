@@ -166,3 +166,17 @@ fn trace_json_shortens_token_keys_at_any_depth_and_hides_secrets() {
     assert!(!t.contains("eyJzdWIi"), "{t}");
     assert!(t.contains("3600"), "{t}");
 }
+
+#[test]
+fn urns_are_names_not_tokens() {
+    for echo in [
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer",
+        "client_assertion_type: urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    ] {
+        let out = withhold(echo);
+        assert_eq!(out, echo);
+    }
+    // The assertion next to it still goes.
+    let out = withhold(&format!("client_assertion={JWT}"));
+    assert!(!out.contains("eyJ"), "{out}");
+}
