@@ -185,6 +185,10 @@ fn dry_run_shows_the_assertion_decoded_and_no_key() {
     assert_eq!(c["nbf"], c["iat"]);
     assert_eq!(a["signature"], "elided");
     assert!(a["origin"].as_str().unwrap().contains("thumbprint"), "{a}");
+    // The public JWK to register, which is the client's (the emulator holds the same).
+    let mut registered = s.ec.jwk.clone();
+    registered["kid"] = "k1".into();
+    assert_eq!(a["public_jwk"], registered, "{a}");
     assert!(
         v["body"].as_str().unwrap().contains("client_assertion="),
         "{v}"

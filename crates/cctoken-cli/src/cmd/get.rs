@@ -281,6 +281,13 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
         cctoken::auth::Value::Assertion(a) => Some(a),
         _ => None,
     });
+    // The public half of the signing key, as the server registers it (a JWK Set entry).
+    let keys = &client.config().keys;
+    let public_jwk = keys
+        .signing_key
+        .as_ref()
+        .filter(|_| resolved.auth == cctoken::auth::AuthMethod::PrivateKeyJwt)
+        .map(|k| k.public_jwk(keys.kid()));
     if json {
         let headers: serde_json::Map<String, serde_json::Value> = req
             .headers
@@ -299,6 +306,7 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
                 "claims": a.claims,
                 "signature": "elided",
                 "origin": a.origin,
+                "public_jwk": public_jwk,
             })),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -311,6 +319,9 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
             println!("# assertion ({}), signature elided:", a.origin);
             println!("#   header: {}", a.header);
             println!("#   claims: {}", a.claims);
+            if let Some(j) = &public_jwk {
+                println!("#   the key's public JWK (register it with the server): {j}");
+            }
         }
         print!("{}", req.redacted());
     }
