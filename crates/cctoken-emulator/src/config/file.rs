@@ -11,6 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::keys::{load_jwks, parse_thumbprint, RawFederated};
+use super::read::read_bounded_text;
 use super::{
     AccessKey, AudienceMode, AuthMethod, BasicEncoding, ClientEntry, ConfigError, EmulatorConfig,
     RateLimit,
@@ -34,8 +35,8 @@ impl EmulatorConfig {
     /// `tls_cert`, `tls_key` and `tls_client_ca` paths are taken from its directory, and
     /// errors start with the path.
     pub fn merge_registry_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            read_bounded_text(path, "the registry file").map_err(ConfigError::Invalid)?;
         self.merge_registry_toml_at(&text, path.parent())
             .map_err(|e| match e {
                 ConfigError::Toml(m) => ConfigError::Toml(format!("{}: {m}", path.display())),

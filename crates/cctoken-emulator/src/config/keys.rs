@@ -368,8 +368,7 @@ pub(super) fn load_jwks(
                 Some(b) if Path::new(&f).is_relative() => b.join(&f),
                 _ => Path::new(&f).to_path_buf(),
             };
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("`jwks_file` {}: {e}", path.display()))?;
+            let text = super::read::read_bounded_text(&path, "`jwks_file`")?;
             Jwks::from_json_str(&text)
                 .map(Some)
                 .map_err(|e| format!("`jwks_file` {}: {e}", path.display()))

@@ -20,6 +20,7 @@ mod demo;
 mod file;
 mod keys;
 mod rate_limit;
+pub(crate) mod read;
 #[cfg(test)]
 mod tests;
 pub(crate) mod tls;

@@ -59,7 +59,7 @@ fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, 
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(path).map_err(|e| invalid(format!("{what} {}: {e}", path.display())))
+    crate::config::read::read_bounded(path, what).map_err(invalid)
 }
 
 impl TlsSettings {
