@@ -106,6 +106,54 @@ fn headers_and_body_are_checked() {
         .failure();
 }
 
+/// `--data` reads at most 32 MiB, from a file or stdin (`-`, `@-`): more is exit 2 with
+/// a clear message before anything is sent, not the machine's memory. The runs are under
+/// `ulimit -v` so that a regression fails instead of eating the shared machine.
+#[test]
+fn a_body_larger_than_32_mib_is_refused() {
+    let emu = Emu::demo(Flavor::Genesys);
+    let home = tempfile::tempdir().unwrap();
+    let capped = |data: &str| {
+        let mut c = assert_cmd::Command::new("sh");
+        c.arg("-c")
+            .arg("ulimit -v 2097152 && exec \"$0\" \"$@\"")
+            .arg(common::peers::cctoken_bin())
+            .args(["api", "--provider", "genesys", "--token-url", &emu.token_url()])
+            .args(["--client-id", "demo-client", "--client-secret-env", "S"])
+            .args(["-X", "POST", "--data", data, "/api/v2/tokens/me"])
+            .env("S", DEMO_SECRET)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
+            .env("XDG_RUNTIME_DIR", home.path().join("run"))
+            .env("CCTOKEN_GC_CONFIG", home.path().join("gc-config.toml"))
+            .env_remove("CCTOKEN_CONFIG")
+            .timeout(std::time::Duration::from_secs(120));
+        c
+    };
+    for (data, what) in [("@/dev/zero", "/dev/zero"), ("-", "stdin"), ("@-", "stdin")] {
+        let mut c = capped(data);
+        if what == "stdin" {
+            c.pipe_stdin("/dev/zero").unwrap();
+        }
+        let out = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{data}: {stderr}");
+        assert!(
+            stderr.contains(&format!("the --data body from {what} is larger than 32 MiB")),
+            "{data}: {stderr}"
+        );
+    }
+    assert!(emu.activity().iter().all(|a| a.endpoint != "api"));
+    // `@-` is stdin, like `-`.
+    let out = api(home.path(), &emu)
+        .args(["-X", "POST", "--data", "@-", "/api/v2/tokens/me"])
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// The emulator allows each token one API call per minute; the first run uses slot 0's
 /// token (cached), so a second run's call on it is answered 429 by the emulator.
 fn limited() -> (Emu, tempfile::TempDir) {

@@ -7,7 +7,7 @@
 //! back). `--paginate` follows Genesys-style paging. The token is only ever sent to the
 //! API base's own origin.
 
-use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::io::{IsTerminal as _, Read, Write as _};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -44,7 +44,7 @@ pub struct ApiArgs {
     /// Extra request header 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,
-    /// Request body: @FILE, - for stdin, or literal text. Sent as JSON unless a
+    /// Request body: @FILE, - (or @-) for stdin, or literal text; at most 32 MiB. Sent as JSON unless a
     /// Content-Type header says otherwise.
     #[arg(long, value_name = "@FILE|-|TEXT")]
     pub data: Option<String>,
@@ -328,21 +328,38 @@ fn parse_headers(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// The largest `--data` body: what the agent's proxy buffers
+/// ([`cctoken_agent::proxy::MAX_BODY`], 32 MiB), far above any JSON an API takes.
+const MAX_DATA_BYTES: usize = cctoken_agent::proxy::MAX_BODY;
+
 fn read_body(data: Option<&str>) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(match data {
         None => None,
-        Some("-") => {
-            let mut b = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut b)
-                .context("reading the body from stdin")?;
-            Some(b)
+        Some("-" | "@-") => Some(read_capped(std::io::stdin().lock(), "stdin")?),
+        Some(s) if s.starts_with('@') => {
+            let path = &s[1..];
+            let file =
+                std::fs::File::open(path).with_context(|| format!("reading the body from {path}"))?;
+            Some(read_capped(file, path)?)
         }
-        Some(s) if s.starts_with('@') => Some(
-            std::fs::read(&s[1..]).with_context(|| format!("reading the body from {}", &s[1..]))?,
-        ),
         Some(s) => Some(s.as_bytes().to_vec()),
     })
+}
+
+/// Read at most [`MAX_DATA_BYTES`] from `from`; more is a configuration error (exit 2),
+/// found while reading, so `--data @/dev/zero` costs 32 MiB, not the machine's memory.
+fn read_capped(from: impl Read, what: &str) -> anyhow::Result<Vec<u8>> {
+    let mut b = Vec::new();
+    from.take(MAX_DATA_BYTES as u64 + 1)
+        .read_to_end(&mut b)
+        .with_context(|| format!("reading the body from {what}"))?;
+    if b.len() > MAX_DATA_BYTES {
+        anyhow::bail!(Error::config(format!(
+            "the --data body from {what} is larger than {} MiB; cctoken api sends at most that",
+            MAX_DATA_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(b)
 }
 
 fn print_body(bytes: &[u8]) -> anyhow::Result<()> {
