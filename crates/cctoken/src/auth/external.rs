@@ -229,23 +229,9 @@ impl AssertionSource {
 }
 
 fn read_file(p: &std::path::Path) -> Result<ClientSecret, Error> {
-    use std::io::Read as _;
-    let f = std::fs::File::open(p).map_err(|e| {
-        Error::config(format!(
-            "cannot read the client assertion file {}: {e}",
-            p.display()
-        ))
-    })?;
-    let mut buf = zeroize::Zeroizing::new(Vec::new());
-    f.take(MAX_ASSERTION + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?;
-    if buf.len() as u64 > MAX_ASSERTION {
-        return Err(Error::config(format!(
-            "the client assertion file {} is larger than {MAX_ASSERTION} bytes",
-            p.display()
-        )));
-    }
+    let buf = crate::config::small_file::read_small(p, MAX_ASSERTION)
+        .map_err(|e| Error::config(e.message("client assertion", p, MAX_ASSERTION)))?
+        .bytes;
     let text = std::str::from_utf8(&buf)
         .map_err(|_| Error::config(format!("{} is not UTF-8 text", p.display())))?;
     Ok(ClientSecret::new(text.trim()))

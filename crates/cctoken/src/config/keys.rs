@@ -188,19 +188,9 @@ impl KeySettings {
 }
 
 fn read_limited(p: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
-    let f = std::fs::File::open(p)
-        .map_err(|e| Error::config(format!("cannot read the {what} file {}: {e}", p.display())))?;
-    let mut buf = zeroize::Zeroizing::new(Vec::new());
-    f.take(MAX_PEM_BYTES + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::config(format!("cannot read the {what} file {}: {e}", p.display())))?;
-    if buf.len() as u64 > MAX_PEM_BYTES {
-        return Err(Error::config(format!(
-            "the {what} file {} is larger than {MAX_PEM_BYTES} bytes",
-            p.display()
-        )));
-    }
-    Ok(buf)
+    super::small_file::read_small(p, MAX_PEM_BYTES)
+        .map(|f| f.bytes)
+        .map_err(|e| Error::config(e.message(what, p, MAX_PEM_BYTES)))
 }
 
 /// `ca_cert`, then `SSL_CERT_FILE`, then every PEM file of `SSL_CERT_DIR`.

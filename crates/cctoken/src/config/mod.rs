@@ -21,6 +21,7 @@ pub mod keyring;
 pub mod keys;
 pub mod profile;
 pub mod resolve;
+pub(crate) mod small_file;
 pub mod sources;
 pub mod toml_error;
 

@@ -271,31 +271,29 @@ pub fn load_secret(
 
 fn check_size(label: &str, origin: &str, buf: &[u8]) -> Result<(), Error> {
     if buf.len() > env::MAX_SECRET_BYTES {
-        return Err(Error::config(format!(
-            "the {label} from {origin} is larger than {} bytes: that is not a secret — check \
-             the path or command",
-            env::MAX_SECRET_BYTES
-        )));
+        return Err(too_large(label, origin));
     }
     Ok(())
 }
 
+fn too_large(label: &str, origin: &str) -> Error {
+    Error::config(format!(
+        "the {label} from {origin} is larger than {} bytes: that is not a secret — check the \
+         path or command",
+        env::MAX_SECRET_BYTES
+    ))
+}
+
 fn read_file(label: &str, path: &Path, notes: &mut Vec<String>) -> Result<Vec<u8>, Error> {
+    use super::small_file::{read_small, ReadFailure};
     let shown = path.display();
-    let mut file = std::fs::File::open(path).map_err(|e| {
-        Error::config(match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("the {label} file {shown} does not exist")
-            }
-            std::io::ErrorKind::PermissionDenied => format!(
-                "cannot read the {label} file {shown}: permission denied (run as the user \
-                 that owns it, or fix its mode)"
-            ),
-            _ => format!("cannot read the {label} file {shown}: {e}"),
-        })
+    let max = env::MAX_SECRET_BYTES as u64;
+    let file = read_small(path, max).map_err(|e| match e {
+        ReadFailure::TooLarge => too_large(label, &format!("file {shown}")),
+        e => Error::config(e.message(label, path, max)),
     })?;
     #[cfg(unix)]
-    if let Ok(meta) = file.metadata() {
+    if let Some(meta) = &file.meta {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if meta.is_file() && mode & 0o004 != 0 {
@@ -305,13 +303,7 @@ fn read_file(label: &str, path: &Path, notes: &mut Vec<String>) -> Result<Vec<u8
             ));
         }
     }
-    let mut buf = Vec::new();
-    file.by_ref()
-        .take(env::MAX_SECRET_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::config(format!("cannot read the {label} file {shown}: {e}")))?;
-    check_size(label, &format!("file {shown}"), &buf)?;
-    Ok(buf)
+    Ok(file.bytes.to_vec())
 }
 
 /// Run `cmd` with `sh -c` and return its stdout, reading at most [`env::MAX_SECRET_BYTES`]
