@@ -306,6 +306,12 @@ fn read_file(label: &str, path: &Path, notes: &mut Vec<String>) -> Result<Vec<u8
     Ok(file.bytes.to_vec())
 }
 
+/// How often [`run_command`] looks whether the command has exited while its output is open.
+const POLL: Duration = Duration::from_millis(20);
+/// How long output may stay open after the command exited before [`run_command`] gives up
+/// on it: far more than the kernel needs to deliver the end of a pipe whose writer is gone.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
 /// Run `cmd` with `sh -c` and return its stdout, reading at most [`env::MAX_SECRET_BYTES`]
 /// (plus one, to tell) and waiting at most `timeout`: a command that writes without end
 /// or never finishes is stopped, not waited for.
@@ -354,15 +360,55 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
             kind.key(),
         )
     };
-    let stdout = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(Ok(buf)) => buf,
-        Ok(Err(e)) => {
-            return Err(stopped(
-                &mut child,
-                format!("cannot read the output of the {label} command `{cmd}`: {e}"),
-            ))
+    // Wait for the end of the output, watching the command itself: when it has exited but
+    // its output is still open after a short grace, a process it started in the
+    // background holds it (`(sleep 30 &); printf x`), and waiting for the timeout would
+    // only hide that.
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
+    let stdout = loop {
+        let now = Instant::now();
+        let mut wait = deadline.saturating_duration_since(now).min(POLL);
+        if let Some((_, at)) = exited {
+            wait = wait.min((at + EXIT_GRACE).saturating_duration_since(now));
         }
-        Err(_) => return Err(stopped(&mut child, too_slow())),
+        match rx.recv_timeout(wait) {
+            Ok(Ok(buf)) => break buf,
+            Ok(Err(e)) => {
+                return Err(stopped(
+                    &mut child,
+                    format!("cannot read the output of the {label} command `{cmd}`: {e}"),
+                ))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(stopped(
+                    &mut child,
+                    format!("cannot read the output of the {label} command `{cmd}`"),
+                ))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        let now = Instant::now();
+        match exited {
+            Some((status, at)) if now >= at + EXIT_GRACE => {
+                return Err(stopped(
+                    &mut child,
+                    format!(
+                        "the {label} command `{cmd}` exited ({status}), but a process it \
+                         started still holds its output open; it was stopped (send the output \
+                         of background processes elsewhere, e.g. `… >/dev/null 2>&1 &`)"
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    exited = Some((status, now));
+                }
+            }
+        }
+        if now >= deadline {
+            return Err(stopped(&mut child, too_slow()));
+        }
     };
     if stdout.len() > env::MAX_SECRET_BYTES {
         stop(&mut child);
@@ -370,6 +416,9 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
     }
     // The output is complete (end of file); the command should be exiting.
     let status = loop {
+        if let Some((status, _)) = exited {
+            break status;
+        }
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => {
@@ -386,8 +435,9 @@ fn run_command(kind: SecretKind, cmd: &str, timeout: Duration) -> Result<Vec<u8>
     };
     if !status.success() {
         return Err(Error::config(format!(
-            "the {label} command `{cmd}` failed ({status}); its output is not shown because it \
-             may hold the secret — run the command yourself to see why"
+            "the {label} command `{cmd}` failed ({status}); its standard output is not shown \
+             because it may hold the secret (what it wrote to stderr is its own, shown as it \
+             ran) — run the command yourself to see why"
         )));
     }
     Ok(stdout.to_vec())

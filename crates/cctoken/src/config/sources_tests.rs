@@ -300,3 +300,40 @@ fn a_handed_over_value_wins_and_is_normalised_like_every_source() {
     let err = load(&src, &e).unwrap_err();
     assert!(err.message.contains("client_secret="), "{err}");
 }
+
+/// A command that exits at once but leaves a background process holding its output is
+/// named for what it is, not reported as "did not finish within" its timeout.
+#[test]
+fn a_background_process_holding_the_output_is_named() {
+    let src = SecretSource::Command {
+        command: "(sleep 30 &) ; printf 'x'".into(),
+        timeout: Duration::from_secs(60),
+    };
+    let err = load(&src, &env(&[])).unwrap_err();
+    assert_eq!(err.kind, crate::error::ErrorKind::Config);
+    assert!(
+        err.message.contains(
+            "exited (exit status: 0), but a process it started still holds its output open"
+        ),
+        "{err}"
+    );
+    assert!(!err.message.contains("did not finish"), "{err}");
+}
+
+/// A failing command's message says which output is hidden: its standard output (the
+/// secret's channel); its stderr is its own and reaches the terminal.
+#[test]
+fn a_failing_commands_message_says_its_standard_output_is_not_shown() {
+    let err = load(&command(&format!("printf {CANARY}; exit 3")), &env(&[])).unwrap_err();
+    assert_eq!(err.kind, crate::error::ErrorKind::Config);
+    assert!(err.message.contains("failed (exit status: 3)"), "{err}");
+    assert!(
+        err.message.contains(
+            "its standard output is not shown because it may hold the secret (what it wrote \
+             to stderr is its own"
+        ),
+        "{err}"
+    );
+    assert!(!err.message.contains("its output is not shown"), "{err}");
+    no_canary(&err.message);
+}
