@@ -200,6 +200,42 @@ fn set_secret_without_a_keyring_is_a_clear_error() {
     assert!(!err.contains("CANARY") && stdout(&out).is_empty(), "{err}");
 }
 
+/// `profiles list` names a keyring profile's source, as `profiles show` does; without a
+/// Secret Service it says the keyring cannot be asked, and why.
+#[test]
+fn list_names_the_keyring_source_and_why_it_cannot_be_checked() {
+    let home = tmp();
+    let cfg = write(
+        home.path(),
+        "config.toml",
+        "[profiles.kr]\nprovider = \"generic\"\ntoken_url = \"https://id.example/token\"\n\
+         client_id = \"c\"\nclient_secret_keyring = true\n",
+    );
+    let list = |json: bool| {
+        let mut c = cctoken(home.path());
+        c.env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .args(["profiles", "list", "--config"])
+            .arg(&cfg);
+        if json {
+            c.arg("--json");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = list(false);
+    assert!(
+        text.contains("OS keyring entry for profile kr (keyring unavailable)"),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&list(true)).unwrap();
+    let p = &v["profiles"][0];
+    assert_eq!(p["secret_source"], "OS keyring entry for profile kr", "{p}");
+    assert_eq!(p["secret_available"], false, "{p}");
+    let why = p["secret_problem"].as_str().unwrap_or_default();
+    assert!(why.contains("the OS keyring is not available"), "{p}");
+}
+
 /// The real OS keyring: GNOME Keyring's Secret Service on a private D-Bus session
 /// (installed by scripts/install-peers). `set-secret` stores, `get -p` reads it back.
 #[test]
@@ -224,6 +260,7 @@ fn keyring_round_trip_with_gnome_keyring() {
     let script = r#"
         printf unlock-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
         printf '%s\n' "$SECRET" | "$BIN" profiles set-secret kr || exit 10
+        "$BIN" profiles list --config "$CFG" --json || exit 12
         "$BIN" get -p kr --config "$CFG" --no-cache || exit 11
     "#;
     let out = std::process::Command::new("dbus-run-session")
@@ -242,6 +279,8 @@ fn keyring_round_trip_with_gnome_keyring() {
     assert!(so.contains("stored the secret of profile 'kr'"), "{so}");
     assert!(so.contains("len=15 sha256:79d70e31"), "{so}");
     assert!(!so.contains(DEMO_SECRET), "{so}");
+    assert!(so.contains(r#""secret_source": "OS keyring entry for profile kr""#), "{so}");
+    assert!(so.contains(r#""secret_available": true"#), "{so}");
     let token = so.lines().last().unwrap_or("");
     assert!(token.len() > 10 && !token.contains(' '), "{so}");
 }

@@ -142,22 +142,45 @@ fn path_text(path: Option<&Path>) -> String {
     )
 }
 
-/// Where the client secret would come from, and whether it is there — without reading it.
-fn describe_secret(s: &ProfileSettings, env: &dyn EnvLookup) -> (String, Option<bool>) {
+/// Where the client secret would come from, and whether it is there — without keeping
+/// it; the reason it cannot be told when the source (the OS keyring) cannot be asked.
+struct SecretStatus {
+    source: String,
+    available: Option<bool>,
+    problem: Option<String>,
+}
+
+fn describe_secret(s: &ProfileSettings, env: &dyn EnvLookup) -> SecretStatus {
+    let status = |source: String, available| SecretStatus {
+        source,
+        available,
+        problem: None,
+    };
     let Ok((kind, _)) = infer_provider(s, env) else {
-        return ("unknown (provider unknown)".into(), None);
+        return status("unknown (provider unknown)".into(), None);
     };
     match plan_client_secret(s, kind, env, None) {
-        Ok(src) => {
-            let available = match &src {
-                SecretSource::Env(v) => Some(env.var_os(v).is_some_and(|x| !x.is_empty())),
-                SecretSource::File(p) => Some(p.is_file()),
-                _ => None,
-            };
-            (src.to_string(), available)
+        Ok(src) => match &src {
+            SecretSource::Env(v) => status(
+                src.to_string(),
+                Some(env.var_os(v).is_some_and(|x| !x.is_empty())),
+            ),
+            SecretSource::File(p) => status(src.to_string(), Some(p.is_file())),
+            SecretSource::Keyring(profile) => match cctoken::config::keyring::has_secret(profile)
+            {
+                Ok(stored) => status(src.to_string(), Some(stored)),
+                Err(e) => SecretStatus {
+                    source: src.to_string(),
+                    available: Some(false),
+                    problem: Some(e.message),
+                },
+            },
+            _ => status(src.to_string(), None),
+        },
+        Err(_) if s.gc_profile.is_some() => {
+            status("gc profile (when it has client_secret)".into(), None)
         }
-        Err(_) if s.gc_profile.is_some() => ("gc profile (when it has client_secret)".into(), None),
-        Err(_) => ("none".into(), Some(false)),
+        Err(_) => status("none".into(), Some(false)),
     }
 }
 
@@ -186,8 +209,13 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
         .profiles
         .iter()
         .map(|(name, s)| {
+            // Named, as `cfg.profile(name)` gives it: a keyring source needs the name.
+            let s = &ProfileSettings {
+                name: Some(name.clone()),
+                ..s.clone()
+            };
             let provider = infer_provider(s, &env).ok().map(|(k, _)| k.as_str());
-            let (secret, available) = describe_secret(s, &env);
+            let secret = describe_secret(s, &env);
             json!({
                 "name": name,
                 "provider": provider,
@@ -196,8 +224,9 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
                 "token_url": s.token_url().map(Url::as_str),
                 "issuer": s.issuer().map(Url::as_str),
                 "client_id": s.client_id,
-                "secret_source": secret,
-                "secret_available": available,
+                "secret_source": secret.source,
+                "secret_available": secret.available,
+                "secret_problem": secret.problem,
             })
         })
         .collect();
@@ -232,6 +261,9 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
     for r in &rows {
         let secret = match r["secret_available"].as_bool() {
             Some(true) => format!("{} (set)", cell(r, "secret_source")),
+            Some(false) if r["secret_problem"].is_string() => {
+                format!("{} (keyring unavailable)", cell(r, "secret_source"))
+            }
             Some(false) if r["secret_source"] != "none" => {
                 format!("{} (missing)", cell(r, "secret_source"))
             }

@@ -48,6 +48,27 @@ pub fn load(profile: &str) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// Whether a secret is stored for `profile` (`Ok(false)`: none stored), without keeping
+/// it: what `cctoken profiles list` shows. An error says why the keyring cannot be asked.
+pub fn has_secret(profile: &str) -> Result<bool, Error> {
+    #[cfg(feature = "keyring")]
+    {
+        match entry(profile)?.get_secret() {
+            Ok(bytes) => {
+                drop(zeroize::Zeroizing::new(bytes));
+                Ok(true)
+            }
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+    #[cfg(not(feature = "keyring"))]
+    {
+        let _ = profile;
+        Err(unavailable("this build has no keyring support"))
+    }
+}
+
 /// Store `secret` for `profile`, replacing any previous one.
 pub fn store(profile: &str, secret: &ClientSecret) -> Result<(), Error> {
     #[cfg(feature = "keyring")]
