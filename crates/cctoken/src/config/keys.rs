@@ -9,7 +9,6 @@
 //! assertion source against the environment. Trust roots also come from `SSL_CERT_FILE`
 //! and `SSL_CERT_DIR`, as OpenSSL-based tools read them.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
