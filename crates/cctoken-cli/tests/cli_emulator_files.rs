@@ -30,9 +30,16 @@ fn refused(home: &Path, args: &[&str], wants: &[&str]) {
     let out = emulator(home, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
-    assert!(out.stdout.is_empty(), "{args:?} started: {}", describe(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{args:?} started: {}",
+        describe(&out)
+    );
     for want in wants {
-        assert!(stderr.contains(want), "{args:?}: wanted {want:?} in\n{stderr}");
+        assert!(
+            stderr.contains(want),
+            "{args:?}: wanted {want:?} in\n{stderr}"
+        );
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
@@ -55,7 +62,10 @@ fn files_that_are_not_small_regular_files_are_refused() {
 
     for (path, kind) in [
         ("/dev/zero", "is a device, not a regular file"),
-        (fifo_s.as_str(), "is a FIFO (named pipe), not a regular file"),
+        (
+            fifo_s.as_str(),
+            "is a FIFO (named pipe), not a regular file",
+        ),
         (big_s.as_str(), "is larger than 1024 KiB"),
         (dir_s.as_str(), "is a directory, not a regular file"),
     ] {
@@ -78,7 +88,10 @@ fn files_that_are_not_small_regular_files_are_refused() {
     refused(
         dir,
         &["--config", &jwks],
-        &[&jwks, "`jwks_file` /dev/zero is a device, not a regular file"],
+        &[
+            &jwks,
+            "`jwks_file` /dev/zero is a device, not a regular file",
+        ],
     );
     let federated = registry(
         "fed.toml",

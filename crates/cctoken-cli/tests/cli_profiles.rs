@@ -279,7 +279,10 @@ fn keyring_round_trip_with_gnome_keyring() {
     assert!(so.contains("stored the secret of profile 'kr'"), "{so}");
     assert!(so.contains("len=15 sha256:79d70e31"), "{so}");
     assert!(!so.contains(DEMO_SECRET), "{so}");
-    assert!(so.contains(r#""secret_source": "OS keyring entry for profile kr""#), "{so}");
+    assert!(
+        so.contains(r#""secret_source": "OS keyring entry for profile kr""#),
+        "{so}"
+    );
     assert!(so.contains(r#""secret_available": true"#), "{so}");
     let token = so.lines().last().unwrap_or("");
     assert!(token.len() > 10 && !token.contains(' '), "{so}");

@@ -338,8 +338,8 @@ fn read_body(data: Option<&str>) -> anyhow::Result<Option<Vec<u8>>> {
         Some("-" | "@-") => Some(read_capped(std::io::stdin().lock(), "stdin")?),
         Some(s) if s.starts_with('@') => {
             let path = &s[1..];
-            let file =
-                std::fs::File::open(path).with_context(|| format!("reading the body from {path}"))?;
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("reading the body from {path}"))?;
             Some(read_capped(file, path)?)
         }
         Some(s) => Some(s.as_bytes().to_vec()),

@@ -166,8 +166,7 @@ fn describe_secret(s: &ProfileSettings, env: &dyn EnvLookup) -> SecretStatus {
                 Some(env.var_os(v).is_some_and(|x| !x.is_empty())),
             ),
             SecretSource::File(p) => status(src.to_string(), Some(p.is_file())),
-            SecretSource::Keyring(profile) => match cctoken::config::keyring::has_secret(profile)
-            {
+            SecretSource::Keyring(profile) => match cctoken::config::keyring::has_secret(profile) {
                 Ok(stored) => status(src.to_string(), Some(stored)),
                 Err(e) => SecretStatus {
                     source: src.to_string(),

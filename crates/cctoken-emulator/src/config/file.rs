@@ -35,8 +35,7 @@ impl EmulatorConfig {
     /// `tls_cert`, `tls_key` and `tls_client_ca` paths are taken from its directory, and
     /// errors start with the path.
     pub fn merge_registry_file(&mut self, path: &Path) -> Result<(), ConfigError> {
-        let text =
-            read_bounded_text(path, "the registry file").map_err(ConfigError::Invalid)?;
+        let text = read_bounded_text(path, "the registry file").map_err(ConfigError::Invalid)?;
         self.merge_registry_toml_at(&text, path.parent())
             .map_err(|e| match e {
                 ConfigError::Toml(m) => ConfigError::Toml(format!("{}: {m}", path.display())),

@@ -97,7 +97,10 @@ mod tests {
         let p = dir.path().join("big");
         std::fs::write(&p, vec![b'a'; MAX_FILE_BYTES + 1]).unwrap();
         let e = read_bounded(&p, "TLS key").unwrap_err();
-        assert!(e.contains("TLS key") && e.contains("larger than 1024 KiB"), "{e}");
+        assert!(
+            e.contains("TLS key") && e.contains("larger than 1024 KiB"),
+            "{e}"
+        );
         std::fs::write(&p, vec![b'a'; MAX_FILE_BYTES]).unwrap();
         assert_eq!(read_bounded(&p, "TLS key").unwrap().len(), MAX_FILE_BYTES);
     }
@@ -106,7 +109,10 @@ mod tests {
     #[test]
     fn devices_directories_and_fifos_are_refused() {
         let e = read_bounded(Path::new("/dev/zero"), "`jwks_file`").unwrap_err();
-        assert!(e.contains("/dev/zero is a device, not a regular file"), "{e}");
+        assert!(
+            e.contains("/dev/zero is a device, not a regular file"),
+            "{e}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let e = read_bounded(dir.path(), "the registry").unwrap_err();
         assert!(e.contains("is a directory"), "{e}");
@@ -120,6 +126,9 @@ mod tests {
         )
         .unwrap();
         let e = read_bounded(&fifo, "TLS client CA").unwrap_err();
-        assert!(e.contains("is a FIFO (named pipe), not a regular file"), "{e}");
+        assert!(
+            e.contains("is a FIFO (named pipe), not a regular file"),
+            "{e}"
+        );
     }
 }

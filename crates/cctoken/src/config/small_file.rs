@@ -131,7 +131,10 @@ mod tests {
         assert!(matches!(e, ReadFailure::TooLarge));
         assert_eq!(
             e.message("private key", &p, 2),
-            format!("the private key file {} is larger than 2 bytes", p.display())
+            format!(
+                "the private key file {} is larger than 2 bytes",
+                p.display()
+            )
         );
         let e = read_small(&dir.path().join("nope"), 2).err().unwrap();
         assert!(e
