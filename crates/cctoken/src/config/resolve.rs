@@ -418,6 +418,17 @@ fn generic(s: &ProfileSettings) -> Result<Provider, Error> {
              the profile)",
         ));
     };
+    // Genesys and CXone know their token path; an RFC 6749 server's is its own, and a
+    // POST to `/` only earns a 404 that looks like a captive portal.
+    if let Endpoint::TokenUrl(u) = &endpoint {
+        if is_bare_origin(u) {
+            let o = u.as_str().trim_end_matches('/');
+            return Err(Error::config(format!(
+                "--token-url {o} has no path; give the token endpoint (e.g. {o}/oauth/token) \
+                 or --issuer {o} for discovery"
+            )));
+        }
+    }
     Ok(Provider {
         config: ProviderConfig::Generic {
             endpoint,

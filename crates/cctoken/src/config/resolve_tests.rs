@@ -232,6 +232,37 @@ fn generic_and_cxone() {
     assert_eq!(access_key.secret.expose_secret(), "demo/access+key====");
 }
 
+/// A generic server's token path is its own: a bare origin is refused before anything is
+/// sent (a POST to `/` earns a 404), with the two ways to say what was meant.
+#[test]
+fn generic_bare_origin_token_url_is_refused_with_the_way_out() {
+    let e = env(&[("CCTOKEN_CLIENT_SECRET", CANARY)]);
+    for given in ["http://127.0.0.1:8089", "http://127.0.0.1:8089/"] {
+        let s = ProfileSettings {
+            endpoint: Some(Endpoint::TokenUrl(url(given))),
+            client_id: Some("ci-bot".into()),
+            ..Default::default()
+        };
+        let err = run(&s, &e).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Config, "{err}");
+        assert_eq!(
+            err.message,
+            "--token-url http://127.0.0.1:8089 has no path; give the token endpoint \
+             (e.g. http://127.0.0.1:8089/oauth/token) or --issuer http://127.0.0.1:8089 for \
+             discovery"
+        );
+    }
+    let s = ProfileSettings {
+        endpoint: Some(Endpoint::TokenUrl(url("http://127.0.0.1:8089/token"))),
+        client_id: Some("ci-bot".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        token_url(&run(&s, &e).unwrap()),
+        "http://127.0.0.1:8089/token"
+    );
+}
+
 #[test]
 fn actionable_errors() {
     let e = env(&[("CCTOKEN_CLIENT_SECRET", CANARY)]);
