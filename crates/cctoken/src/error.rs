@@ -211,8 +211,14 @@ impl Error {
     /// — a 404 or an HTML page from a wrong URL or path — is not remembered: the fix is
     /// elsewhere (the URL, the server being started), and repeating the request costs the
     /// token server nothing.
+    /// Nor is a permanent transport failure (a TLS or protocol mismatch): the fix is the
+    /// URL or the trust store, not the credentials.
     pub fn worth_remembering(&self) -> bool {
-        self.class == Class::Permanent && self.kind != ErrorKind::UnexpectedResponse
+        self.class == Class::Permanent
+            && !matches!(
+                self.kind,
+                ErrorKind::UnexpectedResponse | ErrorKind::Transport
+            )
     }
 }
 

@@ -1,7 +1,8 @@
 //! The library's `Client` against small hostile servers on loopback: one that echoes the
 //! request back in every shape of error body, a "proxy" that records whether anything
 //! went through it, a discovery document that names another issuer, and a server that
-//! drips its answer a byte at a time.
+//! drips its answer a byte at a time, and ones that do not speak the protocol the URL says
+//! (not HTTP; plain HTTP on an `https://` URL).
 
 #[path = "support/hostile.rs"]
 mod hostile;
@@ -199,4 +200,58 @@ async fn a_slow_drip_server_fails_within_the_retry_budget() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Transport, "{e}");
     assert!(e.message.contains("retry budget"), "{e}");
+}
+
+/// A failure every attempt would repeat — the answer is not HTTP, or `https://` reaches a
+/// plain-HTTP port — is permanent: one attempt, not remembered, and a hint that says what
+/// it is, not that the server "could not be reached".
+#[tokio::test]
+async fn protocol_mismatches_fail_at_once_with_their_own_hint() {
+    let plain_http: &[u8] =
+        b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let cases: [(&[u8], &str, ErrorKind, &str); 2] = [
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "http", ErrorKind::UnexpectedResponse, "not HTTP"),
+        (plain_http, "https", ErrorKind::Transport, "does not speak TLS"),
+    ];
+    for (answer, scheme, kind, hint) in cases {
+        let server = Hostile::start(Behaviour::Raw(answer));
+        let url = format!("{scheme}://{}/t", server.addr);
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let c = client(&url, AuthMethod::Basic)
+            .with_clock(Arc::new(clock))
+            .with_jitter(Arc::new(FixedJitter(0.0)))
+            .with_retry(RetryPolicy::default());
+        let e = c.fetch_token().await.unwrap_err();
+        assert_eq!(e.kind, kind, "{e}");
+        assert_eq!(e.class, Class::Permanent, "{e}");
+        assert!(!e.worth_remembering(), "{e}");
+        let shown = e.hint.clone().unwrap_or_default();
+        assert!(shown.contains(hint), "{e}");
+        assert!(!shown.contains("could not be reached"), "{e}");
+        assert_eq!(server.requests().len(), 1, "one attempt: {e}");
+    }
+}
+
+/// A redirect is not followed, and the error says where it pointed (without the userinfo)
+/// and what to do about it.
+#[tokio::test]
+async fn a_redirect_is_explained_not_followed() {
+    let server = Hostile::start(Behaviour::Raw(
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: https://u:pw@elsewhere.example/oauth/token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ));
+    let e = client(&server.url("/t"), AuthMethod::Basic)
+        .fetch_token()
+        .await
+        .unwrap_err();
+    assert_eq!(e.status, Some(307), "{e}");
+    assert_eq!(e.class, Class::Permanent, "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.contains("redirected to https://elsewhere.example/oauth/token"),
+        "{shown}"
+    );
+    assert!(shown.contains("does not follow redirects"), "{shown}");
+    assert!(shown.contains("--token-url"), "{shown}");
+    assert!(!shown.contains("pw@"), "{shown}");
+    assert_eq!(server.requests().len(), 1);
 }

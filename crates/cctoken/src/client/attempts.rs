@@ -16,6 +16,12 @@ use crate::error::Error;
 /// How often a running attempt looks at the clock for the end of the retry budget.
 const BUDGET_TICK: Duration = Duration::from_millis(250);
 
+/// The hint of an exchange the budget overtook: the server was reached (the generic
+/// transport hint says it could not be), it did not finish answering.
+pub(super) const STALLED_HINT: &str = "The server was reached but did not finish its answer \
+     in time: it is overloaded, or something between (a proxy, a load balancer) holds the \
+     connection open. Retry later; `--trace` shows how far the answer got.";
+
 impl Client {
     /// Run `op` until it succeeds, fails for good, or the retry policy says stop; with a
     /// `deadline`, every retry is fitted before it
@@ -47,7 +53,8 @@ impl Client {
                          the server stalls or sends its answer too slowly",
                         humantime::format_duration(self.retry.max_total),
                         retry + 1
-                    )));
+                    ))
+                    .with_hint(STALLED_HINT));
                 }
             };
             match outcome {

@@ -13,7 +13,7 @@ use url::Url;
 use crate::auth::tls::TlsIdentity;
 use crate::auth::PreparedRequest;
 use crate::config::env::{self, EnvLookup, ProcessEnv};
-use crate::error::{excerpt, Error};
+use crate::error::{excerpt, Error, ErrorKind};
 use crate::scrub::{shape, Scrubber};
 use crate::token::RawResponse;
 
@@ -122,6 +122,9 @@ pub fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
         }
         src = s.source();
     }
+    if let Some(end) = dead_end(e) {
+        return end.error(url, &causes);
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -142,6 +145,111 @@ pub fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
         Error::unexpected(None, msg)
     } else {
         Error::transport(msg)
+    }
+}
+
+/// A failure that will be the same on every attempt: the other end does not speak the
+/// protocol the URL says (TLS on an `https://` port, HTTP at all), or its certificate is
+/// not accepted. Retrying cannot heal these, so they are permanent, with a hint that says
+/// what it is instead of "could not be reached" — the server was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeadEnd {
+    /// A TLS handshake that got something else back (`https://` to a plain-HTTP port).
+    NotTls,
+    /// The server's certificate was refused (unknown issuer, wrong name, expired).
+    Certificate,
+    /// Any other TLS failure: no common version or cipher, an alert from the server.
+    Tls,
+    /// The answer does not parse as HTTP.
+    NotHttp,
+}
+
+/// The [`DeadEnd`] in `e`'s causes, if any.
+fn dead_end(e: &reqwest::Error) -> Option<DeadEnd> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(tls) = rustls_in(s) {
+            return Some(match tls {
+                rustls::Error::InvalidMessage(_)
+                | rustls::Error::InappropriateMessage { .. }
+                | rustls::Error::InappropriateHandshakeMessage { .. } => DeadEnd::NotTls,
+                rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::UnsupportedNameType => DeadEnd::Certificate,
+                _ => DeadEnd::Tls,
+            });
+        }
+        if s.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse) {
+            return Some(DeadEnd::NotHttp);
+        }
+        src = s.source();
+    }
+    None
+}
+
+/// The rustls error in `e`, looking through the io::Errors that wrap it (reqwest's
+/// connector wraps tokio-rustls's, which wraps rustls's): an io::Error's `source` skips
+/// the error it holds, so the chain alone never reaches it.
+fn rustls_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut e = e;
+    for _ in 0..8 {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        e = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
+    None
+}
+
+impl DeadEnd {
+    fn error(self, url: &Url, causes: &[String]) -> Error {
+        let host = url.host_str().unwrap_or("?");
+        let port = url.port_or_known_default().unwrap_or(0);
+        let cause = excerpt(&causes.join(": "), 200);
+        let (kind, what, hint) = match self {
+            Self::NotTls => (
+                ErrorKind::Transport,
+                "TLS handshake failed",
+                format!(
+                    "The server does not speak TLS on this port — http:// vs https://? \
+                     {host}:{port} answered the TLS handshake with something else, most \
+                     likely plain HTTP."
+                ),
+            ),
+            Self::Certificate => (
+                ErrorKind::Transport,
+                "the server's certificate was not accepted",
+                format!(
+                    "The certificate of {host}:{port} is not trusted for this name: a private \
+                     CA (point {} at its PEM bundle), a TLS-inspecting proxy, a name that \
+                     does not match the certificate, or an expired certificate.",
+                    env::SSL_CERT_FILE
+                ),
+            ),
+            Self::Tls => (
+                ErrorKind::Transport,
+                "TLS handshake failed",
+                format!(
+                    "{host}:{port} and cctoken could not agree on TLS (versions 1.2 and 1.3, \
+                     modern ciphers): a very old server, or one that refused the handshake; \
+                     retrying will not change it."
+                ),
+            ),
+            Self::NotHttp => (
+                ErrorKind::UnexpectedResponse,
+                "the answer is not HTTP",
+                format!(
+                    "The answer is not HTTP: {host}:{port} speaks another protocol, or it \
+                     expects TLS and this URL says http:// (try https://)."
+                ),
+            ),
+        };
+        let msg = if cause.is_empty() {
+            format!("{what} ({host}:{port})")
+        } else {
+            format!("{what} ({host}:{port}): {cause}")
+        };
+        Error::rejected(kind, None, msg).with_hint(hint)
     }
 }
 
@@ -204,6 +312,9 @@ pub async fn send(
         .send()
         .await
         .map_err(|e| transport_error(&e, &req.url))?;
+    if let Some(e) = redirected(&resp, &req.url, "--token-url", trace, scrub) {
+        return Err(e);
+    }
     let raw = read_response(resp, &req.url).await?;
     if let Some(t) = trace {
         t(&trace_response(&raw, scrub));
@@ -228,11 +339,65 @@ pub async fn get(
         .send()
         .await
         .map_err(|e| transport_error(&e, url))?;
+    if let Some(e) = redirected(&resp, url, "the URL configured", trace, scrub) {
+        return Err(e);
+    }
     let raw = read_response(resp, url).await?;
     if let Some(t) = trace {
         t(&trace_response(&raw, scrub));
     }
     Ok(raw)
+}
+
+/// A redirect, explained: cctoken does not follow it (a client's credentials or a token
+/// request must never go where a server sends them), so the error says where `Location`
+/// pointed — resolved against `url`, without userinfo, scrubbed of what was sent — and
+/// that `instead` may take that URL if it is trusted. `None` for any other status.
+fn redirected(
+    resp: &reqwest::Response,
+    url: &Url,
+    instead: &str,
+    trace: Option<&TraceSink>,
+    scrub: &Scrubber,
+) -> Option<Error> {
+    let status = resp.status();
+    if !status.is_redirection() {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| url.join(l.trim()).ok())
+        .map(|mut to| {
+            let _ = to.set_username("");
+            let _ = to.set_password(None);
+            excerpt(&scrub.scrub(to.as_str()), 300)
+        });
+    let status = status.as_u16();
+    if let Some(t) = trace {
+        let to = location.as_deref().unwrap_or("no usable Location");
+        t(&format!("< HTTP {status} (redirect to {to}, not followed)"));
+    }
+    let (message, hint) = match location {
+        Some(to) => (
+            format!(
+                "redirected to {to}; cctoken does not follow redirects (credentials must not \
+                 follow a redirect)"
+            ),
+            format!(
+                "The server sends this request elsewhere. If {to} is trusted, use it as \
+                 {instead}."
+            ),
+        ),
+        None => (
+            "a redirect without a usable Location; cctoken does not follow redirects".to_owned(),
+            "Check the URL: the server answers it with a redirect.".to_owned(),
+        ),
+    };
+    Some(
+        Error::rejected(ErrorKind::UnexpectedResponse, Some(status), message).with_hint(hint),
+    )
 }
 
 /// A response as `--trace` shows it: status, headers of interest, and the body — with

@@ -224,6 +224,9 @@ async fn the_retry_budget_is_a_deadline_across_attempts() {
         "{e}"
     );
     assert_eq!(*attempts.lock().unwrap(), 2);
+    // It was reached: not the "could not be reached" of a transport failure.
+    let hint = generic().explain(e).hint.unwrap();
+    assert!(hint.contains("was reached"), "{hint}");
 }
 
 #[test]

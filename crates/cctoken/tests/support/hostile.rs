@@ -1,6 +1,7 @@
 //! A small hostile HTTP/1.1 server on loopback for security tests: it answers every
 //! request with whatever a test's closure makes of the raw request text (an echo in an
-//! `error_description`, an HTML title, text/plain), or drips its body a byte at a time.
+//! `error_description`, an HTML title, text/plain), drips its body a byte at a time, or
+//! answers bytes that are not HTTP.
 //! It records every request it saw.
 //!
 //! One server for the library's tests (`tests/hostile_servers.rs`) and the CLI's (which
@@ -44,6 +45,9 @@ pub enum Behaviour {
     /// Send a head announcing a large body, then one byte every `every`, until the
     /// client goes away (at most `max` bytes).
     Drip { every: Duration, max: usize },
+    /// Read what the client sends first (one read: a request head or a TLS ClientHello),
+    /// answer these bytes whatever it was, and close.
+    Raw(&'static [u8]),
 }
 
 /// A running hostile server.
@@ -143,6 +147,26 @@ fn read_request(stream: &mut TcpStream) -> Option<String> {
 fn serve(mut stream: TcpStream, behaviour: &Behaviour, log: &Mutex<Vec<String>>) {
     let _ = stream.set_read_timeout(Some(CONNECTION_LIMIT));
     let _ = stream.set_write_timeout(Some(CONNECTION_LIMIT));
+    if let Behaviour::Raw(bytes) = behaviour {
+        let mut first = [0u8; 4096];
+        if let Ok(n) = stream.read(&mut first) {
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&first[..n]).into_owned());
+            let _ = stream.write_all(bytes);
+            // Drain what else the client sends (a request body) before closing: closing
+            // with unread bytes resets the connection, and the client would see that.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut sink = [0u8; 4096];
+            for _ in 0..16 {
+                if !matches!(stream.read(&mut sink), Ok(n) if n > 0) {
+                    break;
+                }
+            }
+        }
+        return;
+    }
     let Some(request) = read_request(&mut stream) else {
         return;
     };
@@ -174,6 +198,7 @@ fn serve(mut stream: TcpStream, behaviour: &Behaviour, log: &Mutex<Vec<String>>)
                 }
             }
         }
+        Behaviour::Raw(_) => {}
     }
 }
 
