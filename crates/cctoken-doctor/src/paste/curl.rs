@@ -276,6 +276,11 @@ pub fn read_options(args: &[Arg]) -> CurlCommand {
             apply_flag(&mut c, &name);
         }
     }
+    // A word that is only a command substitution (`$(cat f)`) could expand to anything —
+    // options, several words —, so it is not taken for the URL while a real one is given.
+    c.urls.sort_by_key(|u| {
+        !u.segs.is_empty() && u.segs.iter().all(|s| matches!(s, expand::Seg::Cmd(_)))
+    });
     c
 }
 

@@ -41,3 +41,14 @@ fn unknown_options_are_tolerated() {
     assert_eq!(c.unknown_options, ["--frobnicate"]);
     assert_eq!(c.urls.len(), 1);
 }
+
+#[test]
+fn a_command_substitution_before_the_url_is_not_the_url() {
+    let c = parse("curl $(cat /etc/passwd) https://x/t -d grant_type=client_credentials").unwrap();
+    assert_eq!(c.urls[0].literal().unwrap(), "https://x/t");
+    assert_eq!(c.urls.len(), 2, "the substitution is still an argument");
+    // Alone, it is what there is.
+    let c = parse("curl \"$(get_url)\" -d a=b").unwrap();
+    assert_eq!(c.urls.len(), 1);
+    assert!(c.urls[0].is_symbolic());
+}

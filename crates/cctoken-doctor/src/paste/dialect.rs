@@ -145,10 +145,38 @@ fn detect(text: &str) -> Dialect {
             return Dialect::PowerShell;
         }
     }
-    if text.to_ascii_lowercase().contains("$env:") {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("$env:") {
         return Dialect::PowerShell;
     }
+    // `curl.exe` is Windows; `%NAME%` there is cmd's variable (PowerShell writes $env:).
+    if lower.contains("curl.exe") && has_percent_var(text) {
+        return Dialect::Cmd;
+    }
     Dialect::Posix
+}
+
+/// `%NAME%` somewhere in `text`: a name of two or more letters, digits or `_`, not starting
+/// with a digit, and not two hex digits (`%E2%80` is a URL's percent-encoding).
+fn has_percent_var(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(start) = rest.find('%') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('%') else {
+            return false;
+        };
+        let name = &after[..end];
+        let hex = name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit());
+        if name.len() >= 2
+            && !hex
+            && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return true;
+        }
+        rest = &after[end..];
+    }
+    false
 }
 
 /// The line ends in a continuation character of some dialect.
@@ -235,6 +263,15 @@ mod tests {
             Dialect::PowerShell
         );
         assert_eq!(prepare("curl x -u %ID%:%S%").dialect, Dialect::Posix);
+        // One line, no `^`: curl.exe with %VAR% is cmd; a URL's %E2%80 is not a variable.
+        assert_eq!(
+            prepare("curl.exe -X POST https://x/t -H \"Authorization: Basic %B64%\"").dialect,
+            Dialect::Cmd
+        );
+        assert_eq!(
+            prepare("curl.exe https://x/t%E2%80%99 -d a=%2Fb").dialect,
+            Dialect::Posix
+        );
         assert_eq!(prepare("curl.exe x \\\n -d a").dialect, Dialect::Posix);
     }
 }
