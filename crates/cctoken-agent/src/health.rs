@@ -150,18 +150,23 @@ pub fn one(reg: &Registry, name: &str) -> Option<ProfileHealth> {
     reg.broken(name).map(|b| of_broken(&b.error))
 }
 
-/// The overall word and HTTP status for a set of states: `failing` (503) when any profile
-/// cannot serve, else `degraded` when one serves a stale token, `starting` while one has
-/// no answer yet, `ok` otherwise.
+/// The overall word and HTTP status for a set of states: `failing` (503) when a profile's
+/// token requests fail, else `broken` (503) when one is not configured — the word says
+/// which of the two to look at —, else `degraded` when one serves a stale token,
+/// `starting` while one has no answer yet, `ok` otherwise.
 pub fn overall<'a>(states: impl IntoIterator<Item = &'a State>) -> (&'static str, StatusCode) {
-    let (mut stale, mut pending) = (false, false);
+    let (mut stale, mut pending, mut broken) = (false, false, false);
     for s in states {
         match s {
-            s if !s.can_serve() => return ("failing", StatusCode::SERVICE_UNAVAILABLE),
+            State::Failing => return ("failing", StatusCode::SERVICE_UNAVAILABLE),
+            State::Broken => broken = true,
             State::Stale => stale = true,
             State::Pending => pending = true,
-            _ => {}
+            State::Ok => {}
         }
+    }
+    if broken {
+        return ("broken", StatusCode::SERVICE_UNAVAILABLE);
     }
     match (stale, pending) {
         (true, _) => ("degraded", StatusCode::OK),
@@ -181,11 +186,16 @@ mod tests {
         assert_eq!(overall(&[] as &[State]), ("ok", StatusCode::OK));
         assert_eq!(overall(&[Ok, Pending]), ("starting", StatusCode::OK));
         assert_eq!(overall(&[Pending, Stale]), ("degraded", StatusCode::OK));
-        for bad in [Failing, Broken] {
+        for (bad, word) in [(Failing, "failing"), (Broken, "broken")] {
             assert_eq!(
                 overall(&[Ok, Stale, bad]),
-                ("failing", StatusCode::SERVICE_UNAVAILABLE)
+                (word, StatusCode::SERVICE_UNAVAILABLE)
             );
         }
+        // A failing profile is the one to look at first.
+        assert_eq!(
+            overall(&[Broken, Failing]),
+            ("failing", StatusCode::SERVICE_UNAVAILABLE)
+        );
     }
 }

@@ -142,6 +142,7 @@ async fn healthz_counts_every_profile_and_answers_503_when_one_cannot_serve() {
     assert_eq!(r.json()["status"], "failing");
     let r = agent.get("/healthz?profile=unset").await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.json()["status"], "broken", "{}", r.body);
     let r = agent.get("/healthz?profile=nope").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     assert_eq!(r.json()["error"], "unknown_profile");
