@@ -5,10 +5,23 @@
 //! (`23h 59m 59s`, `24h`, `1m 30s`, `10s`), never days (a Genesys token lives `24h`, not
 //! `1day`), whole seconds (below one second: milliseconds). The text parses back with
 //! `humantime::parse_duration`, so `--min-ttl` and the `*_timeout` keys accept what is
-//! shown. Parsing is not done here.
+//! shown. [`parse`] reads them, with cctoken's own message for text that is not one
+//! (not humantime's list of every unit it knows, months and years included).
 
 use std::fmt;
 use std::time::Duration;
+
+/// Read a duration as a person writes one (`30s`, `5m`, `1h 30m`, `250ms`); the error says
+/// what is accepted, in the words of [`Human`]'s format.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    humantime::parse_duration(t).map_err(|_| {
+        format!(
+            "'{t}' is not a duration: write a number and a unit, e.g. 90s, 5m or 1h 30m \
+             (units: ms, s, m, h)"
+        )
+    })
+}
 
 /// A duration as cctoken shows it (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +78,18 @@ mod tests {
     fn what_is_shown_parses_back() {
         for secs in [0, 1, 59, 61, 3_599, 3_601, 86_399, 86_400, 200_000] {
             let d = Duration::from_secs(secs);
-            let back = humantime::parse_duration(&Human(d).to_string()).unwrap();
+            let back = parse(&Human(d).to_string()).unwrap();
             assert_eq!(back, d);
+        }
+        assert_eq!(parse(" 250ms "), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn what_is_not_a_duration_is_told_in_cctokens_words() {
+        for bad in ["2x", "", "five minutes", "5 fortnights"] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains("is not a duration") && e.contains("e.g. 90s"), "{e}");
+            assert!(!e.contains("months"), "humantime's list: {e}");
         }
     }
 }

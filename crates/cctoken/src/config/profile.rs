@@ -534,9 +534,9 @@ fn de_scopes<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::
 
 pub(super) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map(Some).map_err(|e| {
-        serde::de::Error::custom(format!("'{s}' is not a duration ({e}); write e.g. 30s, 1h"))
-    })
+    crate::duration::parse(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
