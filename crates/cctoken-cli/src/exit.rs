@@ -24,17 +24,21 @@ pub fn code_for(e: &cctoken::Error) -> i32 {
 
 /// Print an error chain to stderr and pick the exit code.
 pub fn report(e: &anyhow::Error) -> ExitCode {
+    if crate::say::closed_in(e) {
+        // A `writeln!(stdout)?` whose reader went away: quiet, like every other write.
+        return ExitCode::from(crate::say::PIPE_CLOSED);
+    }
     let code = e
         .chain()
         .find_map(|c| c.downcast_ref::<cctoken::Error>())
         .map(code_for)
         .unwrap_or(1);
-    eprintln!("error: {e:#}");
+    errln!("error: {e:#}");
     if e.chain()
         .filter_map(|c| c.downcast_ref::<cctoken::Error>())
         .any(|e| e.remembered)
     {
-        eprintln!("  {ASK_NOW}");
+        errln!("  {ASK_NOW}");
     }
     ExitCode::from(code as u8)
 }

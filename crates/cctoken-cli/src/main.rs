@@ -5,6 +5,9 @@
 //! errors to the exit codes of SPEC §5. All OAuth logic lives in the `cctoken` crate and
 //! the emulator in `cctoken-emulator`.
 
+#[macro_use]
+mod say;
+
 mod cmd;
 mod consumer_env;
 mod exit;
@@ -177,12 +180,10 @@ fn main() -> ExitCode {
             cmd::runtime().and_then(|rt| rt.block_on(cmd::profiles::run(cmd, json)))
         }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "cctoken",
-                &mut std::io::stdout(),
-            );
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cctoken", &mut script);
+            say::out_bytes(&script);
             Ok(0)
         }
     };

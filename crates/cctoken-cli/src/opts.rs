@@ -381,7 +381,7 @@ impl ProfileOpts {
         let stdin: Option<Box<dyn std::io::Read>> = if settings.reads_stdin() {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                eprintln!(
+                errln!(
                     "cctoken: reading the secret from the terminal (end with Ctrl-D); \
                          piping it in is safer"
                 );

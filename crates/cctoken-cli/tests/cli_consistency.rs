@@ -219,6 +219,59 @@ fn min_ttl_errors_write_durations_like_everything_else() {
     assert!(!err.contains("day"), "{err}");
 }
 
+/// A `--min-ttl` that is not a duration gets cctoken's format, not humantime's list of
+/// every unit it knows ("…months, years (and few variations)").
+#[test]
+fn a_bad_duration_flag_is_told_in_cctokens_format() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [&["get", "--min-ttl", "2x"][..], &["emulator", "--token-lifetime", "2x"]] {
+        let out = common::cctoken(home.path())
+            .args(args)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let err = stderr(&out);
+        assert!(
+            err.contains("'2x' is not a duration: write a number and a unit, e.g. 90s"),
+            "{err}"
+        );
+        assert!(!err.contains("months"), "{err}");
+    }
+}
+
+/// A command's own flags and arguments are listed first, under "Options" and
+/// "Arguments", not under the heading of the option group flattened before them
+/// (`api`'s `<PATH>` was under "Token pool and pacing", `get --format` under "Profile
+/// and credentials").
+#[test]
+fn help_lists_a_commands_own_flags_before_the_option_groups() {
+    let home = tempfile::tempdir().unwrap();
+    for (cmd, own) in [
+        ("api", &["  <PATH>", "  -X, --method"][..]),
+        ("get", &["      --format", "      --min-ttl"]),
+        ("exec", &["  <CMD>...", "      --env"]),
+        ("doctor", &["      --curl"]),
+    ] {
+        let out = cctoken(home.path())
+            .args([cmd, "--help"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let help = String::from_utf8(out.stdout).unwrap();
+        let at = |s: &str| help.find(s).unwrap_or_else(|| panic!("{s} in:\n{help}"));
+        let first_group = at("Profile and credentials:");
+        for flag in own {
+            assert!(at(flag) < first_group, "{cmd}: {flag} under a group:\n{help}");
+        }
+    }
+    let out = cctoken(home.path()).args(["api", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let path = help.find("  <PATH>").unwrap();
+    assert!(help.find("Arguments:").unwrap() < path, "{help}");
+}
+
 /// At 80 and 100 columns every example line of `--help` is shown as written: clap wraps
 /// nothing, so no command is split in the middle.
 #[test]

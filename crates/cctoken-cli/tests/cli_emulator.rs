@@ -106,7 +106,7 @@ fn the_flags_limit_the_running_emulator() {
     let authority = base.strip_prefix("http://").expect("http URL");
     assert!(
         emu.stderr_eventually_contains(
-            "rate limits: 3/3600s per token on /api/v2/* · 2/3600s token requests per client"
+            "rate limits: 3/3600s per token on /api/v2/*; 2/3600s token requests per client"
         ),
         "{}",
         emu.stderr()

@@ -471,3 +471,37 @@ fn walkdir(p: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `https://` to a plain-HTTP server (the emulator) fails at once — no retries, exit 3 —
+/// with a hint that names the mismatch; a generic bare origin is refused before sending.
+#[test]
+fn https_to_a_plain_http_port_and_a_bare_origin_say_what_is_wrong() {
+    let emu = Emu::demo(Flavor::Generic);
+    let home = tmp();
+    let https = emu.token_url().replacen("http://", "https://", 1);
+    let out = get(home.path(), &https, "demo-client", DEMO_SECRET)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not speak TLS on this port"), "{err}");
+    assert!(!err.contains("could not be reached"), "{err}");
+    assert!(!err.contains("gave up after"), "{err}");
+
+    let out = get(home.path(), &emu.base, "demo-client", DEMO_SECRET)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let base = emu.base.trim_end_matches('/');
+    assert!(
+        err.contains(&format!(
+            "--token-url {base} has no path; give the token endpoint (e.g. {base}/oauth/token) \
+             or --issuer {base} for discovery"
+        )),
+        "{err}"
+    );
+    assert!(emu.activity().is_empty(), "nothing was sent");
+}

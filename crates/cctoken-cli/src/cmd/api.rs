@@ -36,8 +36,8 @@ are accepted only on the API base's own host, so the token never goes anywhere
 else. On a terminal JSON is pretty-printed. Exit 1 when the API answers with
 HTTP 400 or above (the body is printed).")]
 pub struct ApiArgs {
-    #[command(flatten)]
-    pub profile: ProfileOpts,
+    /// Path (e.g. /api/v2/users/me) or URL on the API base's host.
+    pub path: String,
     /// HTTP method.
     #[arg(short = 'X', long = "method", default_value = "GET")]
     pub method: String,
@@ -55,10 +55,12 @@ pub struct ApiArgs {
     /// Do not read or write the token cache.
     #[arg(long)]
     pub no_cache: bool,
+    // The request's own flags and the path come first: a flattened group's heading
+    // (`Profile and credentials`, `Token pool and pacing`) covers what follows it.
+    #[command(flatten)]
+    pub profile: ProfileOpts,
     #[command(flatten)]
     pub pool: crate::opts::PoolOpts,
-    /// Path (e.g. /api/v2/users/me) or URL on the API base's host.
-    pub path: String,
 }
 
 /// Upper bound on pages followed by --paginate.
@@ -249,7 +251,7 @@ async fn paginate(call: &Call, base: &Url, first: Url) -> anyhow::Result<i32> {
         }
         next = next_page(base, &url, &page)?;
         if pages > 1 || next.is_some() {
-            eprintln!("page {pages} fetched");
+            errln!("page {pages} fetched");
         }
     }
     print_body(&serde_json::to_vec(&serde_json::Value::Array(all))?)?;
@@ -378,7 +380,7 @@ fn print_body(bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn report_status(status: u16) -> i32 {
-    eprintln!("error: the API answered HTTP {status}");
+    errln!("error: the API answered HTTP {status}");
     1
 }
 

@@ -80,7 +80,7 @@ async fn reqwest_get(url: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 fn step(n: u32, title: &str) {
-    println!("\n── {n}. {title}");
+    outln!("\n── {n}. {title}");
 }
 
 async fn tour(g: &Globals) -> anyhow::Result<i32> {
@@ -88,9 +88,9 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         .await
         .context("starting the in-process emulator")?;
     let base = emu.base_url().trim_end_matches('/').to_owned();
-    println!("cctoken demo — a local RFC 6749 token server is running at {base}");
-    println!("It knows client '{DEMO_CLIENT}' whose secret is '{DEMO_SECRET}' (a demo value:");
-    println!("its + / = % & characters are exactly where hand-written Basic headers go wrong).");
+    outln!("cctoken demo — a local RFC 6749 token server is running at {base}");
+    outln!("It knows client '{DEMO_CLIENT}' whose secret is '{DEMO_SECRET}' (a demo value:");
+    outln!("its + / = % & characters are exactly where hand-written Basic headers go wrong).");
 
     step(
         1,
@@ -98,7 +98,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     );
     let good = client(&base, DEMO_CLIENT, DEMO_SECRET, None, g)?;
     let resolved = good.resolve().await?.clone();
-    print!(
+    out!(
         "{}",
         good.prepare(&resolved, &good.initial_grant())?.redacted()
     );
@@ -112,7 +112,7 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     let cached = CachedClient::new(good.clone(), cache, clock::system());
     let t0 = Instant::now();
     let (token, origin) = cached.token(Duration::ZERO).await?;
-    println!(
+    outln!(
         "ok: {} token {} from the {:?} (valid for {}, scope '{}') in {} ms",
         token.token_type,
         token.access_token.shortened(6),
@@ -132,21 +132,21 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     let (again, origin) = cached.token(Duration::ZERO).await?;
     let after =
         reqwest_get(&format!("{base}/_emulator/stats")).await?["token_requests_total"].clone();
-    println!(
+    outln!(
         "ok: same token {} from the {:?} in {} µs; the server's token_requests_total stayed {before} → {after}",
         if again.access_token == token.access_token { "(identical)" } else { "(different!)" },
         origin,
         t1.elapsed().as_micros()
     );
-    println!("The cache entry is encrypted with a key derived from the client secret (0600 file, 0700 directory).");
+    outln!("The cache entry is encrypted with a key derived from the client secret (0600 file, 0700 directory).");
     let _ = std::fs::remove_dir_all(&cache_dir);
 
     step(4, "A wrong secret: the 401 invalid_client everybody meets");
     let bad = client(&base, DEMO_CLIENT, "demo+s3cret/=%", None, g)?;
     if let Err(e) = bad.fetch_token().await {
-        println!("cctoken says:  {e}");
-        println!("server's log:  {}", last_reason(&base).await);
-        println!("Compare the fingerprints: same client, a secret one byte short.");
+        outln!("cctoken says:  {e}");
+        outln!("server's log:  {}", last_reason(&base).await);
+        outln!("Compare the fingerprints: same client, a secret one byte short.");
     }
 
     step(
@@ -161,40 +161,40 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
         g,
     )?;
     match raw.fetch_token().await {
-        Ok(_) => println!("accepted (this server decodes both ways)"),
+        Ok(_) => outln!("accepted (this server decodes both ways)"),
         Err(e) => {
-            println!(
+            outln!(
                 "cctoken says:  {}",
                 e.to_string().lines().next().unwrap_or("")
             );
-            println!("server's log:  {}", last_reason(&base).await);
-            println!("RFC 6749 §2.3.1 servers URL-decode id and secret; cctoken's default 'basic' encodes them.");
+            outln!("server's log:  {}", last_reason(&base).await);
+            outln!("RFC 6749 §2.3.1 servers URL-decode id and secret; cctoken's default 'basic' encodes them.");
         }
     }
 
     step(6, "A client that lacks the client_credentials grant");
     let nogrant = client(&base, "demo-nogrant", DEMO_SECRET, None, g)?;
     if let Err(e) = nogrant.fetch_token().await {
-        println!("cctoken says:  {e}");
-        println!("server's log:  {}", last_reason(&base).await);
+        outln!("cctoken says:  {e}");
+        outln!("server's log:  {}", last_reason(&base).await);
     }
 
     step(
         7,
         "A broken request pasted from a forum, diagnosed by `cctoken doctor --curl`",
     );
-    println!("The pasted command (fed to `cctoken doctor --curl -` on stdin):\n  {BROKEN_CURL}\n");
-    print!(
+    outln!("The pasted command (fed to `cctoken doctor --curl -` on stdin):\n  {BROKEN_CURL}\n");
+    out!(
         "{}",
         cctoken_doctor::diagnose_curl(BROKEN_CURL).render_human(&super::doctor::CliWords)
     );
 
     let stats = reqwest_get(&format!("{base}/_emulator/stats")).await?;
-    println!(
+    outln!(
         "\nThe emulator saw {} token requests and issued {} token(s).",
         stats["token_requests_total"], stats["tokens_issued_total"]
     );
-    println!("Next: `cctoken emulator --demo` to keep a server running, `cctoken get --help` for real servers.");
+    outln!("Next: `cctoken emulator --demo` to keep a server running, `cctoken get --help` for real servers.");
     emu.shutdown().await;
     Ok(0)
 }

@@ -44,8 +44,6 @@ Findings have stable codes (secret.trailing-newline, endpoint.api-host, ...);
 --json prints {\"findings\":[{\"code\",\"severity\",\"message\",\"fix\"}]}.
 Secrets appear only as fingerprints.")]
 pub struct DoctorArgs {
-    #[command(flatten)]
-    pub profile: ProfileOpts,
     /// Analyse this curl command line instead of a profile ('-' reads it from stdin).
     #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
     pub curl: Option<String>,
@@ -69,6 +67,10 @@ pub struct DoctorArgs {
     /// thumbprint.
     #[arg(long, value_name = "FILE", requires = "assertion")]
     pub assertion_key: Option<std::path::PathBuf>,
+    // After the command's own flags: a flattened group's heading (`Profile and
+    // credentials`) covers everything declared after it in `--help`.
+    #[command(flatten)]
+    pub profile: ProfileOpts,
 }
 
 /// Timeout of each online step.
@@ -138,7 +140,7 @@ fn read_curl(arg: &str) -> anyhow::Result<String> {
     }
     let mut stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprintln!("cctoken: paste the curl command, then Ctrl-D");
+        errln!("cctoken: paste the curl command, then Ctrl-D");
     }
     let mut buf = Vec::new();
     stdin
@@ -180,9 +182,9 @@ fn diagnose_profile(args: &DoctorArgs, globals: &Globals) -> anyhow::Result<Repo
 
 fn print(report: &Report, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", report.to_json_pretty(&CliWords));
+        outln!("{}", report.to_json_pretty(&CliWords));
     } else {
-        print!("{}", report.render_human(&CliWords));
+        out!("{}", report.render_human(&CliWords));
     }
     Ok(())
 }

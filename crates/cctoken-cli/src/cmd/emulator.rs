@@ -66,7 +66,7 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FORMAT", value_parser = ["opaque", "jwt"])]
     pub token_format: Option<String>,
     /// Lifetime of every issued token, e.g. 5s, 10m, 1h (overrides clients and flavor).
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = cctoken::duration::parse)]
     pub token_lifetime: Option<Duration>,
     /// Limit each token on /api/v2/* to N requests per rolling DUR, e.g. 300/60s or 50/5s
     /// [default: 300/60s for genesys, none for the other flavors].
@@ -160,57 +160,66 @@ pub fn build_config(args: &EmulatorArgs) -> anyhow::Result<EmulatorConfig> {
     Ok(config)
 }
 
+/// The banner's rate-limit line: each limit, or that there is none.
+fn rate_limits(config: &EmulatorConfig) -> String {
+    let api = config
+        .api_rate_limit
+        .or_else(|| config.flavor.default_api_rate_limit())
+        .map_or_else(
+            || "no per-token limit on /api/v2/*".to_owned(),
+            |l| format!("{l} per token on /api/v2/*"),
+        );
+    let token = config.token_rate_limit.map_or_else(
+        || "no token-request limit per client".to_owned(),
+        |l| format!("{l} token requests per client"),
+    );
+    format!("rate limits: {api}; {token} (a client's own value wins)")
+}
+
 fn describe(config: &EmulatorConfig, base: &str) {
     let token_path = if config.flavor == Flavor::Cxone {
         "/auth/token"
     } else {
         "/oauth/token"
     };
-    eprintln!(
+    errln!(
         "cctoken emulator ({} flavor, {} tokens) — token endpoint {base}{token_path}",
         config.flavor,
         if config.issues_jwt() { "JWT" } else { "opaque" }
     );
-    eprintln!("  discovery {base}/.well-known/openid-configuration · activity {base}/_emulator/activity · stats {base}/_emulator/stats");
-    let api = config
-        .api_rate_limit
-        .or_else(|| config.flavor.default_api_rate_limit())
-        .map_or_else(|| "none".to_owned(), |l| l.to_string());
-    let token = config
-        .token_rate_limit
-        .map_or_else(|| "none".to_owned(), |l| l.to_string());
-    eprintln!("  rate limits: {api} per token on /api/v2/* · {token} token requests per client (a client's own value wins)");
+    errln!("  discovery {base}/.well-known/openid-configuration · activity {base}/_emulator/activity · stats {base}/_emulator/stats");
+    errln!("  {}", rate_limits(config));
     if let Some(tls) = &config.tls {
         if config.requests_client_certificates() {
-            eprintln!(
+            errln!(
                 "  HTTPS, asking for client certificates ({} CA certificate(s) for tls_client_auth) · mTLS alias {base}/mtls{token_path}",
                 tls.client_ca_len()
             );
         } else {
-            eprintln!("  HTTPS (no client certificates requested)");
+            errln!("  HTTPS (no client certificates requested)");
         }
     }
     if config.demo {
         match config.flavor {
             Flavor::Generic | Flavor::Genesys => {
-                eprintln!("  demo client: id {DEMO_CLIENT_ID}  secret {DEMO_SECRET}  (grant client_credentials, scopes: read write)");
-                eprintln!("  demo client: id {DEMO_NOGRANT_ID}  secret {DEMO_SECRET}  (grant authorization_code only)");
+                errln!("  demo client: id {DEMO_CLIENT_ID}  secret {DEMO_SECRET}  (grant client_credentials, scopes: read write)");
+                errln!("  demo client: id {DEMO_NOGRANT_ID}  secret {DEMO_SECRET}  (grant authorization_code only)");
             }
             Flavor::Cxone => {
-                eprintln!("  demo app: id {CXONE_DEMO_APP}  secret {CXONE_DEMO_APP_SECRET}");
-                eprintln!(
+                errln!("  demo app: id {CXONE_DEMO_APP}  secret {CXONE_DEMO_APP_SECRET}");
+                errln!(
                     "  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}"
                 );
-                eprintln!("  demo tenant: {CXONE_DEMO_TENANT} (area {CXONE_DEMO_AREA})");
+                errln!("  demo tenant: {CXONE_DEMO_TENANT} (area {CXONE_DEMO_AREA})");
             }
         }
-        eprintln!("  (demo values, not real secrets)");
+        errln!("  (demo values, not real secrets)");
     }
     let n = config.effective_clients().len();
     if n == 0 {
-        eprintln!("  warning: no clients registered; every token request fails with invalid_client (use --demo or --config)");
+        errln!("  warning: no clients registered; every token request fails with invalid_client (use --demo or --config)");
     } else {
-        eprintln!("  {n} client(s) registered; stop with Ctrl-C");
+        errln!("  {n} client(s) registered; stop with Ctrl-C");
     }
 }
 
@@ -263,7 +272,7 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
     cctoken_emulator::serve(listener, state, shutdown_signal())
         .await
         .context("serving")?;
-    eprintln!("cctoken emulator stopped");
+    errln!("cctoken emulator stopped");
     Ok(())
 }
 
@@ -276,6 +285,25 @@ mod tests {
     struct T {
         #[command(flatten)]
         a: EmulatorArgs,
+    }
+
+    #[test]
+    fn the_banner_says_when_there_is_no_limit() {
+        let c = build_config(&T::parse_from(["x", "--flavor", "generic"]).a).unwrap();
+        assert_eq!(
+            rate_limits(&c),
+            "rate limits: no per-token limit on /api/v2/*; no token-request limit per client \
+             (a client's own value wins)"
+        );
+        let c = build_config(
+            &T::parse_from(["x", "--api-rate-limit", "3/1h", "--token-rate-limit", "2/1h"]).a,
+        )
+        .unwrap();
+        assert_eq!(
+            rate_limits(&c),
+            "rate limits: 3/3600s per token on /api/v2/*; 2/3600s token requests per client \
+             (a client's own value wins)"
+        );
     }
 
     #[test]

@@ -43,8 +43,6 @@ Secrets are never accepted on the command line: use --client-secret-env,
 --client-secret-file, --client-secret-stdin, CCTOKEN_CLIENT_SECRET or a
 profile.")]
 pub struct GetArgs {
-    #[command(flatten)]
-    pub profile: ProfileOpts,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Raw)]
     pub format: Format,
@@ -52,7 +50,7 @@ pub struct GetArgs {
     #[arg(long)]
     pub json: bool,
     /// Fail (exit 3) unless the token stays valid at least this long (e.g. 10m, 2h).
-    #[arg(long, value_parser = humantime::parse_duration, value_name = "DUR")]
+    #[arg(long, value_parser = cctoken::duration::parse, value_name = "DUR")]
     pub min_ttl: Option<Duration>,
     /// Do not read or write the token cache.
     #[arg(long)]
@@ -60,6 +58,10 @@ pub struct GetArgs {
     /// Print the request that would be sent (secrets as fingerprints) and exit 0; no network.
     #[arg(long)]
     pub dry_run: bool,
+    // After the command's own flags: a flattened group's heading (`Profile and
+    // credentials`) covers everything declared after it in `--help`.
+    #[command(flatten)]
+    pub profile: ProfileOpts,
 }
 
 /// Run `cctoken get`.
@@ -236,9 +238,9 @@ fn print_token(
     };
     let rendered = output::render(format, &view).context("rendering the token")?;
     if let Some(note) = rendered.stderr_note {
-        eprintln!("{note}");
+        errln!("{note}");
     }
-    print!("{}", rendered.stdout);
+    out!("{}", rendered.stdout);
     Ok(0)
 }
 
@@ -309,21 +311,21 @@ fn dry_run(client: &Client, json: bool) -> anyhow::Result<i32> {
                 "public_jwk": public_jwk,
             })),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         if let Some(n) = discovery_note {
-            println!("# {n}");
+            outln!("# {n}");
         }
-        println!("# client authentication: {}", resolved.auth);
+        outln!("# client authentication: {}", resolved.auth);
         if let Some(a) = assertion {
-            println!("# assertion ({}), signature elided:", a.origin);
-            println!("#   header: {}", a.header);
-            println!("#   claims: {}", a.claims);
+            outln!("# assertion ({}), signature elided:", a.origin);
+            outln!("#   header: {}", a.header);
+            outln!("#   claims: {}", a.claims);
             if let Some(j) = &public_jwk {
-                println!("#   the key's public JWK (register it with the server): {j}");
+                outln!("#   the key's public JWK (register it with the server): {j}");
             }
         }
-        print!("{}", req.redacted());
+        out!("{}", req.redacted());
     }
     Ok(0)
 }
@@ -345,11 +347,11 @@ pub fn fail(e: &Error, json: bool) -> i32 {
                 "remembered": e.remembered,
             }
         });
-        println!("{out}");
+        outln!("{out}");
     }
-    eprintln!("error: {e}");
+    errln!("error: {e}");
     if e.remembered {
-        eprintln!("  {}", exit::ASK_NOW);
+        errln!("  {}", exit::ASK_NOW);
     }
     exit::code_for(e)
 }

@@ -34,5 +34,5 @@ pub fn runtime_multi() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The `--trace` sink: redacted lines to stderr.
 pub fn trace_sink() -> cctoken::client::TraceSink {
-    std::sync::Arc::new(|line: &str| eprintln!("{line}"))
+    std::sync::Arc::new(|line: &str| errln!("{line}"))
 }

@@ -123,10 +123,10 @@ fn set_secret(name: &str, keep_secret_bytes: bool, json: bool) -> anyhow::Result
     cctoken::config::keyring::store(name, &n.secret)?;
     let fp = n.secret.fingerprint().to_string();
     if json {
-        println!("{}", json!({"profile": name, "stored": true, "secret": fp}));
+        outln!("{}", json!({"profile": name, "stored": true, "secret": fp}));
     } else {
-        println!("stored the secret of profile '{name}' in the OS keyring ({fp})");
-        println!("use it with: client_secret_keyring = true  in [profiles.{name}]");
+        outln!("stored the secret of profile '{name}' in the OS keyring ({fp})");
+        outln!("use it with: client_secret_keyring = true  in [profiles.{name}]");
     }
     Ok(0)
 }
@@ -235,20 +235,20 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
             "found": cfg.found,
             "profiles": rows,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(0);
     }
     let path = path_text(cfg.path.as_deref());
     if !cfg.found {
-        println!("no profiles: {path} does not exist");
-        println!("create it with a [profiles.NAME] table; see `cctoken profiles --help`");
+        outln!("no profiles: {path} does not exist");
+        outln!("create it with a [profiles.NAME] table; see `cctoken profiles --help`");
         return Ok(0);
     }
     if rows.is_empty() {
-        println!("no profiles in {path}");
+        outln!("no profiles in {path}");
         return Ok(0);
     }
-    println!("profiles in {path}:");
+    outln!("profiles in {path}:");
     let cell = |v: &Value, k: &str| v[k].as_str().unwrap_or("-").to_owned();
     let mut table = vec![[
         "NAME".to_owned(),
@@ -289,7 +289,7 @@ fn list(file: &FileArgs, json: bool) -> anyhow::Result<i32> {
         let line: Vec<String> = (0..5)
             .map(|i| format!("{:w$}", r[i], w = widths[i]))
             .collect();
-        println!("  {}", line.join("  ").trim_end());
+        outln!("  {}", line.join("  ").trim_end());
     }
     Ok(0)
 }
@@ -406,7 +406,7 @@ fn resolved_json(r: &ResolvedProfile) -> Value {
 fn print_rows(rows: &[(&str, String)]) {
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("  {k:w$}  {v}");
+        outln!("  {k:w$}  {v}");
     }
 }
 
@@ -432,19 +432,19 @@ fn show(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Result<i
                 "resolved": null, "notes": [], "error": e.message,
             }),
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("profile {name} (in {path})");
+        outln!("profile {name} (in {path})");
         print_rows(&configured);
         match &resolved {
             Ok(r) => {
-                println!("resolved:");
+                outln!("resolved:");
                 print_rows(&resolved_rows(r));
                 for n in &r.notes {
-                    println!("  note: {n}");
+                    outln!("  note: {n}");
                 }
             }
-            Err(e) => println!("problem: {e}"),
+            Err(e) => outln!("problem: {e}"),
         }
     }
     Ok(match &resolved {
@@ -474,7 +474,7 @@ async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Re
             "token_type": token.token_type, "expires_in": left.as_secs(),
             "expires_in_defaulted": token.expires_in_defaulted, "scope": token.scope.as_deref(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let scope = token
             .scope
@@ -486,7 +486,7 @@ async fn test(name: &str, file: &FileArgs, keep: bool, json: bool) -> anyhow::Re
         } else {
             ""
         };
-        println!(
+        outln!(
             "ok: profile {name}: token expires in {left_text}{defaulted}{scope} (from {})",
             token_url.as_deref().unwrap_or("the token endpoint")
         );

@@ -76,7 +76,7 @@ pub fn spawn_failure(program: &OsStr, e: &std::io::Error) -> i32 {
         ErrorKind::PermissionDenied => (NOT_EXECUTABLE, "permission denied".to_owned()),
         _ => (NOT_EXECUTABLE, e.to_string()),
     };
-    eprintln!("error: cannot run {program}: {what}");
+    errln!("error: cannot run {program}: {what}");
     code
 }
 
@@ -88,18 +88,18 @@ pub fn trampoline(args: &[OsString]) -> i32 {
     let (Some(ppid), Some("--"), Some(program)) =
         (ppid, args.get(1).and_then(|d| d.to_str()), args.get(2))
     else {
-        eprintln!("error: {TRAMPOLINE} is internal to `cctoken exec`");
+        errln!("error: {TRAMPOLINE} is internal to `cctoken exec`");
         return 2;
     };
     #[cfg(target_os = "linux")]
     {
         use nix::sys::signal::Signal;
         if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM) {
-            eprintln!("warning: the command will not be told if cctoken dies: {e}");
+            errln!("warning: the command will not be told if cctoken dies: {e}");
         }
         // Set after the fork: the parent may have died in between, and we were adopted.
         if nix::unistd::getppid().as_raw() != ppid {
-            eprintln!("error: cctoken exited before the command started");
+            errln!("error: cctoken exited before the command started");
             return 128 + Signal::SIGTERM as i32;
         }
     }

@@ -57,8 +57,6 @@ killed, the command gets SIGTERM (Linux). Exit code: the command's (128+N if it
 died of signal N); 127 if it was not found, 126 if it could not be executed; 3
 or 4 if no token could be obtained.")]
 pub struct ExecArgs {
-    #[command(flatten)]
-    pub profile: ProfileOpts,
     /// Also export the token under this variable name (repeatable). Names the command
     /// needs for something else (PATH, HOME, LD_*, cctoken's own, ...) are refused.
     #[arg(long = "env", value_name = "NAME", value_parser = alias_name)]
@@ -69,6 +67,10 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
+    // After the command's own flags: a flattened group's heading (`Profile and
+    // credentials`) covers everything declared after it in `--help`.
+    #[command(flatten)]
+    pub profile: ProfileOpts,
 }
 
 /// `--env NAME`, checked at the edge ([`env::alias_problem`]).
