@@ -86,6 +86,12 @@ pub fn diagnose_offline_at(
     };
     let mut config = rp.config.clone();
     let genesys = config.kind() == ProviderKind::Genesys;
+    // Flags alone are not a profile: the findings then speak of "this request".
+    let subject = if settings.name.is_some() {
+        "this profile"
+    } else {
+        "this request"
+    };
     // A key or certificate client has no secret to examine.
     if rp.secret_origin != cctoken::config::resolve::NO_SECRET {
         config.client_secret = examine(
@@ -112,7 +118,11 @@ pub fn diagnose_offline_at(
     secrets::check_client_id(
         &config.client_id,
         genesys,
-        "the profile's client_id",
+        if settings.name.is_some() {
+            "the profile's client_id"
+        } else {
+            "the client_id"
+        },
         &mut report,
     );
     for s in &config.scopes {
@@ -143,7 +153,7 @@ pub fn diagnose_offline_at(
     let client = Client::new(config.clone());
     match client.resolve_offline() {
         Some(resolved) => {
-            encoding(&config, resolved.auth, &mut report);
+            encoding(&config, resolved.auth, subject, &mut report);
             hs256_length(&config, resolved.auth, &mut report);
             // A key that cannot sign is reported by resolving; the request checks need one.
             if let Ok(req) = client.prepare(&resolved, &client.initial_grant()) {
@@ -238,8 +248,8 @@ fn hs256_length(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
 }
 
 /// Say when `basic` and `basic-raw` send different bytes for this secret, and which one is
-/// configured.
-fn encoding(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
+/// configured (`subject`: this profile, or this request when only flags were given).
+fn encoding(config: &ClientConfig, auth: AuthMethod, subject: &str, report: &mut Report) {
     let secret = config.client_secret.expose_secret();
     // Only Basic encodes the secret; an HS256 assertion signs its bytes as they are.
     if !secrets::encoding_sensitive(secret)
@@ -262,7 +272,7 @@ fn encoding(config: &ClientConfig, auth: AuthMethod, report: &mut Report) {
             )) + Term::Auth(AuthMethod::Basic)
                 + "` (RFC 6749, urlencoded) and `"
                 + Term::Auth(AuthMethod::BasicRaw)
-                + format!("` send different bytes; this profile uses {auth}"),
+                + format!("` send different bytes; {subject} uses {auth}"),
             Text::from("if the server answers invalid_client, try ")
                 + Term::Auth(other)
                 + " ("

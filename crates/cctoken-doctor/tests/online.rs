@@ -147,11 +147,27 @@ async fn probe_auth_finds_the_method_the_server_accepts() {
         enc.message
     );
     assert!(
-        enc.message.to_string().contains("uses basic-raw"),
-        "{}",
+        enc.message
+            .to_string()
+            .contains("this request uses basic-raw"),
+        "flags, not a profile: {}",
         enc.message
     );
     assert!(!text.contains(SECRET));
+    // A named profile is "this profile".
+    let named = ProfileSettings {
+        name: Some("ci".into()),
+        ..settings(&emu, "demo-client", Some("basic-raw"))
+    };
+    let off = profile::diagnose_offline(&named, &[("S", SECRET)], None, false);
+    let enc = off.report.finding(Code::SecretEncodingSensitive).unwrap();
+    assert!(
+        enc.message
+            .to_string()
+            .contains("this profile uses basic-raw"),
+        "{}",
+        enc.message
+    );
     emu.shutdown().await;
 }
 
