@@ -224,7 +224,10 @@ fn min_ttl_errors_write_durations_like_everything_else() {
 #[test]
 fn a_bad_duration_flag_is_told_in_cctokens_format() {
     let home = tempfile::tempdir().unwrap();
-    for args in [&["get", "--min-ttl", "2x"][..], &["emulator", "--token-lifetime", "2x"]] {
+    for args in [
+        &["get", "--min-ttl", "2x"][..],
+        &["emulator", "--token-lifetime", "2x"],
+    ] {
         let out = common::cctoken(home.path())
             .args(args)
             .assert()
@@ -263,10 +266,16 @@ fn help_lists_a_commands_own_flags_before_the_option_groups() {
         let at = |s: &str| help.find(s).unwrap_or_else(|| panic!("{s} in:\n{help}"));
         let first_group = at("Profile and credentials:");
         for flag in own {
-            assert!(at(flag) < first_group, "{cmd}: {flag} under a group:\n{help}");
+            assert!(
+                at(flag) < first_group,
+                "{cmd}: {flag} under a group:\n{help}"
+            );
         }
     }
-    let out = cctoken(home.path()).args(["api", "--help"]).output().unwrap();
+    let out = cctoken(home.path())
+        .args(["api", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     let path = help.find("  <PATH>").unwrap();
     assert!(help.find("Arguments:").unwrap() < path, "{help}");

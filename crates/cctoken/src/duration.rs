@@ -88,7 +88,10 @@ mod tests {
     fn what_is_not_a_duration_is_told_in_cctokens_words() {
         for bad in ["2x", "", "five minutes", "5 fortnights"] {
             let e = parse(bad).unwrap_err();
-            assert!(e.contains("is not a duration") && e.contains("e.g. 90s"), "{e}");
+            assert!(
+                e.contains("is not a duration") && e.contains("e.g. 90s"),
+                "{e}"
+            );
             assert!(!e.contains("months"), "humantime's list: {e}");
         }
     }

@@ -210,8 +210,18 @@ async fn protocol_mismatches_fail_at_once_with_their_own_hint() {
     let plain_http: &[u8] =
         b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     let cases: [(&[u8], &str, ErrorKind, &str); 2] = [
-        (b"SSH-2.0-OpenSSH_9.6\r\n", "http", ErrorKind::UnexpectedResponse, "not HTTP"),
-        (plain_http, "https", ErrorKind::Transport, "does not speak TLS"),
+        (
+            b"SSH-2.0-OpenSSH_9.6\r\n",
+            "http",
+            ErrorKind::UnexpectedResponse,
+            "not HTTP",
+        ),
+        (
+            plain_http,
+            "https",
+            ErrorKind::Transport,
+            "does not speak TLS",
+        ),
     ];
     for (answer, scheme, kind, hint) in cases {
         let server = Hostile::start(Behaviour::Raw(answer));

@@ -192,7 +192,8 @@ async fn tour(g: &Globals) -> anyhow::Result<i32> {
     let stats = reqwest_get(&format!("{base}/_emulator/stats")).await?;
     outln!(
         "\nThe emulator saw {} token requests and issued {} token(s).",
-        stats["token_requests_total"], stats["tokens_issued_total"]
+        stats["token_requests_total"],
+        stats["tokens_issued_total"]
     );
     outln!("Next: `cctoken emulator --demo` to keep a server running, `cctoken get --help` for real servers.");
     emu.shutdown().await;

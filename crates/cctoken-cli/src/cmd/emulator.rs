@@ -207,9 +207,7 @@ fn describe(config: &EmulatorConfig, base: &str) {
             }
             Flavor::Cxone => {
                 errln!("  demo app: id {CXONE_DEMO_APP}  secret {CXONE_DEMO_APP_SECRET}");
-                errln!(
-                    "  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}"
-                );
+                errln!("  demo access key: id {CXONE_DEMO_KEY_ID}  secret {CXONE_DEMO_KEY_SECRET}");
                 errln!("  demo tenant: {CXONE_DEMO_TENANT} (area {CXONE_DEMO_AREA})");
             }
         }
@@ -296,7 +294,14 @@ mod tests {
              (a client's own value wins)"
         );
         let c = build_config(
-            &T::parse_from(["x", "--api-rate-limit", "3/1h", "--token-rate-limit", "2/1h"]).a,
+            &T::parse_from([
+                "x",
+                "--api-rate-limit",
+                "3/1h",
+                "--token-rate-limit",
+                "2/1h",
+            ])
+            .a,
         )
         .unwrap();
         assert_eq!(

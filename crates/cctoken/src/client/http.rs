@@ -179,7 +179,9 @@ fn dead_end(e: &reqwest::Error) -> Option<DeadEnd> {
                 _ => DeadEnd::Tls,
             });
         }
-        if s.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse) {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
             return Some(DeadEnd::NotHttp);
         }
         src = s.source();
@@ -395,9 +397,7 @@ fn redirected(
             "Check the URL: the server answers it with a redirect.".to_owned(),
         ),
     };
-    Some(
-        Error::rejected(ErrorKind::UnexpectedResponse, Some(status), message).with_hint(hint),
-    )
+    Some(Error::rejected(ErrorKind::UnexpectedResponse, Some(status), message).with_hint(hint))
 }
 
 /// A response as `--trace` shows it: status, headers of interest, and the body — with
