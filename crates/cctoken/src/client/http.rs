@@ -1,8 +1,11 @@
 //! The HTTP exchange: send a [`PreparedRequest`], read the answer into a [`RawResponse`],
 //! map transport failures to [`Error`]s, and render the redacted `--trace` view.
 //!
-//! Redirects are not followed (a redirected POST could carry credentials to another
-//! host), bodies are size-limited, and nothing here interprets OAuth semantics. The trace
+//! Transport failures are transient, except those every attempt would repeat — a TLS
+//! handshake that gets plain HTTP, a refused certificate, an answer that is not HTTP —
+//! which are permanent, with a hint naming the mismatch. Redirects are not followed (a
+//! redirected POST could carry credentials to another host): the error says where
+//! `Location` pointed. Bodies are size-limited, and nothing here interprets OAuth semantics. The trace
 //! of a response is scrubbed ([`Scrubber`]) of everything the request carried and of
 //! everything token-shaped before it reaches the sink.
 
