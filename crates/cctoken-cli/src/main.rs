@@ -5,6 +5,9 @@
 //! errors to the exit codes of SPEC §5. All OAuth logic lives in the `cctoken` crate and
 //! the emulator in `cctoken-emulator`.
 
+// `println!` and friends panic on a closed pipe: every write goes through `say`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 #[macro_use]
 mod say;
 
