@@ -251,15 +251,24 @@ fn bad_value(value: &str) -> Error {
     ))
 }
 
+/// An agent key is 64 hex characters; anything much longer is not one.
+const MAX_KEY_FILE: u64 = 4096;
+
 fn read_key(path: &Path) -> Result<AgentKey, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let file = crate::config::small_file::read_small(path, MAX_KEY_FILE).map_err(|e| {
         Error::config(format!(
-            "cannot read the agent key {}: {e}; it is written beside the agent's socket — set \
-             {CCTOKEN_AGENT_KEY_FILE} if the agent uses --socket elsewhere",
+            "{}; it is written beside the agent's socket — set {CCTOKEN_AGENT_KEY_FILE} if the \
+             agent uses --socket elsewhere",
+            e.message("agent key", path, MAX_KEY_FILE)
+        ))
+    })?;
+    let text = std::str::from_utf8(&file.bytes).map_err(|_| {
+        Error::config(format!(
+            "the agent key file {} is not text (an agent key is 64 hex characters)",
             path.display()
         ))
     })?;
-    let key = AgentKey::from_string(&text);
+    let key = AgentKey::from_string(text);
     if key.expose_secret().is_empty() {
         return Err(Error::config(format!(
             "the agent key file {} is empty",
@@ -375,6 +384,22 @@ impl Fetch for AgentFetch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_key_file_is_read_bounded() {
+        let e = read_key(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            e.message.contains("larger than 4096 bytes"),
+            "{}",
+            e.message
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("agent.key");
+        std::fs::write(&p, "ab12\n").unwrap();
+        assert_eq!(read_key(&p).unwrap().expose_secret(), "ab12");
+        std::fs::write(&p, "\n").unwrap();
+        assert!(read_key(&p).unwrap_err().message.contains("is empty"));
+    }
 
     #[test]
     fn addresses() {
