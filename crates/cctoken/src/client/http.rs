@@ -114,6 +114,11 @@ pub fn with_proxies(
     builder
 }
 
+/// The hint for a server that accepted the connection but did not answer in time.
+pub const SLOW_ANSWER_HINT: &str = "The server accepted the connection but did not answer in \
+     time: it may be overloaded or stalled, or a proxy holds the request. Retry later, and \
+     check the server's status and the proxy variables (HTTPS_PROXY, NO_PROXY).";
+
 /// Describe a transport failure without secrets (URLs carry none) and with its causes.
 pub fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
     let mut causes = Vec::new();
@@ -146,6 +151,11 @@ pub fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
     }
     if e.is_body() || e.is_decode() {
         Error::unexpected(None, msg)
+    } else if e.is_timeout() && !e.is_connect() {
+        // Connected, then no answer in time: reached, so not "could not be reached".
+        let mut err = Error::transport(msg);
+        err.hint = Some(SLOW_ANSWER_HINT.to_owned());
+        err
     } else {
         Error::transport(msg)
     }
@@ -437,6 +447,23 @@ pub fn trace_response(raw: &RawResponse, scrub: &Scrubber) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_server_that_accepts_and_never_answers_was_reached() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/t", listener.local_addr().unwrap())).unwrap();
+        // Accept and hold the connection (bounded: the thread ends with the test process).
+        std::thread::spawn(move || {
+            let held = listener.accept();
+            std::thread::sleep(Duration::from_secs(5));
+            drop(held);
+        });
+        let http = http_client(Duration::from_millis(300)).unwrap();
+        let e = http.get(url.clone()).send().await.unwrap_err();
+        let err = transport_error(&e, &url);
+        assert!(err.message.starts_with("timed out"), "{}", err.message);
+        assert_eq!(err.hint.as_deref(), Some(SLOW_ANSWER_HINT));
+    }
 
     #[test]
     fn trace_shortens_tokens() {
