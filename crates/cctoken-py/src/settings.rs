@@ -181,11 +181,8 @@ fn url(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Url> {
 pub fn duration(key: &str, v: &Bound<'_, PyAny>) -> PyResult<Duration> {
     if let Ok(s) = v.cast::<PyString>() {
         let s = s.to_string();
-        return humantime::parse_duration(s.trim()).map_err(|e| {
-            bad(format!(
-                "{key}='{s}' is not a duration ({e}); e.g. \"90s\" or 90"
-            ))
-        });
+        return cctoken::duration::parse(&s)
+            .map_err(|e| bad(format!("{key}=: {e}, or a number of seconds such as 90")));
     }
     if v.is_instance_of::<pyo3::types::PyBool>() {
         return Err(PyTypeError::new_err(format!(

@@ -98,8 +98,7 @@ impl FromStr for ApiRateLimit {
             .trim()
             .parse::<u32>()
             .map_err(|_| bad(format!("{:?} is not a whole number of calls", n.trim())))?;
-        let window = humantime::parse_duration(dur.trim())
-            .map_err(|e| bad(format!("{:?} is not a duration: {e}", dur.trim())))?;
+        let window = crate::duration::parse(dur).map_err(bad)?;
         Self::new(calls, window)
             .map_err(|e| Error::config(format!("api_rate_limit {s:?}: {}", e.message)))
     }
@@ -197,6 +196,12 @@ mod tests {
             assert_eq!(shown.parse::<ApiRateLimit>().unwrap(), l);
         }
         assert_eq!(ApiRateLimit::GENESYS.to_string(), "300/60s");
+        let e = "300/soon".parse::<ApiRateLimit>().unwrap_err().message;
+        assert!(
+            e.contains("'soon' is not a duration: write a number and a unit")
+                && !e.contains("months"),
+            "{e}"
+        );
     }
 
     #[test]
