@@ -50,7 +50,7 @@ pub(super) fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
     }
     let no_proxy = env::NO_PROXY.iter().find_map(|n| env.non_empty(n));
     let host = target.host_str().unwrap_or_default();
-    let loopback = is_loopback(target);
+    let loopback = cctoken::provider::is_loopback(target);
     let bypass = no_proxy.as_deref().is_some_and(|np| {
         np.split(',').map(str::trim).any(|p| {
             p == "*"
@@ -79,16 +79,6 @@ pub(super) fn proxies(env: &dyn EnvLookup, target: &Url, report: &mut Report) {
         format!("{via}{}", no_proxy.map(|n| format!(" (NO_PROXY={})", cctoken::error::excerpt(&n, 120))).unwrap_or_default()),
         "if the token host is unreachable or TLS fails, check the proxy (TLS-inspecting proxies need their CA in the trust store)",
     ));
-}
-
-/// `localhost`, 127.0.0.0/8 or `::1`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 /// What answering the origin told: whether it is the cctoken emulator, which names itself
