@@ -255,7 +255,16 @@ pub fn excerpt(text: &str, max: usize) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let clean = crate::scrub::shape::withhold(&clean);
+    excerpt_unshaped(&crate::scrub::shape::withhold(&clean), max)
+}
+
+/// [`excerpt`] without withholding token-shaped words: for text already scrubbed by rules
+/// of its own (doctor's reading of the emulator's reasons keeps thumbprints).
+pub fn excerpt_unshaped(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let mut out: String = clean.chars().take(max).collect();
     out = out.split_whitespace().collect::<Vec<_>>().join(" ");
     if clean.chars().count() > max {

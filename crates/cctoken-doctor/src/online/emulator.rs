@@ -57,31 +57,21 @@ fn reason_of(body: &[u8], scrub: &Scrubber) -> Option<String> {
         return None;
     }
     let reason = entry.get("reason")?.as_str()?;
-    let clean: String = without_jwts(&scrub.scrub_known(reason))
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut out: String = clean.chars().take(MAX_REASON).collect();
-    if clean.chars().count() > MAX_REASON {
-        out.push('…');
-    }
-    Some(out)
+    Some(cctoken::error::excerpt_unshaped(
+        &without_jwts(&scrub.scrub_known(reason)),
+        400,
+    ))
 }
-
-/// The longest reason shown, in characters.
-const MAX_REASON: usize = 400;
 
 /// `text` with every JWT-like word withheld. The emulator's reasons hold secrets only as
 /// fingerprints, and their thumbprints and ids are what the user compares, so the general
 /// shape rules (which withhold any long opaque word) would hide the answer; what cctoken
 /// sent that the scrubber does not know is an assertion, and that is a JWT.
 fn without_jwts(text: &str) -> String {
-    text.split_inclusive(|c: char| c.is_whitespace() || "'\"()[],;".contains(c))
+    let separator = |c: char| c.is_whitespace() || "'\"()[],;".contains(c);
+    text.split_inclusive(separator)
         .map(|w| {
-            let (word, sep) = w.split_at(
-                w.trim_end_matches(|c: char| c.is_whitespace() || "'\"()[],;".contains(c))
-                    .len(),
-            );
+            let (word, sep) = w.split_at(w.trim_end_matches(separator).len());
             if word.starts_with("eyJ") && cctoken::scrub::shape::looks_like_token(word) {
                 format!("[withheld len={}]{sep}", word.len())
             } else {
