@@ -148,21 +148,22 @@ fn dry_run_shows_the_assertion_decoded_and_no_key() {
     let (s, config) = setup();
     let emu = Emu::start(config);
     let home = tempfile::tempdir().unwrap();
-    let out = cctoken(home.path())
-        .args([
-            "get",
-            "--dry-run",
-            "--json",
-            "--token-url",
-            &emu.token_url(),
-            "--client-id",
-            "pk-ec",
-        ])
-        .args(["--key-id", "k1", "--assertion-aud", "issuer"])
-        .arg("--private-key-file")
-        .arg(&s.ec.pem_path)
-        .output()
-        .unwrap();
+    // `get --dry-run --json` for pk-ec with its key, at `endpoint`, with `extra` flags.
+    let dry_run = |endpoint: [&str; 2], extra: &[&str]| {
+        cctoken(home.path())
+            .args(["get", "--dry-run", "--json", "--client-id", "pk-ec"])
+            .args(endpoint)
+            .args(extra)
+            .arg("--private-key-file")
+            .arg(&s.ec.pem_path)
+            .output()
+            .unwrap()
+    };
+    let token_url = emu.token_url();
+    let out = dry_run(
+        ["--token-url", &token_url],
+        &["--key-id", "k1", "--assertion-aud", "issuer"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -199,31 +200,12 @@ fn dry_run_shows_the_assertion_decoded_and_no_key() {
     );
     assert_no_key_material("dry-run stdout", &out.stdout, &s.ec.pem);
     // --assertion-typ none drops typ.
-    let out = cctoken(home.path())
-        .args([
-            "get",
-            "--dry-run",
-            "--json",
-            "--token-url",
-            &emu.token_url(),
-            "--client-id",
-            "pk-ec",
-        ])
-        .args(["--assertion-typ", "none"])
-        .arg("--private-key-file")
-        .arg(&s.ec.pem_path)
-        .output()
-        .unwrap();
+    let out = dry_run(["--token-url", &token_url], &["--assertion-typ", "none"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["assertion"]["header"], json!({"alg": "ES256"}));
     // With --issuer and no network, aud is the issuer as the real request names it (a
     // bare origin without the `/` URL parsing adds), not a guess that differs from it.
-    let dry = cctoken(home.path())
-        .args(["get", "--dry-run", "--json", "--issuer", &emu.base])
-        .args(["--client-id", "pk-ec", "--private-key-file"])
-        .arg(&s.ec.pem_path)
-        .output()
-        .unwrap();
+    let dry = dry_run(["--issuer", &emu.base], &[]);
     let v: Value = serde_json::from_slice(&dry.stdout).unwrap();
     assert_eq!(v["assertion"]["claims"]["aud"], emu.base.as_str(), "{v}");
 }

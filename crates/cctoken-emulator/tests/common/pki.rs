@@ -47,6 +47,15 @@ impl Identity {
     }
 }
 
+/// A certificate and its key as an [`Identity`].
+fn identity(cert: &rcgen::Certificate, key: &KeyPair) -> Identity {
+    Identity {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        der: cert.der().to_vec(),
+    }
+}
+
 /// A test CA that issues server and client certificates.
 pub struct Ca {
     pub cert_pem: String,
@@ -93,11 +102,7 @@ impl Ca {
         let mut p = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = p.signed_by(&key, &self.issuer).unwrap();
-        Identity {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
+        identity(&cert, &key)
     }
 
     /// A client certificate with subject `CN=cn,O=org`, valid until `not_after_year`.
@@ -109,39 +114,31 @@ impl Ca {
         p.not_before = rcgen::date_time_ymd(2020, 1, 1);
         p.not_after = rcgen::date_time_ymd(not_after_year, 1, 1);
         let cert = p.signed_by(&key, &self.issuer).unwrap();
-        Identity {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
+        identity(&cert, &key)
     }
 }
 
 /// A self-signed client certificate for `CN=cn` with a P-256 key (what TLS stacks
 /// everywhere accept, Node's included).
 pub fn self_signed_ec(cn: &str) -> Identity {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    self_signed_by(
+        cn,
+        &KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap(),
+    )
+}
+
+/// A self-signed certificate for `CN=cn` with `key`.
+fn self_signed_by(cn: &str, key: &KeyPair) -> Identity {
     let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
     p.distinguished_name = dn(cn, None);
-    let cert = p.self_signed(&key).unwrap();
-    Identity {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        der: cert.der().to_vec(),
-    }
+    let cert = p.self_signed(key).unwrap();
+    identity(&cert, key)
 }
 
 /// A self-signed Ed25519 client certificate, and the key's public JWK with `x5c`.
 pub fn self_signed(cn: &str) -> (Identity, serde_json::Value) {
     let key = KeyPair::generate_for(&PKCS_ED25519).unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name = dn(cn, None);
-    let cert = p.self_signed(&key).unwrap();
-    let id = Identity {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        der: cert.der().to_vec(),
-    };
+    let id = self_signed_by(cn, &key);
     let jwk = serde_json::json!({
         "kty": "OKP", "crv": "Ed25519", "kid": cn,
         "x": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.public_key_raw()),
